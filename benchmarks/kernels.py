@@ -1,0 +1,929 @@
+"""Wall-time benchmark of nnpde's hand-written kernels against their autodiff twins and folx.
+
+For every configuration (D, M1 = M2 = M, P, dtype) and every kernel it measures the median
+steady-state wall time of ``nnpde.kernels.<name>`` and of its twin ``nnpde.autodiff.<name>``
+(``jax.grad`` / ``jax.hessian``), and, for ``laplacian_x`` and ``laplacian_x_vjp``, of folx's
+forward Laplacian (unchunked, and with points in blocks). Compile time (trace + lower + XLA
+compile, timed with ``jax.jit(f).lower(...).compile()``) is reported apart; timings use the
+compiled executables after one warm-up call and ``block_until_ready``.
+
+Run from the repository root::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/kernels.py              # full sweep
+    PYTHONPATH=. .venv/bin/python benchmarks/kernels.py --quick      # smoke run (~1 min)
+    PYTHONPATH=. .venv/bin/python benchmarks/kernels.py --headline   # headline targets only
+    PYTHONPATH=. .venv/bin/python benchmarks/kernels.py --dims 2 10 --widths 32 \\
+        --points 16384 --dtypes float64 --kernels laplacian_x laplacian_x_vjp
+
+Results go to ``benchmarks/results/kernels-<device>.md`` and a ``.json`` beside it (``--quick``
+and ``--headline`` add ``-quick`` / ``-headline`` to the name unless ``--out`` is given). The
+markdown starts with the headline targets (PASS/MISS), then the machine, then the table;
+stdout gets the same report, progress goes to stderr.
+
+Skips: a kernel whose output has more than ``--max-output-elements`` elements is not run at
+all ("skipped (output N GB)"); an implementation whose compiled executable needs more memory
+than ``--mem-budget-gb`` (from XLA's ``memory_analysis``) is compiled but not run
+("skipped (needs N GB)"). Slow entries stop repeating once they have spent ``--time-budget``
+seconds (at least ``--min-repeats`` repeats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+
+POINTWISE = [
+    "value",
+    "grad_theta",
+    "grad_x",
+    "hessian_x",
+    "laplacian_x",
+    "grad_x_theta",
+    "hessian_x_theta",
+    "laplacian_x_theta",
+]
+VJPS = ["value_vjp", "grad_x_vjp", "hessian_x_vjp", "laplacian_x_vjp"]
+OPERATORS = ["operator_vjp", "operator_rows"]  # not in the default set; name them in --kernels
+DEFAULT_KERNELS = POINTWISE + VJPS
+ALL_KERNELS = DEFAULT_KERNELS + OPERATORS
+FOLX_KERNELS = ("laplacian_x", "laplacian_x_vjp")
+
+DIMS = (1, 2, 3, 10)
+WIDTHS = (16, 32, 128)
+POINTS = (1024, 16384)
+DTYPES = ("float32", "float64")
+
+IMPLS = ("hand", "autodiff", "folx", "folx_chunked")
+
+# Headline targets: (id, kernel, dim, width, points, dtype, baseline impl, target ratio, text).
+HEADLINE = [
+    (
+        "vjp-vs-hessian",
+        "laplacian_x_vjp",
+        2,
+        32,
+        16384,
+        "float64",
+        "autodiff",
+        10.0,
+        "laplacian_x_vjp vs jax.grad through jax.hessian",
+    ),
+    (
+        "vjp-vs-folx",
+        "laplacian_x_vjp",
+        2,
+        32,
+        16384,
+        "float64",
+        "folx",
+        2.0,
+        "laplacian_x_vjp vs jax.grad through folx (unchunked)",
+    ),
+    (
+        "vjp-vs-folx-chunked",
+        "laplacian_x_vjp",
+        2,
+        32,
+        16384,
+        "float64",
+        "folx_chunked",
+        2.0,
+        "laplacian_x_vjp vs jax.grad through folx (blocks of points)",
+    ),
+    (
+        "lap-theta-D2",
+        "laplacian_x_theta",
+        2,
+        32,
+        16384,
+        "float64",
+        "autodiff",
+        4.0,
+        "laplacian_x_theta vs jax.grad of trace(jax.hessian)",
+    ),
+    (
+        "lap-theta-D3",
+        "laplacian_x_theta",
+        3,
+        32,
+        16384,
+        "float64",
+        "autodiff",
+        4.0,
+        "laplacian_x_theta vs jax.grad of trace(jax.hessian)",
+    ),
+    (
+        "lap-theta-D10",
+        "laplacian_x_theta",
+        10,
+        32,
+        16384,
+        "float64",
+        "autodiff",
+        4.0,
+        "laplacian_x_theta vs jax.grad of trace(jax.hessian)",
+    ),
+    (
+        "lap-D10",
+        "laplacian_x",
+        10,
+        32,
+        16384,
+        "float64",
+        "autodiff",
+        5.0,
+        "laplacian_x vs trace(jax.hessian)",
+    ),
+]
+HEADLINE_KERNELS = ("laplacian_x", "laplacian_x_theta", "laplacian_x_vjp")
+
+
+# ---- command line -----------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run from the repository root with PYTHONPATH=. so that `import nnpde` works.",
+    )
+    p.add_argument("--dims", type=int, nargs="+", help=f"input dimensions D (default {DIMS})")
+    p.add_argument("--widths", type=int, nargs="+", help=f"M1 = M2 (default {WIDTHS})")
+    p.add_argument("--points", type=int, nargs="+", help=f"points P (default {POINTS})")
+    p.add_argument("--dtypes", nargs="+", choices=DTYPES, help=f"default {DTYPES}")
+    p.add_argument(
+        "--kernels",
+        nargs="+",
+        choices=ALL_KERNELS,
+        metavar="KERNEL",
+        help=f"default: {' '.join(DEFAULT_KERNELS)}; also available: {' '.join(OPERATORS)}",
+    )
+    p.add_argument(
+        "--repeats", type=int, help="timed repeats per entry, at most (default 15; 5 with --quick)"
+    )
+    p.add_argument("--min-repeats", type=int, default=3, help="timed repeats per entry (min)")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=2.0,
+        help="stop repeating an entry once its timed repeats took this many seconds",
+    )
+    p.add_argument("--quick", action="store_true", help="smoke run: D=2, M=16, P=1024, both dtypes")
+    p.add_argument(
+        "--headline",
+        action="store_true",
+        help="only the headline configs: D in {2,3,10}, M=32, P=16384, float64, "
+        + ", ".join(HEADLINE_KERNELS),
+    )
+    p.add_argument("--device", choices=("cpu", "gpu"), help="default: jax's default backend")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="results markdown path (JSON beside it); default "
+        "benchmarks/results/kernels-<device>[-quick|-headline].md",
+    )
+    p.add_argument(
+        "--chunk-size", type=int, help="chunk_size for the hand-written kernels (default: theirs)"
+    )
+    p.add_argument("--folx-chunk", type=int, default=1024, help="points per block for chunked folx")
+    p.add_argument(
+        "--folx-sparsity",
+        type=float,
+        default=0,
+        help="folx forward_laplacian sparsity_threshold (0 = dense, folx's default)",
+    )
+    p.add_argument("--no-folx", action="store_true", help="skip the folx comparisons")
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not compare each output with the hand-written one (max relative difference)",
+    )
+    p.add_argument(
+        "--max-output-elements",
+        type=float,
+        default=3e8,
+        help="skip a kernel whose output has more elements than this (default 3e8: keeps "
+        "(P, NT) at P=16384, M=128; drops (P, D, NT) and (P, D, D, NT) there)",
+    )
+    p.add_argument(
+        "--mem-budget-gb",
+        type=float,
+        help="skip an implementation whose executable needs more memory than this "
+        "(default: 60%% of available memory)",
+    )
+    p.add_argument(
+        "--max-est-s",
+        type=float,
+        default=30.0,
+        help="on CPU, skip an implementation whose estimated time per call (from XLA's cost "
+        "analysis, rough) exceeds this many seconds; 0 disables",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.quick and args.headline:
+        p.error("--quick and --headline are exclusive")
+    if args.quick:
+        defaults = {
+            "dims": [2],
+            "widths": [16],
+            "points": [1024],
+            "dtypes": list(DTYPES),
+            "repeats": 5,
+        }
+    elif args.headline:
+        defaults = {
+            "dims": [2, 3, 10],
+            "widths": [32],
+            "points": [16384],
+            "dtypes": ["float64"],
+            "kernels": list(HEADLINE_KERNELS),
+        }
+    else:
+        defaults = {}
+    fallback = {
+        "dims": list(DIMS),
+        "widths": list(WIDTHS),
+        "points": list(POINTS),
+        "dtypes": list(DTYPES),
+        "kernels": list(DEFAULT_KERNELS),
+    }
+    for name, default in fallback.items():
+        if getattr(args, name) is None:
+            setattr(args, name, defaults.get(name, default))
+    if args.repeats is None:
+        args.repeats = defaults.get("repeats", 15)
+    if args.repeats < 1 or args.min_repeats < 1:
+        p.error("--repeats and --min-repeats must be >= 1")
+    args.min_repeats = min(args.min_repeats, args.repeats)
+    return args
+
+
+# ---- machine description ----------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def available_memory_bytes() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def git_state() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "nnpde"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "no commits") + (" (nnpde/ has uncommitted changes)" if dirty else "")
+
+
+def command_line() -> str:
+    exe = sys.executable
+    try:
+        exe = os.path.relpath(exe)
+    except ValueError:
+        pass
+    env = "PYTHONPATH=. " if os.environ.get("PYTHONPATH") else ""
+    return env + shlex.join([exe, *sys.argv])
+
+
+def machine_info(device) -> dict:
+    import jaxlib
+
+    try:
+        import folx
+
+        folx_version = folx.__version__
+    except ImportError:
+        folx_version = None
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = None
+    return {
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": affinity,
+        "memory_available_gb": round((available_memory_bytes() or 0) / 2**30, 1),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "numpy": np.__version__,
+        "folx": folx_version,
+        "backend": device.platform,
+        "device": f"{device} ({getattr(device, 'device_kind', '?')})",
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "load_average_start": load_average(),
+        "git": git_state(),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": command_line(),
+    }
+
+
+# ---- the functions under test -----------------------------------------------------------------
+def weight_shapes(kernel: str, n: int, d: int) -> dict:
+    """Shapes of the per-point weights a kernel takes besides (theta, x)."""
+    return {
+        "value_vjp": {"w": (n,)},
+        "grad_x_vjp": {"w": (n, d)},
+        "hessian_x_vjp": {"w": (n, d, d)},
+        "laplacian_x_vjp": {"w": (n,)},
+        "operator_vjp": {"value": (n,), "grad": (n, d), "hessian": (n, d, d), "laplacian": (n,)},
+        "operator_rows": {"value": (n,), "grad": (n, d), "hessian": (n, d, d), "laplacian": (n,)},
+    }.get(kernel, {})
+
+
+def output_elements(kernel: str, net, n: int) -> int:
+    d, nt = net.dim, net.num_params
+    return {
+        "value": n,
+        "grad_theta": n * nt,
+        "grad_x": n * d,
+        "hessian_x": n * d * d,
+        "laplacian_x": n,
+        "grad_x_theta": n * d * nt,
+        "hessian_x_theta": n * d * d * nt,
+        "laplacian_x_theta": n * nt,
+        "operator_rows": n * nt,
+    }.get(kernel, nt)
+
+
+def nnpde_fn(module, kernel: str, net, chunk_size):
+    """(theta, x, weights dict) -> output, calling ``module.<kernel>`` with ``net`` static."""
+    fn = getattr(module, kernel)
+    kw = {} if chunk_size is None else {"chunk_size": chunk_size}
+    if kernel in POINTWISE:
+        return lambda theta, x, ws: fn(net, theta, x, **kw)
+    if kernel in VJPS:
+        return lambda theta, x, ws: fn(net, theta, x, ws["w"], **kw)
+    return lambda theta, x, ws: fn(net, theta, x, **ws, **kw)
+
+
+def folx_laplacian(net, sparsity: float):
+    """(theta, x (P, D)) -> ΔN (P,) by ``jax.vmap`` of folx's forward Laplacian per point."""
+    from folx import forward_laplacian
+
+    def single(theta, xp):
+        return forward_laplacian(lambda y: net.apply(theta, y), sparsity)(xp).laplacian
+
+    return jax.vmap(single, in_axes=(None, 0))
+
+
+def _blocks(chunk: int, *arrays):
+    """Zero-pads the points axis to a multiple of ``chunk`` and folds it: (nb, chunk, ...)."""
+    out = []
+    for a in arrays:
+        n = a.shape[0]
+        nb = -(-n // chunk)
+        a = jnp.pad(a, [(0, nb * chunk - n)] + [(0, 0)] * (a.ndim - 1))
+        out.append(a.reshape((nb, chunk, *a.shape[1:])))
+    return out
+
+
+def folx_fn(kernel: str, net, chunk: int | None, sparsity: float):
+    """folx counterpart of ``laplacian_x`` / ``laplacian_x_vjp``; ``chunk`` = points per block.
+
+    laplacian_x: vmap of folx per point; chunked = ``lax.map`` over blocks of points.
+    laplacian_x_vjp: ``jax.grad`` over θ of Σ_p r_p ΔN_p through folx; chunked = ``lax.scan``
+    over blocks accumulating each block's gradient (memory independent of P, as in nnpde).
+    """
+    lap = folx_laplacian(net, sparsity)
+    if kernel == "laplacian_x":
+        if chunk is None:
+            return lambda theta, x, ws: lap(theta, x)
+
+        def chunked_lap(theta, x, ws):
+            n = x.shape[0]
+            (xb,) = _blocks(chunk, x)
+            return lax.map(lambda blk: lap(theta, blk), xb).reshape(-1)[:n]
+
+        return chunked_lap
+
+    def block_grad(theta, x, r):
+        return jax.grad(lambda t: jnp.sum(r * lap(t, x)))(theta)
+
+    if chunk is None:
+        return lambda theta, x, ws: block_grad(theta, x, ws["w"])
+
+    def chunked_vjp(theta, x, ws):
+        xb, rb = _blocks(chunk, x, ws["w"])  # padded points have r = 0 and finite x = 0
+
+        def body(acc, blk):
+            return acc + block_grad(theta, *blk), None
+
+        return lax.scan(body, jnp.zeros_like(theta), (xb, rb))[0]
+
+    return chunked_vjp
+
+
+# ---- timing -----------------------------------------------------------------------------------
+def compile_fn(fn, args):
+    """Returns (compiled executable, seconds for trace + lower + compile)."""
+    t0 = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return compiled, time.perf_counter() - t0
+
+
+def cost_estimate(compiled) -> tuple[float | None, float | None]:
+    """(flops, bytes accessed) from XLA's cost analysis; loop bodies count once."""
+    try:
+        ca = compiled.cost_analysis()
+        ca = ca[0] if isinstance(ca, (list, tuple)) else ca
+        return ca.get("flops"), ca.get("bytes accessed")
+    except Exception:  # not every backend reports it
+        return None, None
+
+
+def estimated_seconds(flops, nbytes) -> float | None:
+    """A rough CPU time per call: 4 GFLOP/s plus 1.5 GB/s (fits the autodiff twins on 2 cores).
+
+    Only used to skip hopeless entries; loops (the chunked kernels) are undercounted, so it
+    never skips those.
+    """
+    if flops is None and nbytes is None:
+        return None
+    return (flops or 0) / 4e9 + (nbytes or 0) / 1.5e9
+
+
+def memory_needed(compiled) -> int | None:
+    try:
+        m = compiled.memory_analysis()
+        return int(m.temp_size_in_bytes + m.output_size_in_bytes + m.argument_size_in_bytes)
+    except Exception:  # not every backend reports it
+        return None
+
+
+def warm_up(compiled, args):
+    """One untimed-in-the-median call; returns (output, its seconds, calls per timed group).
+
+    Calls faster than ~1 ms are timed in groups (one block_until_ready per group) to keep
+    perf_counter's resolution and Python overhead out; the median is over groups.
+    """
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(compiled(*args))
+    first = time.perf_counter() - t0
+    inner = 1 if first >= 1e-3 else max(1, min(200, int(2e-3 / max(first, 1e-6))))
+    return out, first, inner
+
+
+def time_group(compiled, args, inner: int) -> float:
+    """Seconds per call over ``inner`` back-to-back calls, blocking on the last."""
+    t = time.perf_counter()
+    for _ in range(inner):
+        out = compiled(*args)
+    jax.block_until_ready(out)
+    return (time.perf_counter() - t) / inner
+
+
+def time_interleaved(runs: dict, args, repeats: int, min_repeats: int, budget_s: float):
+    """Times the implementations in rounds, one group of calls each per round.
+
+    Interleaving makes background load hit the hand-written kernel and its baselines alike.
+    An implementation stops after ``repeats`` groups, or after ``min_repeats`` once its groups
+    took ``budget_s`` in all. ``runs``: name -> dict with "compiled" and "inner"; fills
+    "times" (seconds per call, one per group).
+    """
+    for r in runs.values():
+        r["times"], r["spent"] = [], 0.0
+    active = list(runs)
+    while active:
+        for name in list(active):
+            r = runs[name]
+            t0 = time.perf_counter()
+            r["times"].append(time_group(r["compiled"], args, r["inner"]))
+            r["spent"] += time.perf_counter() - t0
+            n = len(r["times"])
+            if n >= repeats or (n >= min_repeats and r["spent"] > budget_s):
+                active.remove(name)
+
+
+def rel_diff(a, b) -> float | None:
+    """max |a - b| / max |b| (NaN-safe enough for a sanity column)."""
+    try:
+        a = jnp.asarray(a, jnp.float64) if jax.config.jax_enable_x64 else jnp.asarray(a)
+        b = jnp.asarray(b, a.dtype)
+        scale = float(jnp.max(jnp.abs(b)))
+        return float(jnp.max(jnp.abs(a - b))) / (scale if scale > 0 else 1.0)
+    except Exception:
+        return None
+
+
+def fmt_ms(ms: float) -> str:
+    return f"{ms:.3g}" if ms < 100 else f"{ms:.0f}"
+
+
+def fmt_bytes(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def prepare_impl(name, fn, args, opts, mem_budget, log):
+    """Compiles one implementation, checks memory and cost, and warms it up.
+
+    Returns (record, run or None, output or None); ``run`` feeds ``time_interleaved``.
+    """
+    rec = {"status": "ok"}
+    try:
+        compiled, rec["compile_s"] = compile_fn(fn, args)
+    except Exception as e:  # keep the sweep going, report the failure
+        rec.update(status="error", error=f"compile: {type(e).__name__}: {str(e)[:200]}")
+        log(f"    {name}: compile error {rec['error']}")
+        return rec, None, None
+    need = memory_needed(compiled)
+    rec["memory_bytes"] = need
+    if need is not None and mem_budget is not None and need > mem_budget:
+        rec.update(status="skipped", note=f"skipped (needs {fmt_bytes(need)})")
+        log(f"    {name}: {rec['note']}")
+        return rec, None, None
+    rec["flops"], rec["bytes_accessed"] = cost_estimate(compiled)
+    est = estimated_seconds(rec["flops"], rec["bytes_accessed"])
+    if opts.max_est_s and est is not None and est > opts.max_est_s and opts.cpu:
+        rec.update(status="skipped", note=f"skipped (est. {est:.0f} s/call)")
+        log(f"    {name}: {rec['note']}")
+        return rec, None, None
+    try:
+        out, rec["warmup_s"], inner = warm_up(compiled, args)
+    except Exception as e:  # e.g. RESOURCE_EXHAUSTED
+        rec.update(status="error", error=f"run: {type(e).__name__}: {str(e)[:200]}")
+        log(f"    {name}: run error {rec['error']}")
+        return rec, None, None
+    return rec, {"compiled": compiled, "inner": inner}, out
+
+
+# ---- the sweep --------------------------------------------------------------------------------
+def make_inputs(net, n: int, dtype, kernel: str, seed: int, device):
+    key = jax.random.key(seed)
+    k_theta, k_x, k_w = jax.random.split(key, 3)
+    theta = net.init(k_theta, dtype=dtype)
+    x = jax.random.uniform(k_x, (n, net.dim), dtype, -1.0, 1.0)
+    ws = {}
+    for i, (name, shape) in enumerate(weight_shapes(kernel, n, net.dim).items()):
+        ws[name] = jax.random.normal(jax.random.fold_in(k_w, i), shape, dtype)
+    return jax.device_put((theta, x, ws), device)
+
+
+def bench_entry(nnpde, kernel, dim, width, n, dtype_name, opts, mem_budget, device, log):
+    net = nnpde.TwoLayerNet(dim, (width, width), "tanh")
+    dtype = jnp.dtype(dtype_name)
+    elements = output_elements(kernel, net, n)
+    out_bytes = elements * dtype.itemsize
+    entry = {
+        "kernel": kernel,
+        "dim": dim,
+        "width": width,
+        "points": n,
+        "dtype": dtype_name,
+        "num_params": net.num_params,
+        "output_elements": elements,
+        "impls": {},
+    }
+    log(f"{kernel} D={dim} M={width} P={n} {dtype_name} (NT={net.num_params})")
+    if elements > opts.max_output_elements:
+        entry["skipped"] = f"skipped (output {fmt_bytes(out_bytes)})"
+        log(f"    {entry['skipped']}")
+        return entry
+    args = make_inputs(net, n, dtype, kernel, opts.seed, device)
+    impls = {
+        "hand": nnpde_fn(nnpde.kernels, kernel, net, opts.chunk_size),
+        "autodiff": nnpde_fn(nnpde.autodiff, kernel, net, None),
+    }
+    if kernel in FOLX_KERNELS and not opts.no_folx:
+        impls["folx"] = folx_fn(kernel, net, None, opts.folx_sparsity)
+        impls["folx_chunked"] = folx_fn(kernel, net, opts.folx_chunk, opts.folx_sparsity)
+    reference, runs = None, {}
+    for name, fn in impls.items():
+        budget = mem_budget
+        if budget is not None and reference is not None:
+            budget -= out_bytes  # the hand-written output is still held for the diff
+        rec, run, out = prepare_impl(name, fn, args, opts, budget, log)
+        if name == "hand":
+            reference = out
+        elif out is not None and reference is not None and not opts.no_check:
+            rec["max_rel_diff_vs_hand"] = rel_diff(out, reference)
+        entry["impls"][name] = rec
+        if run is not None:
+            runs[name] = run
+        del out
+    del reference
+    try:
+        time_interleaved(runs, args, opts.repeats, opts.min_repeats, opts.time_budget)
+    except Exception as e:  # e.g. RESOURCE_EXHAUSTED
+        for name in runs:
+            entry["impls"][name].update(status="error", error=f"run: {type(e).__name__}: {e}"[:250])
+        log(f"    run error: {type(e).__name__}: {str(e)[:200]}")
+        runs = {}
+    for name, run in runs.items():
+        rec = entry["impls"][name]
+        times = run["times"]
+        rec.update(
+            median_s=statistics.median(times),
+            min_s=min(times),
+            times_s=times,
+            repeats=len(times),
+            calls_per_repeat=run["inner"],
+        )
+        log(
+            f"    {name:13s} {rec['median_s'] * 1e3:10.3f} ms  (compile {rec['compile_s']:.2f} s,"
+            f" {len(times)}x{run['inner']} calls)"
+        )
+    del runs, args
+    hand = entry["impls"]["hand"].get("median_s")
+    entry["ratios"] = {
+        name: rec["median_s"] / hand
+        for name, rec in entry["impls"].items()
+        if name != "hand" and hand and rec.get("median_s")
+    }
+    return entry
+
+
+def configs(opts):
+    for dtype in opts.dtypes:
+        for dim in opts.dims:
+            for width in opts.widths:
+                for n in opts.points:
+                    yield dim, width, n, dtype
+
+
+# ---- report -----------------------------------------------------------------------------------
+def _ms(rec):
+    if rec is None:
+        return "—"
+    if rec.get("median_s") is not None:
+        return fmt_ms(rec["median_s"] * 1e3)
+    if rec.get("note"):
+        return rec["note"]
+    return "error" if rec.get("status") == "error" else "—"
+
+
+def _ratio(entry, name):
+    r = entry.get("ratios", {}).get(name)
+    return "—" if r is None else f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
+
+
+def _compile(rec):
+    return "—" if rec is None or rec.get("compile_s") is None else f"{rec['compile_s']:.2f}"
+
+
+def table(entries) -> list[str]:
+    rows = [
+        (
+            "| kernel | D | M | P | dtype | hand ms | autodiff ms | autodiff/hand | folx ms "
+            "| folx/hand | folx chunked ms | folx chunked/hand | compile s hand "
+            "| compile s autodiff |"
+        ),
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in entries:
+        head = f"| {e['kernel']} | {e['dim']} | {e['width']} | {e['points']} | {e['dtype']} "
+        if e.get("skipped"):
+            rows.append(head + f"| {e['skipped']} |" + " — |" * 9)
+            continue
+        im = e["impls"]
+        rows.append(
+            head
+            + f"| {_ms(im.get('hand'))} | {_ms(im.get('autodiff'))} | {_ratio(e, 'autodiff')} "
+            + f"| {_ms(im.get('folx'))} | {_ratio(e, 'folx')} "
+            + f"| {_ms(im.get('folx_chunked'))} | {_ratio(e, 'folx_chunked')} "
+            + f"| {_compile(im.get('hand'))} | {_compile(im.get('autodiff'))} |"
+        )
+    return rows
+
+
+def headline(entries) -> tuple[list[str], list[dict]]:
+    index = {(e["kernel"], e["dim"], e["width"], e["points"], e["dtype"]): e for e in entries}
+    lines, records = [], []
+    for hid, kernel, dim, width, n, dtype, base, target, text in HEADLINE:
+        e = index.get((kernel, dim, width, n, dtype))
+        where = f"D={dim} M={width} P={n} {dtype}"
+        ratio = e.get("ratios", {}).get(base) if e else None
+        rec = {
+            "id": hid,
+            "kernel": kernel,
+            "dim": dim,
+            "width": width,
+            "points": n,
+            "dtype": dtype,
+            "baseline": base,
+            "target": target,
+            "ratio": ratio,
+        }
+        if ratio is None:
+            why = "not measured" if e is None else "no timing (see table)"
+            rec["verdict"] = "N/A"
+            lines.append(f"- **N/A** {text}, {where}: {why} (target ≥{target:g}x)")
+        else:
+            rec["verdict"] = "PASS" if ratio >= target else "MISS"
+            hand_ms = e["impls"]["hand"]["median_s"] * 1e3
+            base_ms = e["impls"][base]["median_s"] * 1e3
+            lines.append(
+                f"- **{rec['verdict']}** {text}, {where}: **{ratio:.1f}x** "
+                f"(target ≥{target:g}x; hand {fmt_ms(hand_ms)} ms, {base} {fmt_ms(base_ms)} ms)"
+            )
+        records.append(rec)
+    return lines, records
+
+
+def report(meta, entries, opts) -> tuple[str, list[dict]]:
+    head_lines, head_records = headline(entries)
+    slower = [
+        e
+        for e in entries
+        if e.get("ratios", {}).get("autodiff") is not None and e["ratios"]["autodiff"] < 1
+    ]
+    lines = [
+        f"# nnpde kernel benchmark ({meta['backend']})",
+        "",
+        "## Headline",
+        "",
+        *head_lines,
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {meta['cpu']}, {meta['cpu_count']} cores"
+        + (f" ({meta['cpus_usable']} usable)" if meta.get("cpus_usable") else "")
+        + f", {meta['memory_available_gb']} GB memory available",
+        f"- backend: {meta['backend']}, device: {meta['device']}",
+        f"- jax {meta['jax']}, jaxlib {meta['jaxlib']}, numpy {meta['numpy']}, "
+        f"folx {meta['folx']}, Python {meta['python']}"
+        + (f", XLA_FLAGS={meta['xla_flags']!r}" if meta["xla_flags"] else ""),
+        f"- nnpde git: {meta['git']}",
+        (
+            f"- date: {meta['date']}; total runtime {meta.get('runtime_s', 0):.0f} s; load "
+            f"average (1, 5, 15 min) at start {meta.get('load_average_start')}, "
+            f"at end {meta.get('load_average_end')}"
+        ),
+        f"- command: `{meta['command']}`",
+        "",
+        "## Method",
+        "",
+        "Median wall time of the compiled function per call after one warm-up call, with "
+        "`block_until_ready` (calls under 1 ms timed in groups); the implementations of a row "
+        "are timed in interleaved rounds so background load affects them alike; at most "
+        f"{opts.repeats} repeats, stopping after {opts.time_budget:g} s once "
+        f"{opts.min_repeats} are done. Compile s = `jax.jit(f).lower(...).compile()` "
+        "(trace + lower + XLA), not in the timings. Ratios are baseline time / hand-written "
+        "time (>1: hand-written is faster). autodiff = `nnpde.autodiff` (jax.grad / "
+        "jax.hessian twins). folx = `jax.vmap` of `folx.forward_laplacian` per point "
+        f"(sparsity_threshold={opts.folx_sparsity:g}); for `laplacian_x_vjp`, `jax.grad` over θ "
+        f"of Σ r_p ΔN_p through it; chunked = blocks of {opts.folx_chunk} points (`lax.map` "
+        "for laplacian_x, `lax.scan` accumulating per-block gradients for the VJP). "
+        f"Hand-written chunk_size: {opts.chunk_size or 'default'}. Outputs over "
+        f"{opts.max_output_elements:.2g} elements are skipped; "
+        f"so are executables needing more than {meta.get('memory_budget_gb')} GB (XLA "
+        "memory_analysis)"
+        + (
+            f" or, on CPU, estimated at more than {opts.max_est_s:g} s per call (XLA cost_analysis)"
+            if opts.max_est_s
+            else ""
+        )
+        + ". θ, x and the weights are random, in the row's dtype (x64 is enabled).",
+        "",
+    ]
+    if slower:
+        lines += [
+            "## Slower than autodiff",
+            "",
+            *(
+                f"- {e['kernel']} D={e['dim']} M={e['width']} P={e['points']} {e['dtype']}: "
+                f"{e['ratios']['autodiff']:.2f}x"
+                for e in slower
+            ),
+            "",
+        ]
+    mismatches = [
+        (e, name, rec["max_rel_diff_vs_hand"])
+        for e in entries
+        for name, rec in e.get("impls", {}).items()
+        if rec.get("max_rel_diff_vs_hand") is not None
+        and not rec["max_rel_diff_vs_hand"] <= (1e-4 if e["dtype"] == "float32" else 1e-9)
+    ]
+    if mismatches:
+        lines += [
+            "## Outputs that differ from the hand-written kernel",
+            "",
+            *(
+                f"- {e['kernel']} D={e['dim']} M={e['width']} P={e['points']} {e['dtype']}: "
+                f"{name} max relative difference {d:.2g}"
+                for e, name, d in mismatches
+            ),
+            "",
+        ]
+    lines += ["## Results", "", *table(entries), ""]
+    return "\n".join(lines), head_records
+
+
+def write_outputs(path: Path, meta, entries, opts, final: bool):
+    text, head_records = report(meta, entries, opts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    payload = {
+        "meta": meta,
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()},
+        "complete": final,
+        "headline": head_records,
+        "results": entries,
+    }
+    path.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=str))
+    return text
+
+
+# ---- main -------------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    jax.config.update("jax_enable_x64", True)  # before any array exists; float32 rows cast
+    opts = parse_args(argv)
+    import nnpde  # after x64 is on
+
+    platform_name = opts.device or jax.default_backend()
+    try:
+        device = jax.devices(platform_name)[0]
+    except RuntimeError as e:
+        print(f"no {platform_name} device: {e}", file=sys.stderr)
+        return 2
+    suffix = "-quick" if opts.quick else "-headline" if opts.headline else ""
+    out = opts.out or BENCH_DIR / "results" / f"kernels-{platform_name}{suffix}.md"
+    out = Path(out)
+    if opts.mem_budget_gb is not None:
+        mem_budget = opts.mem_budget_gb * 2**30
+    elif device.platform == "cpu":
+        avail = available_memory_bytes()
+        mem_budget = 0.6 * avail if avail else None
+    else:
+        stats = device.memory_stats() or {}
+        mem_budget = 0.8 * stats["bytes_limit"] if "bytes_limit" in stats else None
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    opts.cpu = device.platform == "cpu"
+    meta = machine_info(device)
+    meta["memory_budget_gb"] = None if mem_budget is None else round(mem_budget / 2**30, 1)
+    log(f"device {meta['device']}; results -> {out}")
+    load = meta["load_average_start"]
+    if load and load[0] > 0.5 * (os.cpu_count() or 1):
+        log(f"warning: load average {load} at start; other processes may skew the timings")
+    entries = []
+    t_start = time.perf_counter()
+    with jax.default_device(device):
+        for dim, width, n, dtype in configs(opts):
+            for kernel in opts.kernels:
+                entries.append(
+                    bench_entry(nnpde, kernel, dim, width, n, dtype, opts, mem_budget, device, log)
+                )
+                meta["runtime_s"] = time.perf_counter() - t_start
+                write_outputs(out, meta, entries, opts, final=False)
+    meta["runtime_s"] = time.perf_counter() - t_start
+    meta["load_average_end"] = load_average()
+    text = write_outputs(out, meta, entries, opts, final=True)
+    print(text)
+    log(f"wrote {out} and {out.with_suffix('.json')} in {meta['runtime_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

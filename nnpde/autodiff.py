@@ -1,0 +1,121 @@
+"""Autodiff twins of :mod:`nnpde.kernels`: same names, same signatures, same checks.
+
+Each is built from ``jax.grad``, ``jax.jacfwd`` and ``jax.hessian`` of the single-point network
+function ``net.apply(theta, x)`` (seed 000, eq. 1), vmapped over points. They differentiate the
+activation's plain ``f`` with JAX, so they check the closed-form f', f'', f''' as well. Switch a
+whole program between the two by changing one import::
+
+    from nnpde import kernels as K      # hand-written
+    from nnpde import autodiff as K     # jax.grad / jax.hessian
+
+``chunk_size`` is accepted for signature compatibility and ignored (autodiff vmaps all points).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from nnpde import kernels as _k
+from nnpde._checks import check_chunk_size, check_inputs
+from nnpde._jit import kernel_jit
+from nnpde.network import TwoLayerNet
+
+Array = jax.Array
+
+__all__ = list(_k.__all__)
+DEFAULT_CHUNK_SIZE = _k.DEFAULT_CHUNK_SIZE
+
+_jit = kernel_jit
+
+
+def _hess(net):
+    return jax.hessian(net.apply, argnums=1)
+
+
+def _lap(net):
+    return lambda theta, x: jnp.trace(_hess(net)(theta, x))
+
+
+def _pointwise(kernel: str, order: int, single):
+    """Public twin: ``single(net)`` maps (theta, one point x) to that point's output."""
+
+    def fn(net: TwoLayerNet, theta, x, *, chunk_size=None):
+        theta, x = check_inputs(net, theta, x, kernel, order)
+        check_chunk_size(chunk_size, kernel)
+        return jax.vmap(single(net), in_axes=(None, 0))(theta, x)
+
+    fn.__name__ = fn.__qualname__ = kernel
+    fn.__doc__ = f"Autodiff twin of :func:`nnpde.kernels.{kernel}` (same signature and output)."
+    return _jit(fn)
+
+
+value = _pointwise("value", 0, lambda net: net.apply)
+grad_theta = _pointwise("grad_theta", 1, lambda net: jax.grad(net.apply, argnums=0))
+grad_x = _pointwise("grad_x", 1, lambda net: jax.grad(net.apply, argnums=1))
+hessian_x = _pointwise("hessian_x", 2, _hess)
+laplacian_x = _pointwise("laplacian_x", 2, _lap)
+grad_x_theta = _pointwise(
+    "grad_x_theta", 2, lambda net: jax.jacfwd(jax.grad(net.apply, argnums=1), argnums=0)
+)
+hessian_x_theta = _pointwise("hessian_x_theta", 3, lambda net: jax.jacfwd(_hess(net), argnums=0))
+laplacian_x_theta = _pointwise("laplacian_x_theta", 3, lambda net: jax.grad(_lap(net), argnums=0))
+
+
+def _operator_terms(net, theta, x, alpha, beta, h, lap):
+    """F_p = α N + β·∇N + h:∇²N + λΔN at every point, by autodiff: shape (P,)."""
+    out = jnp.zeros(x.shape[:1], x.dtype)
+    batched = functools.partial(jax.vmap, in_axes=(None, 0))
+    if alpha is not None:
+        out = out + alpha * batched(net.apply)(theta, x)
+    if beta is not None:
+        out = out + jnp.sum(beta * batched(jax.grad(net.apply, argnums=1))(theta, x), axis=1)
+    if h is not None:
+        out = out + jnp.sum(h * batched(_hess(net))(theta, x), axis=(1, 2))
+    if lap is not None:
+        out = out + lap * batched(_lap(net))(theta, x)
+    return out
+
+
+@_jit
+def operator_vjp(
+    net, theta, x, *, value=None, grad=None, hessian=None, laplacian=None, chunk_size=None
+):
+    """Autodiff twin of :func:`nnpde.kernels.operator_vjp`: ``jax.grad`` of Σ_p F_p."""
+    args = _k._check_operator(
+        net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_vjp"
+    )
+    return jax.grad(lambda t: jnp.sum(_operator_terms(net, t, *args[1:])))(args[0])
+
+
+@_jit
+def operator_rows(
+    net, theta, x, *, value=None, grad=None, hessian=None, laplacian=None, chunk_size=None
+):
+    """Autodiff twin of :func:`nnpde.kernels.operator_rows`: ``jax.jacrev`` of F (P,)."""
+    args = _k._check_operator(
+        net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_rows"
+    )
+    return jax.jacrev(lambda t: _operator_terms(net, t, *args[1:]))(args[0])
+
+
+def _named_vjp(kernel: str, slot: int):
+    def fn(net, theta, x, weights, *, chunk_size=None):
+        if weights is None:
+            raise TypeError(f"{kernel}: the weights argument is required, got None")
+        slots = [None] * 4
+        slots[slot] = weights
+        theta, x, *ws = _k._check_operator(net, theta, x, *slots, chunk_size, kernel)
+        return jax.grad(lambda t: jnp.sum(_operator_terms(net, t, x, *ws)))(theta)
+
+    fn.__name__ = fn.__qualname__ = kernel
+    fn.__doc__ = f"Autodiff twin of :func:`nnpde.kernels.{kernel}` (``jax.grad`` of a sum)."
+    return _jit(fn)
+
+
+value_vjp = _named_vjp("value_vjp", 0)
+grad_x_vjp = _named_vjp("grad_x_vjp", 1)
+hessian_x_vjp = _named_vjp("hessian_x_vjp", 2)
+laplacian_x_vjp = _named_vjp("laplacian_x_vjp", 3)

@@ -1,0 +1,566 @@
+"""Hand-written derivative kernels of the two-hidden-layer network (seed 000, eqs. 1-6).
+
+Every function takes ``(net, theta, x)`` with ``net`` a static :class:`~nnpde.TwoLayerNet`,
+``theta`` the flat parameters (NT,) of seed 000 eq. 7 and ``x`` a batch of points (P, D); the
+autodiff twins in :mod:`nnpde.autodiff` have the same names and signatures, so switching is one
+import. NaN or Inf in ``theta`` or ``x`` propagates to the outputs; nothing is cleaned.
+
+Notation (per point; seed symbols). With f^(n) the n-th derivative of the activation,
+
+    A1 = v x + b (M1),   O1 = f(A1),   A2 = w O1 + c (M2),   O2 = f(A2),   N = a·O2     (1a-c)
+    f1^(n) = f^(n)(A1),  f2^(n) = f^(n)(A2)
+    g = a ⊙ f2',  k = a ⊙ f2'',  l = a ⊙ f2'''                                    (M2 each)
+    s = wᵀ g  (M1): s_k = Σ_j a_j w_jk f'(A2_j), the sensitivity ∂N/∂O1_k
+    B = w diag(f1') v  (M2, D): B_ji = ∂A2_j/∂x_i, the seed's shorthand B_ji (section 6)
+
+so that ∇x N = vᵀ(f1' ⊙ s) (3d) and ∇²x N = Bᵀ diag(k) B + vᵀ diag(f1'' ⊙ s) v (4).
+
+All θ-derivatives come from one object: the per-point second-order operator
+
+    F_p = α_p N + β_p·∇x N + h_p : ∇²x N + λ_p ΔN
+
+with weights α (P,), β (P, D), h (P, D, D), λ (P,) (any may be absent). Its θ-gradient is
+written out by hand as reverse-mode through the forward pass above: each term is a sum of
+outer products that the code evaluates with three stacked matrix products per block of points,
+
+    X = [O1, e, f1' ⊙ v_:1, ..., f1' ⊙ v_:D]   (P, S, M1),   X wᵀ = [A2 - c, u, B_:1..B_:D]
+    L = [Ā2, g, B̄_:1, ..., B̄_:D]               (P, S, M2),   L w  = [wᵀĀ2, s, wᵀB̄]
+    ∂F/∂w = Σ_p Σ_s L_ps ⊗ X_ps                 (one (M2 x PS)(PS x M1) product)
+
+with e = f1' ⊙ (vβ) + f1'' ⊙ σ, σ_m = v_mᵀ h v_m + λ|v_m|², u = w e, q_j = B_jᵀ h B_j + λ|B_j|²,
+Ā2 = α g + k ⊙ u + l ⊙ q and B̄ = 2 k ⊙ (h + λI) B. ``operator_vjp`` sums the per-point
+gradients weighted by the residuals (the VJP used in training); ``operator_rows`` returns them
+per point (rows of the residual Jacobian). The seed's eqs. 2, 5 and 6 are the special cases
+α = 1, β = e_i, and h = e_i e_lᵀ; ``laplacian_x_vjp`` is λ = r.
+
+Points are processed in blocks of ``chunk_size`` (``lax.scan`` for sums, ``lax.map`` for
+rows), so the sums' intermediates stay in cache and their memory is independent of P.
+
+Where this differs from seed 000 (each checked against ``jax.hessian``/``jacfwd`` in tests):
+  * eq. 5e reuses the index m for two sums and leaves a_j outside its sum over j; correct is
+    ∂²N/∂x_i∂b_k = f1''_k v_ki s_k + f1'_k Σ_j a_j w_jk f2''_j B_ji.
+  * eq. 6b's term f''(A2_j) f'(A1_k) B_ji (v_ki + v_kl) should read
+    f''(A2_j) f'(A1_k) (B_ji v_kl + B_jl v_ki); the two agree only when i = l.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from nnpde._checks import check_chunk_size, check_inputs, check_weights
+from nnpde._jit import kernel_jit
+from nnpde.network import Params, TwoLayerNet
+
+Array = jax.Array
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "grad_theta",
+    "grad_x",
+    "grad_x_theta",
+    "grad_x_vjp",
+    "hessian_x",
+    "hessian_x_theta",
+    "hessian_x_vjp",
+    "laplacian_x",
+    "laplacian_x_theta",
+    "laplacian_x_vjp",
+    "operator_rows",
+    "operator_vjp",
+    "value",
+    "value_vjp",
+]
+
+#: Points per block when ``chunk_size=None``; chosen by ``benchmarks/kernels.py`` on CPU
+#: (blocks this size keep a block's (P, S, M) intermediates in L2 for M <= 128).
+DEFAULT_CHUNK_SIZE = 1024
+
+_jit = kernel_jit
+
+
+# ---- blocking over points ---------------------------------------------------------------------
+def _split_blocks(chunk: int, args):
+    """Pads the leading (points) axis of every leaf to a multiple of ``chunk`` and folds it."""
+
+    def fold(leaf):
+        n = leaf.shape[0]
+        nb = -(-n // chunk)
+        leaf = jnp.pad(leaf, [(0, nb * chunk - n)] + [(0, 0)] * (leaf.ndim - 1))
+        return leaf.reshape((nb, chunk) + leaf.shape[1:])
+
+    return jax.tree_util.tree_map(fold, args)
+
+
+def _sum_blocks(fn: Callable, chunk: int | None, *args):
+    """Σ over points of ``fn(*args)`` (fn sums over its block), in blocks of ``chunk`` points.
+
+    Zero padding is harmless: padded points carry zero weights and finite x = 0.
+    """
+    n = args[0].shape[0]
+    chunk = DEFAULT_CHUNK_SIZE if chunk is None else chunk
+    if n <= chunk:
+        return fn(*args)
+    blocks = _split_blocks(chunk, args)
+    first = jax.tree_util.tree_map(lambda leaf: leaf[0], blocks)
+    init = jax.tree_util.tree_map(
+        lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(fn, *first)
+    )
+
+    def body(acc, blk):
+        return jax.tree_util.tree_map(jnp.add, acc, fn(*blk)), None
+
+    return lax.scan(body, init, blocks)[0]
+
+
+def _map_blocks(fn: Callable, chunk: int | None, *args):
+    """Per-point ``fn(*args)`` (leading axis P in and out), evaluated block by block."""
+    n = args[0].shape[0]
+    chunk = DEFAULT_CHUNK_SIZE if chunk is None else chunk
+    if n <= chunk:
+        return fn(*args)
+    out = lax.map(lambda blk: fn(*blk), _split_blocks(chunk, args))
+    return jax.tree_util.tree_map(lambda o: o.reshape((-1,) + o.shape[2:])[:n], out)
+
+
+# ---- forward pieces ---------------------------------------------------------------------------
+_SMALL_DIM = 8  # up to this D, A1 = v x + b is summed element-wise (a K=D matmul is slow)
+_GW_MODE = "barrier"
+
+
+def _affine1(p: Params, x: Array) -> Array:
+    """A1 = v x + b (1c) for every point: (P, M1)."""
+    if x.shape[1] <= _SMALL_DIM:  # fuses with the activation; no skinny K=D product
+        return sum(x[:, i, None] * p.v[None, :, i] for i in range(x.shape[1])) + p.b[None]
+    return x @ p.v.T + p.b[None]
+
+
+def _layer1(net: TwoLayerNet, p: Params, x: Array, order: int):
+    """(O1, f1', ..., f1^(order)) at A1 = v x + b (1c); each (P, M1)."""
+    return net.activation.up_to(_affine1(p, x), order)
+
+
+def _with_b(net: TwoLayerNet, p: Params, x: Array, order: int):
+    """Layer-1 jets, B = w diag(f1') v as (P, D, M2), layer-2 jets and s = wᵀ(a ⊙ f2')."""
+    F1 = _layer1(net, p, x, order)
+    U = F1[1][:, None, :] * p.v.T[None]  # (P, D, M1): f1' ⊙ v_:i
+    Z = jnp.concatenate([F1[0][:, None], U], axis=1) @ p.w.T  # (P, 1 + D, M2)
+    F2 = net.activation.up_to(Z[:, 0] + p.c[None], order)
+    s = (p.a[None] * F2[1]) @ p.w  # (P, M1)
+    return F1, Z[:, 1:], F2, s
+
+
+def _value_block(net, p, x):
+    f = net.activation.f
+    return f(f(_affine1(p, x)) @ p.w.T + p.c[None]) @ p.a
+
+
+def _grad_x_block(net, p, x):
+    F1 = _layer1(net, p, x, 1)
+    F2 = net.activation.up_to(F1[0] @ p.w.T + p.c[None], 1)
+    return (F1[1] * ((p.a[None] * F2[1]) @ p.w)) @ p.v  # vᵀ(f1' ⊙ s)      (3d)
+
+
+def _hessian_block(net, p, x):
+    F1, B, F2, s = _with_b(net, p, x, 2)
+    k = p.a[None] * F2[2]
+    return jnp.einsum("pij,pj,plj->pil", B, k, B) + jnp.einsum(
+        "mi,pm,ml->pil", p.v, F1[2] * s, p.v
+    )  # (4)
+
+
+def _laplacian_block(net, p, x):
+    F1, B, F2, s = _with_b(net, p, x, 2)
+    return jnp.einsum("pj,pij,pij->p", p.a[None] * F2[2], B, B) + (F1[2] * s) @ jnp.sum(p.v**2, axis=1)
+
+
+# ---- the weighted operator and its θ-adjoint --------------------------------------------------
+def _operator_block(net: TwoLayerNet, p: Params, x, alpha, beta, h, lap, rows: bool) -> Params:
+    """θ-gradient of F_p = α N + β·∇N + h:∇²N + λΔN, per point (rows) or summed over points.
+
+    Shapes: x (P, D); alpha, lap (P,) or None; beta (P, D) or None; h (P, D, D) or None.
+    Returns Params of (P, ...) per-point gradients if ``rows`` else of summed gradients.
+    """
+    v, w = p.v, p.w
+    has_b = h is not None or lap is not None  # second-order term present
+    has_e = has_b or beta is not None  # any x-derivative present
+    order = 3 if has_b else 2 if has_e else 1
+    F1 = _layer1(net, p, x, order)
+    df1 = F1[1]
+    zero1 = jnp.zeros_like(df1)
+
+    # Forward stack X = [O1, e, f1' ⊙ v_:i]: every term of A2, u = w e and B shares wᵀ.
+    stack = [F1[0][:, None]]
+    if has_e:
+        d1 = beta @ v.T if beta is not None else None  # (P, M1): v β
+        hv = None
+        if has_b:
+            sigma = zero1
+            if h is not None:
+                h = 0.5 * (h + jnp.swapaxes(h, 1, 2))
+                hv = jnp.einsum("pin,mn->pmi", h, v)  # (P, M1, D): h v_m
+                sigma = sigma + jnp.einsum("pmi,mi->pm", hv, v)
+            if lap is not None:
+                sigma = sigma + lap[:, None] * jnp.sum(v * v, axis=1)[None]
+        e = (df1 * d1 if beta is not None else zero1) + (F1[2] * sigma if has_b else zero1)
+        stack.append(e[:, None])
+    if has_b:
+        stack.append(df1[:, None, :] * v.T[None])  # (P, D, M1)
+    X = jnp.concatenate(stack, axis=1)  # (P, S, M1)
+    Z = X @ w.T  # (P, S, M2)
+
+    F2 = net.activation.up_to(Z[:, 0] + p.c[None], order)
+    a = p.a[None]
+    g = a * F2[1]
+    grad_a = alpha[:, None] * F2[0] if alpha is not None else jnp.zeros_like(g)
+    a2bar = alpha[:, None] * g if alpha is not None else jnp.zeros_like(g)
+    adj = [None, None]  # L = [Ā2, g, B̄_:i]; Ā2 is filled in below
+    if has_e:
+        u = Z[:, 1]
+        k = a * F2[2]
+        grad_a = grad_a + F2[1] * u
+        a2bar = a2bar + k * u
+        adj[1] = g[:, None]
+    if has_b:
+        B = Z[:, 2:]  # (P, D, M2)
+        hb = jnp.einsum("pin,pnj->pij", h, B) if h is not None else jnp.zeros_like(B)
+        if lap is not None:
+            hb = hb + lap[:, None, None] * B
+        q = jnp.sum(B * hb, axis=1)  # (P, M2): B_jᵀ h B_j + λ|B_j|²
+        grad_a = grad_a + F2[2] * q
+        a2bar = a2bar + a * F2[3] * q
+        adj.append(2 * k[:, None] * hb)  # B̄
+    adj[0] = a2bar[:, None]
+    L = jnp.concatenate([t for t in adj if t is not None], axis=1)  # (P, S, M2)
+    Y = L @ w  # (P, S, M1): [wᵀĀ2, s, wᵀB̄]
+
+    a1bar = df1 * Y[:, 0]
+    v_outer = []  # pairs (left (P, M1), right (P, D)) of ∂F/∂v = Σ left ⊗ right + v_dense
+    v_dense = None
+    if has_e:
+        s = Y[:, 1]
+        if beta is not None:
+            a1bar = a1bar + F1[2] * s * d1
+            v_outer.append((s * df1, beta))
+        if has_b:
+            R = Y[:, 2:]  # (P, D, M1): wᵀB̄
+            a1bar = a1bar + F1[2] * jnp.sum(R * v.T[None], axis=1) + F1[3] * s * sigma
+            sbar = 2 * s * F1[2]  # 2 ∂F/∂σ
+            if rows:
+                hv_all = (hv if hv is not None else 0) + (
+                    lap[:, None, None] * v[None] if lap is not None else 0
+                )
+                v_dense = df1[:, :, None] * jnp.swapaxes(R, 1, 2) + sbar[:, :, None] * hv_all
+            else:  # element-wise products reduced over points (fused; no skinny dots)
+                v_dense = jnp.sum(df1[:, None, :] * R, axis=0).T
+                if h is not None:
+                    v_dense = v_dense + jnp.einsum("pm,pin,mn->mi", sbar, h, v)
+                if lap is not None:
+                    v_dense = v_dense + jnp.sum(lap[:, None] * sbar, axis=0)[:, None] * v
+    v_outer.append((a1bar, x))
+
+    if rows:
+        gw = jnp.einsum("psj,psk->pjk", L, X)
+        gv = sum(lt[:, :, None] * rt[:, None, :] for lt, rt in v_outer)
+        if v_dense is not None:
+            gv = gv + v_dense
+        return Params(a=grad_a, w=gw, c=a2bar, v=gv, b=a1bar)
+    n = L.shape[0] * L.shape[1]
+    # Σ_p L_pᵀ X_p as a plain (M2 x n)(n x M1) product: the barrier keeps XLA from folding the
+    # transpose back into a dot that contracts both operands' leading axis (much slower on CPU).
+    if _GW_MODE == "barrier":
+        gw = lax.optimization_barrier(L.reshape(n, -1).T) @ X.reshape(n, -1)
+    elif _GW_MODE == "plain":
+        gw = L.reshape(n, -1).T @ X.reshape(n, -1)
+    else:
+        gw = (lax.optimization_barrier(X.reshape(n, -1).T) @ L.reshape(n, -1)).T
+    gv = sum(jnp.sum(lt[:, :, None] * rt[:, None, :], axis=0) for lt, rt in v_outer)
+    if v_dense is not None:
+        gv = gv + v_dense
+    return Params(a=grad_a.sum(0), w=gw, c=a2bar.sum(0), v=gv, b=a1bar.sum(0))
+
+
+def _operator_order(beta, h, lap) -> int:
+    return 3 if (h is not None or lap is not None) else 2 if beta is not None else 1
+
+
+def _check_operator(net, theta, x, alpha, beta, h, lap, chunk_size, kernel):
+    order = _operator_order(beta, h, lap)
+    theta, x = check_inputs(net, theta, x, kernel, order)
+    check_chunk_size(chunk_size, kernel)
+    n, d = x.shape
+    alpha = check_weights(alpha, "value (alpha)", (n,), x.dtype, kernel)
+    beta = check_weights(beta, "grad (beta)", (n, d), x.dtype, kernel)
+    h = check_weights(h, "hessian (h)", (n, d, d), x.dtype, kernel)
+    lap = check_weights(lap, "laplacian (lambda)", (n,), x.dtype, kernel)
+    return theta, x, alpha, beta, h, lap
+
+
+def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
+    p = net.unpack(theta)
+    if all(t is None for t in (alpha, beta, h, lap)):
+        return jnp.zeros_like(theta)
+    block = functools.partial(_operator_block, net, p, rows=False)
+    return net.pack(_sum_blocks(block, chunk_size, x, alpha, beta, h, lap))
+
+
+def _rows(net, theta, x, alpha, beta, h, lap, chunk_size):
+    p = net.unpack(theta)
+    block = functools.partial(_operator_block, net, p, rows=True)
+    return net.pack(_map_blocks(block, chunk_size, x, alpha, beta, h, lap))
+
+
+@_jit
+def operator_vjp(
+    net: TwoLayerNet,
+    theta: Array,
+    x: Array,
+    *,
+    value: Array | None = None,
+    grad: Array | None = None,
+    hessian: Array | None = None,
+    laplacian: Array | None = None,
+    chunk_size: int | None = None,
+) -> Array:
+    """Σ_p ∂F_p/∂θ for F_p = α_p N + β_p·∇xN + h_p:∇²xN + λ_p ΔN, never forming (P, NT).
+
+    This is the θ-gradient of a collocation loss whose residual-weighted terms are α, β, h, λ
+    (the chain rule's F_u r, F_g r, F_H r); the four named VJPs are its special cases.
+
+    Args:
+      net: the network spec (static).
+      theta: parameters, shape (NT,).
+      x: points, shape (P, D).
+      value: α, shape (P,), or None.
+      grad: β, shape (P, D), or None.
+      hessian: h, shape (P, D, D), or None (only its symmetric part matters).
+      laplacian: λ, shape (P,), or None.
+      chunk_size: points per block (default ``DEFAULT_CHUNK_SIZE``).
+
+    Returns:
+      Shape (NT,), in θ's layout (seed 000 eq. 7).
+    """
+    args = _check_operator(net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_vjp")
+    return _vjp(net, *args, chunk_size)
+
+
+@_jit
+def operator_rows(
+    net: TwoLayerNet,
+    theta: Array,
+    x: Array,
+    *,
+    value: Array | None = None,
+    grad: Array | None = None,
+    hessian: Array | None = None,
+    laplacian: Array | None = None,
+    chunk_size: int | None = None,
+) -> Array:
+    """Per-point ∂F_p/∂θ for F_p = α_p N + β_p·∇xN + h_p:∇²xN + λ_p ΔN: shape (P, NT).
+
+    The rows of a residual Jacobian J_p = F_u ∂N/∂θ + F_g·∂∇N/∂θ + F_H:∂∇²N/∂θ, computed
+    without the (P, D, D, NT) tensor. Arguments as in :func:`operator_vjp`.
+    """
+    args = _check_operator(net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_rows")
+    if x.shape[0] == 0:
+        return jnp.zeros((0, net.num_params), x.dtype)
+    if all(t is None for t in args[2:]):
+        return jnp.zeros((x.shape[0], net.num_params), x.dtype)
+    return _rows(net, *args, chunk_size)
+
+
+# ---- the seed's kernels -----------------------------------------------------------------------
+def _pointwise(kernel: str, order: int, block, empty_shape):
+    """A public kernel (net, theta, x) -> per-point output, block-mapped over points."""
+
+    def fn(net, theta, x, *, chunk_size=None):
+        theta, x = check_inputs(net, theta, x, kernel, order)
+        check_chunk_size(chunk_size, kernel)
+        if x.shape[0] == 0:
+            return jnp.zeros((0,) + empty_shape(net), x.dtype)
+        return _map_blocks(functools.partial(block, net, net.unpack(theta)), chunk_size, x)
+
+    fn.__name__ = fn.__qualname__ = kernel
+    return fn
+
+
+def _doc(fn, text):
+    fn.__doc__ = text
+    return _jit(fn)
+
+
+value = _doc(
+    _pointwise("value", 0, _value_block, lambda net: ()),
+    """N(x, θ) at each point: shape (P,). Implements seed 000, eq. (1a-c).
+
+    Example:
+      >>> import jax, nnpde
+      >>> net = nnpde.TwoLayerNet(2, (8, 6), "tanh")
+      >>> theta = net.init(jax.random.key(0))
+      >>> nnpde.kernels.value(net, theta, jax.numpy.ones((5, 2), theta.dtype)).shape
+      (5,)
+    """,
+)
+
+grad_x = _doc(
+    _pointwise("grad_x", 1, _grad_x_block, lambda net: (net.dim,)),
+    """∇x N at each point: shape (P, D). Implements seed 000, eq. (3d) as vᵀ(f'(A1) ⊙ s).""",
+)
+
+hessian_x = _doc(
+    _pointwise("hessian_x", 2, _hessian_block, lambda net: (net.dim, net.dim)),
+    """∇²x N at each point: shape (P, D, D). Implements seed 000, eq. (4):
+    Σ_j a_j f''(A2_j) B_ji B_jl + Σ_k s_k f''(A1_k) v_ki v_kl.""",
+)
+
+laplacian_x = _doc(
+    _pointwise("laplacian_x", 2, _laplacian_block, lambda net: ()),
+    """ΔN = trace of seed 000 eq. (4) at each point: shape (P,), cost O(P·M1·M2·D).""",
+)
+
+
+def _grad_theta_block(net, p, x):
+    return _operator_block(net, p, x, jnp.ones(x.shape[:1], x.dtype), None, None, None, True)
+
+
+def _pack_rows(block):
+    return lambda net, p, x: net.pack(block(net, p, x))
+
+
+grad_theta = _doc(
+    _pointwise("grad_theta", 1, _pack_rows(_grad_theta_block), lambda net: (net.num_params,)),
+    """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).""",
+)
+
+
+def _grad_x_theta_block(net, p, x):
+    eye = jnp.broadcast_to(jnp.eye(net.dim, dtype=x.dtype)[:, None], (net.dim,) + x.shape)
+
+    def row(beta):
+        return net.pack(_operator_block(net, p, x, None, beta, None, None, True))
+
+    return jax.vmap(row, out_axes=1)(eye)  # (P, D, NT)
+
+
+grad_x_theta = _doc(
+    _pointwise("grad_x_theta", 2, _grad_x_theta_block, lambda net: (net.dim, net.num_params)),
+    """∂(∂N/∂x_i)/∂θ at each point: shape (P, D, NT). Implements seed 000, eqs. (5a-e)
+    (with 5e corrected: see the module docstring).""",
+)
+
+
+def _hessian_theta_block(net, p, x):
+    """∂(∂²N/∂x_i∂x_l)/∂θ per point, (P, D, D, NT): seed 000 eqs. (6a-e), written out."""
+    v, w = p.v, p.w
+    F1, B, F2, s = _with_b(net, p, x, 3)
+    O1, df1, d2f1, d3f1 = F1
+    a = p.a[None]
+    g, k, l3 = a * F2[1], a * F2[2], a * F2[3]  # (P, M2)
+    vv = jnp.einsum("mi,ml->ilm", v, v)  # (D, D, M1): v_mi v_ml
+    C = jnp.einsum("pm,ilm,jm->pilj", d2f1, vv, w)  # (P, D, D, M2): the seed's C_jil
+    BB = B[:, :, None, :] * B[:, None, :, :]  # (P, D, D, M2): B_ji B_jl
+    a2bar = k[:, None, None, :] * C + l3[:, None, None, :] * BB  # ∂/∂c_j            (6c)
+    grad_a = F2[2][:, None, None, :] * BB + F2[1][:, None, None, :] * C  # ∂/∂a_j   (6a)
+    kB = k[:, None, :] * B  # (P, D, M2)
+    Q = kB @ w  # (P, D, M1): Q_i = wᵀ(k ⊙ B_:i)
+    U = df1[:, None, :] * v.T[None]  # (P, D, M1): f1' ⊙ v_:i
+    gw = (  # ∂/∂w_jk (6b), with its B_ji(v_ki + v_kl) corrected to B_ji v_kl + B_jl v_ki
+        jnp.einsum("pilj,pk->piljk", a2bar, O1)
+        + jnp.einsum("pj,pk,ilk->piljk", g, d2f1, vv)
+        + jnp.einsum("pij,plk->piljk", kB, U)
+        + jnp.einsum("plj,pik->piljk", kB, U)
+    )
+    Qv = jnp.einsum("pim,ml->pilm", Q, v)  # Q_i,m v_ml
+    a1bar = (  # ∂/∂b_k                                                              (6e)
+        df1[:, None, None, :] * (a2bar @ w)
+        + d2f1[:, None, None, :] * (Qv + jnp.swapaxes(Qv, 1, 2))
+        + (d3f1 * s)[:, None, None, :] * vv[None]
+    )
+    # (P, M1, D): f1' Q_i + s f1'' v_:i
+    dv = df1[:, :, None] * jnp.swapaxes(Q, 1, 2) + (s * d2f1)[:, :, None] * v[None]
+    eye = jnp.eye(net.dim, dtype=x.dtype)
+    gv = (  # ∂/∂v_kn (6d): ā1 x_n + δ_nl (f1' Q_i + s f1'' v_i) + δ_ni (f1' Q_l + s f1'' v_l)
+        a1bar[..., None] * x[:, None, None, None, :]
+        + jnp.einsum("pmi,ln->pilmn", dv, eye)
+        + jnp.einsum("pml,in->pilmn", dv, eye)
+    )
+    return net.pack(Params(a=grad_a, w=gw, c=a2bar, v=gv, b=a1bar))
+
+
+hessian_x_theta = _doc(
+    _pointwise(
+        "hessian_x_theta",
+        3,
+        _hessian_theta_block,
+        lambda net: (net.dim, net.dim, net.num_params),
+    ),
+    """∂(∂²N/∂x_i∂x_l)/∂θ at each point: shape (P, D, D, NT). Implements seed 000, eqs.
+    (6a-e), with 6b corrected (see the module docstring). Memory O(P·D²·NT): prefer
+    :func:`operator_rows` or :func:`laplacian_x_theta` when a contraction is all you need.""",
+)
+
+
+def _laplacian_theta_block(net, p, x):
+    ones = jnp.ones(x.shape[:1], x.dtype)
+    return net.pack(_operator_block(net, p, x, None, None, None, ones, True))
+
+
+laplacian_x_theta = _doc(
+    _pointwise("laplacian_x_theta", 3, _laplacian_theta_block, lambda net: (net.num_params,)),
+    """∂(ΔN)/∂θ at each point: shape (P, NT); the trace of seed 000 eq. (6) computed
+    directly in O(P·M1·M2·D), never forming the (P, D, D, NT) tensor.""",
+)
+
+
+# ---- vector-Jacobian products (what training uses) --------------------------------------------
+def _named_vjp(kernel: str, slot: int):
+    """A public VJP whose weights fill operator slot 0 (α), 1 (β), 2 (h) or 3 (λ)."""
+
+    def fn(net, theta, x, weights, *, chunk_size=None):
+        if weights is None:
+            raise TypeError(f"{kernel}: the weights argument is required, got None")
+        slots = [None] * 4
+        slots[slot] = weights
+        args = _check_operator(net, theta, x, *slots, chunk_size, kernel)
+        return _vjp(net, *args, chunk_size)
+
+    fn.__name__ = fn.__qualname__ = kernel
+    return fn
+
+
+value_vjp = _doc(
+    _named_vjp("value_vjp", 0),
+    """Σ_p r_p ∂N_p/∂θ: shape (NT,), r of shape (P,). Seed 000 eq. (2) contracted over points
+    with matrix products; the (P, NT) Jacobian is never formed.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, nnpde
+      >>> net = nnpde.TwoLayerNet(1, (4, 3), "tanh")
+      >>> theta = net.init(jax.random.key(1))
+      >>> x = jnp.linspace(0, 1, 7, dtype=theta.dtype)[:, None]
+      >>> nnpde.kernels.value_vjp(net, theta, x, jnp.ones(7, theta.dtype)).shape
+      (31,)
+    """,
+)
+
+grad_x_vjp = _doc(
+    _named_vjp("grad_x_vjp", 1),
+    """Σ_p Σ_i g_pi ∂(∂_i N_p)/∂θ: shape (NT,), g of shape (P, D). Seed 000 eq. (5) contracted.""",
+)
+
+hessian_x_vjp = _doc(
+    _named_vjp("hessian_x_vjp", 2),
+    """Σ_p Σ_il h_pil ∂(∂_i∂_l N_p)/∂θ: shape (NT,), h of shape (P, D, D). Seed 000 eq. (6)
+    contracted; never forms (P, D, D, NT).""",
+)
+
+laplacian_x_vjp = _doc(
+    _named_vjp("laplacian_x_vjp", 3),
+    """Σ_p r_p ∂(ΔN_p)/∂θ: shape (NT,), r of shape (P,) — the θ-gradient of Σ_p r_p ΔN_p.
+    Trace of seed 000 eq. (6) contracted over points: three stacked matrix products per
+    block of points, cost O(P·M1·M2·D), memory independent of P.""",
+)
