@@ -5,6 +5,7 @@ hand-written derivatives and :mod:`nnpde.autodiff` their ``jax.grad``/``jax.hess
 """
 
 from nnpde import autodiff, kernels
+from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
 from nnpde.network import Params, TwoLayerNet
 
@@ -16,6 +17,7 @@ __all__ = [
     "TwoLayerNet",
     "__version__",
     "autodiff",
+    "compiler_options",
     "get_activation",
     "kernels",
     "list_activations",

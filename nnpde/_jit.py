@@ -58,9 +58,20 @@ def kernel_jit(fn=None, *, static_argnames=("net", "chunk_size")):
             )
         return jitted[backend]
 
+    plain = jax.jit(fn, static_argnames=static_argnames)
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        return get(jax.default_backend())(*args, **kwargs)
+        # Compiler options are allowed on a top-level jit only: inside a user's jit or vmap
+        # (tracer arguments) the kernel is inlined and the caller's options apply.
+        if any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves((args, kwargs))):
+            return plain(*args, **kwargs)
+        try:
+            return get(jax.default_backend())(*args, **kwargs)
+        except ValueError as err:  # called under a trace with only concrete arguments
+            if "compiler_options" not in str(err):
+                raise
+            return plain(*args, **kwargs)
 
     wrapper.jitted = get  # wrapper.jitted(backend) -> the underlying jax.jit object
     return wrapper

@@ -94,11 +94,17 @@ def operator_vjp(
 def operator_rows(
     net, theta, x, *, value=None, grad=None, hessian=None, laplacian=None, chunk_size=None
 ):
-    """Autodiff twin of :func:`nnpde.kernels.operator_rows`: ``jax.jacrev`` of F (P,)."""
-    args = _k._check_operator(
+    """Autodiff twin of :func:`nnpde.kernels.operator_rows`: ``jax.grad`` of each F_p, vmapped."""
+    theta, x, *ws = _k._check_operator(
         net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_rows"
     )
-    return jax.jacrev(lambda t: _operator_terms(net, t, *args[1:]))(args[0])
+
+    def one(xp, *wp):  # F_p at one point, as a batch of one
+        wb = [None if w is None else w[None] for w in wp]
+        return jax.grad(lambda t: _operator_terms(net, t, xp[None], *wb)[0])(theta)
+
+    in_axes = (0,) + tuple(None if w is None else 0 for w in ws)
+    return jax.vmap(one, in_axes=in_axes)(x, *ws)
 
 
 def _named_vjp(kernel: str, slot: int):
@@ -107,7 +113,9 @@ def _named_vjp(kernel: str, slot: int):
             raise TypeError(f"{kernel}: the weights argument is required, got None")
         slots = [None] * 4
         slots[slot] = weights
-        theta, x, *ws = _k._check_operator(net, theta, x, *slots, chunk_size, kernel)
+        theta, x, *ws = _k._check_operator(
+            net, theta, x, *slots, chunk_size, kernel, ("weights",) * 4
+        )
         return jax.grad(lambda t: jnp.sum(_operator_terms(net, t, x, *ws)))(theta)
 
     fn.__name__ = fn.__qualname__ = kernel

@@ -74,6 +74,12 @@ class TwoLayerNet:
         object.__setattr__(self, "hidden", hidden)
         object.__setattr__(self, "activation", get_activation(self.activation))
 
+    def __repr__(self) -> str:
+        return (
+            f"TwoLayerNet(dim={self.dim}, hidden={self.hidden}, "
+            f"activation={self.activation.name!r})"
+        )
+
     # ---- sizes ------------------------------------------------------------------------------
     @property
     def m1(self) -> int:

@@ -193,7 +193,7 @@ class RawModule:
         return _raw(getattr(self._module, name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def evaluate(cfg: Config, cases: tuple, variants: tuple):
     """Evaluates every (variant, case) of ``cfg``; cached. Keys are ``(module, chunk, case)``.
 
@@ -221,7 +221,7 @@ def evaluate(cfg: Config, cases: tuple, variants: tuple):
             )
         except Exception:
             continue
-        return Results({k: np.asarray(o) for k, o in zip(keys, outs)}, how)
+        return Results({k: np.asarray(o) for k, o in zip(keys, outs, strict=True)}, how)
     values = {}
     for k in keys:
         try:

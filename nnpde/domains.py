@@ -1,0 +1,292 @@
+"""Domains and their collocation points: ``Interval``, ``Box`` (any D, optionally with time as the
+last coordinate) and ``Disk``.
+
+Every domain is a frozen, hashable dataclass holding only Python floats. Points are returned as
+numpy float64 arrays (cast them to your dtype); they are made once, outside the jitted hot path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from nnpde.sampling import unit_cube
+
+__all__ = ["BoundarySample", "Box", "Disk", "Interval"]
+
+
+class BoundarySample(NamedTuple):
+    """Points on a domain's boundary with their outward unit normals and face names."""
+
+    x: np.ndarray  # shape=(n, D)
+    normal: np.ndarray  # shape=(n, D), outward, unit length
+    face: np.ndarray  # shape=(n,), str: the face each point lies on
+
+
+def _floats(name: str, value) -> tuple[float, ...]:
+    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a number or a 1-D sequence of numbers, got {value!r}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return tuple(float(v) for v in arr)
+
+
+def _check_n(n, what: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+@dataclasses.dataclass(frozen=True)
+class Box:
+    """The box [lower_0, upper_0] x ... x [lower_{D-1}, upper_{D-1}].
+
+    Faces are named ``"x{i}_min"`` / ``"x{i}_max"`` for axis i. With ``time=True`` the last axis
+    is time t: its faces are ``"t_min"`` (alias ``"initial"``) and ``"t_max"``, and
+    ``spatial_faces`` excludes them.
+
+    Example:
+      >>> box = Box((0.0, 0.0), (1.0, 2.0))
+      >>> box.grid(3).shape
+      (9, 2)
+      >>> box.faces
+      ('x0_min', 'x0_max', 'x1_min', 'x1_max')
+    """
+
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    time: bool = False
+
+    def __post_init__(self):
+        lo, hi = _floats("lower", self.lower), _floats("upper", self.upper)
+        if len(lo) != len(hi):
+            raise ValueError(f"lower and upper must have the same length, got {lo} and {hi}")
+        if not all(a < b for a, b in zip(lo, hi)):
+            raise ValueError(f"need lower < upper on every axis, got lower={lo}, upper={hi}")
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+
+    @property
+    def dim(self) -> int:
+        """D, the number of coordinates (time included)."""
+        return len(self.lower)
+
+    def _axis_name(self, i: int) -> str:
+        return "t" if (self.time and i == self.dim - 1) else f"x{i}"
+
+    @property
+    def faces(self) -> tuple[str, ...]:
+        """Face names, two per axis (min then max)."""
+        return tuple(f"{self._axis_name(i)}_{s}" for i in range(self.dim) for s in ("min", "max"))
+
+    @property
+    def spatial_faces(self) -> tuple[str, ...]:
+        """Faces that are not t = t_min or t = t_max."""
+        return tuple(f for f in self.faces if not f.startswith("t_"))
+
+    def canonical_face(self, face: str) -> str:
+        """Resolves aliases ("initial", "left", "right", ...) to a name in ``faces``."""
+        aliases = {"initial": "t_min", "final": "t_max"}
+        if self.dim - (1 if self.time else 0) >= 1:
+            aliases.update(left="x0_min", right="x0_max")
+        if self.dim - (1 if self.time else 0) >= 2:
+            aliases.update(bottom="x1_min", top="x1_max")
+        name = aliases.get(face, face)
+        if name not in self.faces:
+            raise ValueError(
+                f"{type(self).__name__} has no face {face!r}; its faces are {list(self.faces)}"
+                + (" (plus aliases " + ", ".join(sorted(aliases)) + ")" if aliases else "")
+            )
+        return name
+
+    def face_axis(self, face: str) -> tuple[int, int]:
+        """(axis, side) of a face: side 0 for lower, 1 for upper."""
+        name = self.canonical_face(face)
+        return self.faces.index(name) // 2, self.faces.index(name) % 2
+
+    def _scale(self, u: np.ndarray) -> np.ndarray:
+        lo, hi = np.asarray(self.lower), np.asarray(self.upper)
+        return lo + (hi - lo) * u
+
+    def grid(self, n: int) -> np.ndarray:
+        """Interior grid, ``n`` equidistant points per axis (ends excluded): (n^D, D)."""
+        n = _check_n(n)
+        axes = [np.linspace(a, b, n + 2)[1:-1] for a, b in zip(self.lower, self.upper)]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
+
+    def test_grid(self, n: int) -> np.ndarray:
+        """Grid with the ends included, ``n`` points per axis: (n^D, D); for error measurement."""
+        n = _check_n(n)
+        axes = [np.linspace(a, b, n) for a, b in zip(self.lower, self.upper)]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
+
+    def sample(self, n: int, *, key=None, method: str = "sobol") -> np.ndarray:
+        """``n`` interior points by ``method`` ("sobol", "halton" or "uniform"): (n, D)."""
+        return self._scale(unit_cube(_check_n(n), self.dim, key=key, method=method))
+
+    def sample_boundary(self, n: int, *, key=None, method: str = "sobol") -> BoundarySample:
+        """About ``n`` boundary points spread over the faces in proportion to their areas.
+
+        Each face gets at least one point. In D = 1 the two end points are returned.
+        """
+        n = _check_n(n)
+        lo, hi = np.asarray(self.lower), np.asarray(self.upper)
+        d = self.dim
+        if d == 1:
+            x = np.array([[lo[0]], [hi[0]]])
+            return BoundarySample(x, np.array([[-1.0], [1.0]]), np.array(list(self.faces)))
+        areas = np.array([np.prod(np.delete(hi - lo, i)) for i in range(d) for _ in (0, 1)])
+        counts = np.maximum(1, np.round(n * areas / areas.sum()).astype(int))
+        xs, normals, names = [], [], []
+        for f, (name, count) in enumerate(zip(self.faces, counts)):
+            axis, side = divmod(f, 2)
+            sub = key if key is None else _fold(key, f)
+            u = unit_cube(int(count), d - 1, key=sub, method=method)
+            pts = np.insert(lo[np.arange(d) != axis] + (hi - lo)[np.arange(d) != axis] * u,
+                            axis, (lo, hi)[side][axis], axis=1)  # fmt: skip
+            normal = np.zeros((int(count), d))
+            normal[:, axis] = 1.0 if side else -1.0
+            xs.append(pts)
+            normals.append(normal)
+            names.extend([name] * int(count))
+        return BoundarySample(np.concatenate(xs), np.concatenate(normals), np.array(names))
+
+    def on_face(self, x, face: str, *, tol: float = 1e-9) -> np.ndarray:
+        """Boolean mask (n,) of points within ``tol`` (relative to the box size) of ``face``."""
+        axis, side = self.face_axis(face)
+        x = np.asarray(x)
+        scale = self.upper[axis] - self.lower[axis]
+        return np.abs(x[:, axis] - (self.lower, self.upper)[side][axis]) <= tol * scale
+
+    def contains(self, x, *, tol: float = 1e-9) -> np.ndarray:
+        """Boolean mask (n,) of points in the closed box (with relative tolerance ``tol``)."""
+        x = np.asarray(x)
+        lo, hi = np.asarray(self.lower), np.asarray(self.upper)
+        slack = tol * (hi - lo)
+        return np.all((x >= lo - slack) & (x <= hi + slack), axis=-1)
+
+
+def _fold(key, i: int):
+    import jax
+
+    return jax.random.fold_in(key, i)
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class Interval(Box):
+    """The interval [a, b] (D = 1): a ``Box`` with faces ``"left"`` (x = a) and ``"right"``.
+
+    With ``time=True`` the coordinate is t and ``"left"`` is the initial face.
+
+    Example:
+      >>> Interval(0.0, 1.0).grid(4).ravel().round(12).tolist()
+      [0.2, 0.4, 0.6, 0.8]
+    """
+
+    def __init__(self, a: float, b: float, time: bool = False):
+        super().__init__((a,), (b,), time)
+
+    @property
+    def a(self) -> float:
+        return self.lower[0]
+
+    @property
+    def b(self) -> float:
+        return self.upper[0]
+
+    @property
+    def faces(self) -> tuple[str, ...]:
+        return ("left", "right")
+
+    def canonical_face(self, face: str) -> str:
+        aliases = {"x0_min": "left", "x0_max": "right", "t_min": "left", "t_max": "right"}
+        if self.time:
+            aliases.update(initial="left", final="right")
+        name = aliases.get(face, face)
+        if name not in self.faces:
+            raise ValueError(
+                f"Interval has no face {face!r}; its faces are ['left', 'right'] "
+                f"(aliases: {', '.join(sorted(aliases))})"
+            )
+        return name
+
+    def __repr__(self) -> str:
+        return f"Interval({self.a}, {self.b}" + (", time=True)" if self.time else ")")
+
+
+@dataclasses.dataclass(frozen=True)
+class Disk:
+    """The closed disk |x - center| <= radius in D = 2; its boundary face is ``"boundary"``.
+
+    Example:
+      >>> Disk((0.0, 0.0), 1.0).sample(5).shape
+      (5, 2)
+    """
+
+    center: tuple[float, float] = (0.0, 0.0)
+    radius: float = 1.0
+
+    def __post_init__(self):
+        c = _floats("center", self.center)
+        if len(c) != 2:
+            raise ValueError(f"Disk center must have 2 coordinates, got {self.center!r}")
+        r = float(self.radius)
+        if not (math.isfinite(r) and r > 0):
+            raise ValueError(f"Disk radius must be a positive number, got {self.radius!r}")
+        object.__setattr__(self, "center", c)
+        object.__setattr__(self, "radius", r)
+
+    dim = 2
+    time = False
+    faces = ("boundary",)
+    spatial_faces = ("boundary",)
+
+    def canonical_face(self, face: str) -> str:
+        if face not in ("boundary", "circle"):
+            raise ValueError(f"Disk has no face {face!r}; its face is 'boundary'")
+        return "boundary"
+
+    def grid(self, n: int) -> np.ndarray:
+        """Points of the n x n grid over the bounding square strictly inside the disk."""
+        n = _check_n(n)
+        u = np.linspace(-1.0, 1.0, n + 2)[1:-1]
+        g = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
+        g = g[np.sum(g * g, axis=1) < 1.0]
+        return np.asarray(self.center) + self.radius * g
+
+    def test_grid(self, n: int) -> np.ndarray:
+        """Points of the n x n grid over the bounding square in the closed disk."""
+        n = _check_n(n)
+        u = np.linspace(-1.0, 1.0, n)
+        g = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
+        g = g[np.sum(g * g, axis=1) <= 1.0 + 1e-12]
+        return np.asarray(self.center) + self.radius * g
+
+    def sample(self, n: int, *, key=None, method: str = "sobol") -> np.ndarray:
+        """``n`` points in the disk, area-uniform (r = R sqrt(u1), phi = 2 pi u2): (n, 2)."""
+        u = unit_cube(_check_n(n), 2, key=key, method=method)
+        r = self.radius * np.sqrt(u[:, 0])
+        phi = 2 * np.pi * u[:, 1]
+        return np.asarray(self.center) + np.stack([r * np.cos(phi), r * np.sin(phi)], axis=1)
+
+    def sample_boundary(self, n: int, *, key=None, method: str = "sobol") -> BoundarySample:
+        """``n`` equally spaced points on the circle (randomly rotated with ``key``)."""
+        n = _check_n(n)
+        shift = 0.0 if key is None else float(unit_cube(1, 1, key=key, method="uniform")[0, 0])
+        phi = 2 * np.pi * (np.arange(n) + shift) / n
+        normal = np.stack([np.cos(phi), np.sin(phi)], axis=1)
+        x = np.asarray(self.center) + self.radius * normal
+        return BoundarySample(x, normal, np.array(["boundary"] * n))
+
+    def on_face(self, x, face: str, *, tol: float = 1e-9) -> np.ndarray:
+        self.canonical_face(face)
+        r = np.linalg.norm(np.asarray(x) - np.asarray(self.center), axis=-1)
+        return np.abs(r - self.radius) <= tol * self.radius
+
+    def contains(self, x, *, tol: float = 1e-9) -> np.ndarray:
+        r = np.linalg.norm(np.asarray(x) - np.asarray(self.center), axis=-1)
+        return r <= self.radius * (1 + tol)

@@ -1,0 +1,82 @@
+"""The public API: nnpde.__all__, and nnpde.kernels / nnpde.autodiff as drop-in twins."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+import nnpde
+from nnpde import autodiff, kernels
+
+
+def _signature(fn):
+    """Signature of the Python function behind a (possibly jitted) public function."""
+    return inspect.signature(inspect.unwrap(fn))
+
+
+def _params(fn):
+    return [(p.name, p.kind, p.default) for p in _signature(fn).parameters.values()]
+
+
+@pytest.mark.parametrize("name", nnpde.__all__)
+def test_every_public_name_is_importable(name):
+    assert hasattr(nnpde, name)
+    mod = importlib.import_module("nnpde")
+    assert getattr(mod, name) is getattr(nnpde, name)
+
+
+def test_star_import_gives_all():
+    namespace: dict = {}
+    exec("from nnpde import *", namespace)
+    assert set(nnpde.__all__) <= set(namespace)
+    assert isinstance(nnpde.__version__, str) and nnpde.__version__
+
+
+def test_kernels_and_autodiff_export_the_same_names():
+    assert sorted(kernels.__all__) == sorted(autodiff.__all__)
+    assert len(set(kernels.__all__)) == len(kernels.__all__)
+    expected = {
+        "value", "grad_theta", "grad_x", "hessian_x", "laplacian_x", "grad_x_theta",
+        "hessian_x_theta", "laplacian_x_theta", "value_vjp", "grad_x_vjp", "hessian_x_vjp",
+        "laplacian_x_vjp", "operator_vjp", "operator_rows",
+    }  # fmt: skip
+    assert expected <= set(kernels.__all__)
+
+
+FUNCTIONS = [n for n in kernels.__all__ if not n.isupper()]
+CONSTANTS = [n for n in kernels.__all__ if n.isupper()]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_twins_are_callable_with_the_same_signature(name):
+    k, a = getattr(kernels, name), getattr(autodiff, name)
+    assert callable(k) and callable(a)
+    assert _params(k) == _params(a)
+    names = [p[0] for p in _params(k)]
+    assert names[:3] == ["net", "theta", "x"]
+    assert "chunk_size" in names
+    assert _signature(k).parameters["chunk_size"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert _signature(k).parameters["chunk_size"].default is None
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_public_functions_are_documented(name):
+    for mod in (kernels, autodiff):
+        doc = inspect.getdoc(getattr(mod, name))
+        assert doc and doc.strip(), f"{mod.__name__}.{name} has no docstring"
+
+
+@pytest.mark.parametrize("name", CONSTANTS)
+def test_constants_agree(name):
+    assert getattr(kernels, name) == getattr(autodiff, name)
+
+
+def test_operator_functions_take_the_four_weights_by_keyword():
+    for mod in (kernels, autodiff):
+        for fn in (mod.operator_vjp, mod.operator_rows):
+            params = _signature(fn).parameters
+            for w in ("value", "grad", "hessian", "laplacian"):
+                assert params[w].kind is inspect.Parameter.KEYWORD_ONLY
+                assert params[w].default is None
