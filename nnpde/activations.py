@@ -13,7 +13,7 @@ the kernels refuse to use it where f'' or f''' is needed.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -154,7 +154,9 @@ def register_activation(
         raise TypeError(f"activation name must be a non-empty str, got {name!r}")
     for label, g in (("f", f), ("df", df), ("d2f", d2f), ("d3f", d3f)):
         if not callable(g):
-            raise TypeError(f"register_activation: {label} must be callable, got {type(g).__name__}")
+            raise TypeError(
+                f"register_activation: {label} must be callable, got {type(g).__name__}"
+            )
     if order not in (0, 1, 2, 3):
         raise ValueError(f"register_activation: order must be 0..3, got {order!r}")
     if name in _REGISTRY and not overwrite:

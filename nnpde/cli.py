@@ -38,9 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         "--hidden", type=int, nargs=2, default=(32, 32), metavar=("M1", "M2"),
         help="hidden widths (default 32 32)",
     )  # fmt: skip
-    p.add_argument(
-        "--activation", default="tanh", choices=list_activations(), help="default tanh"
-    )
+    p.add_argument("--activation", default="tanh", choices=list_activations(), help="default tanh")
     p.add_argument("--points", type=int, default=256, help="number of points P (default 256)")
     p.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
     p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")

@@ -46,7 +46,7 @@ Where this differs from seed 000 (each checked against ``jax.hessian``/``jacfwd`
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -107,9 +107,7 @@ def _sum_blocks(fn: Callable, chunk: int | None, *args):
         return fn(*args)
     blocks = _split_blocks(chunk, args)
     first = jax.tree_util.tree_map(lambda leaf: leaf[0], blocks)
-    init = jax.tree_util.tree_map(
-        lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(fn, *first)
-    )
+    init = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(fn, *first))
 
     def body(acc, blk):
         return jax.tree_util.tree_map(jnp.add, acc, fn(*blk)), None
@@ -175,7 +173,9 @@ def _hessian_block(net, p, x):
 
 def _laplacian_block(net, p, x):
     F1, B, F2, s = _with_b(net, p, x, 2)
-    return jnp.einsum("pj,pij,pij->p", p.a[None] * F2[2], B, B) + (F1[2] * s) @ jnp.sum(p.v**2, axis=1)
+    return jnp.einsum("pj,pij,pij->p", p.a[None] * F2[2], B, B) + (F1[2] * s) @ jnp.sum(
+        p.v**2, axis=1
+    )
 
 
 # ---- the weighted operator and its θ-adjoint --------------------------------------------------
@@ -348,7 +348,9 @@ def operator_vjp(
     Returns:
       Shape (NT,), in θ's layout (seed 000 eq. 7).
     """
-    args = _check_operator(net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_vjp")
+    args = _check_operator(
+        net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_vjp"
+    )
     return _vjp(net, *args, chunk_size)
 
 
@@ -369,7 +371,9 @@ def operator_rows(
     The rows of a residual Jacobian J_p = F_u ∂N/∂θ + F_g·∂∇N/∂θ + F_H:∂∇²N/∂θ, computed
     without the (P, D, D, NT) tensor. Arguments as in :func:`operator_vjp`.
     """
-    args = _check_operator(net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_rows")
+    args = _check_operator(
+        net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_rows"
+    )
     if x.shape[0] == 0:
         return jnp.zeros((0, net.num_params), x.dtype)
     if all(t is None for t in args[2:]):
@@ -436,9 +440,7 @@ def _pack_rows(block):
 
 
 grad_theta = _doc(
-    _pointwise(
-        "grad_theta", 1, _pack_rows(_grad_theta_block), lambda net: (net.num_params,)
-    ),
+    _pointwise("grad_theta", 1, _pack_rows(_grad_theta_block), lambda net: (net.num_params,)),
     """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).""",
 )
 
@@ -453,9 +455,7 @@ def _grad_x_theta_block(net, p, x):
 
 
 grad_x_theta = _doc(
-    _pointwise(
-        "grad_x_theta", 2, _grad_x_theta_block, lambda net: (net.dim, net.num_params)
-    ),
+    _pointwise("grad_x_theta", 2, _grad_x_theta_block, lambda net: (net.dim, net.num_params)),
     """∂(∂N/∂x_i)/∂θ at each point: shape (P, D, NT). Implements seed 000, eqs. (5a-e)
     (with 5e corrected: see the module docstring).""",
 )
@@ -518,9 +518,7 @@ def _laplacian_theta_block(net, p, x):
 
 
 laplacian_x_theta = _doc(
-    _pointwise(
-        "laplacian_x_theta", 3, _laplacian_theta_block, lambda net: (net.num_params,)
-    ),
+    _pointwise("laplacian_x_theta", 3, _laplacian_theta_block, lambda net: (net.num_params,)),
     """∂(ΔN)/∂θ at each point: shape (P, NT); the trace of seed 000 eq. (6) computed
     directly in O(P·M1·M2·D), never forming the (P, D, D, NT) tensor.""",
 )

@@ -103,6 +103,8 @@ WEIGHT_LABEL = {"value": "alpha", "grad": "beta", "hessian": "h", "laplacian": "
 def _weight_arg(fn, slot):
     """The argument name an error must mention: ``weights`` for the named VJPs."""
     return "weights" if fn in VJPS else slot
+
+
 BAD_WEIGHT_SHAPES = {
     "value": [(P + 1,), (P, 1)],
     "grad": [(P, 3), (P,), (P, 2, 1)],
