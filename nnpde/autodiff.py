@@ -57,6 +57,11 @@ grad_theta = _pointwise("grad_theta", 1, lambda net: jax.grad(net.apply, argnums
 grad_x = _pointwise("grad_x", 1, lambda net: jax.grad(net.apply, argnums=1))
 hessian_x = _pointwise("hessian_x", 2, _hess)
 laplacian_x = _pointwise("laplacian_x", 2, _lap)
+jet = _pointwise(
+    "jet",
+    2,
+    lambda net: lambda t, x: (net.apply(t, x), jax.grad(net.apply, 1)(t, x), _hess(net)(t, x)),
+)
 grad_x_theta = _pointwise(
     "grad_x_theta", 2, lambda net: jax.jacfwd(jax.grad(net.apply, argnums=1), argnums=0)
 )

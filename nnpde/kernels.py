@@ -67,6 +67,7 @@ __all__ = [
     "hessian_x",
     "hessian_x_theta",
     "hessian_x_vjp",
+    "jet",
     "laplacian_x",
     "laplacian_x_theta",
     "laplacian_x_vjp",
@@ -127,7 +128,6 @@ def _map_blocks(fn: Callable, chunk: int | None, *args):
 
 # ---- forward pieces ---------------------------------------------------------------------------
 _SMALL_DIM = 8  # up to this D, A1 = v x + b is summed element-wise (a K=D matmul is slow)
-_GW_MODE = "barrier"
 
 
 def _affine1(p: Params, x: Array) -> Array:
@@ -272,12 +272,10 @@ def _operator_block(net: TwoLayerNet, p: Params, x, alpha, beta, h, lap, rows: b
     n = L.shape[0] * L.shape[1]
     # Σ_p L_pᵀ X_p as a plain (M2 x n)(n x M1) product: the barrier keeps XLA from folding the
     # transpose back into a dot that contracts both operands' leading axis (much slower on CPU).
-    if _GW_MODE == "barrier":
-        gw = lax.optimization_barrier(L.reshape(n, -1).T) @ X.reshape(n, -1)
-    elif _GW_MODE == "plain":
-        gw = L.reshape(n, -1).T @ X.reshape(n, -1)
-    else:
-        gw = (lax.optimization_barrier(X.reshape(n, -1).T) @ L.reshape(n, -1)).T
+    # Σ_p L_pᵀ X_p as a plain (M2 x n)(n x M1) product: the barrier keeps XLA from folding the
+    # transpose back into a dot contracting both operands' leading axis, which XLA:CPU runs
+    # outside YNNPACK and ~2x slower (measured: benchmarks/results/kernels-cpu.md).
+    gw = lax.optimization_barrier(L.reshape(n, -1).T) @ X.reshape(n, -1)
     gv = sum(jnp.sum(lt[:, :, None] * rt[:, None, :], axis=0) for lt, rt in v_outer)
     if v_dense is not None:
         gv = gv + v_dense
@@ -382,14 +380,12 @@ def operator_rows(
 
 
 # ---- the seed's kernels -----------------------------------------------------------------------
-def _pointwise(kernel: str, order: int, block, empty_shape):
+def _pointwise(kernel: str, order: int, block):
     """A public kernel (net, theta, x) -> per-point output, block-mapped over points."""
 
     def fn(net, theta, x, *, chunk_size=None):
         theta, x = check_inputs(net, theta, x, kernel, order)
         check_chunk_size(chunk_size, kernel)
-        if x.shape[0] == 0:
-            return jnp.zeros((0,) + empty_shape(net), x.dtype)
         return _map_blocks(functools.partial(block, net, net.unpack(theta)), chunk_size, x)
 
     fn.__name__ = fn.__qualname__ = kernel
@@ -402,7 +398,7 @@ def _doc(fn, text):
 
 
 value = _doc(
-    _pointwise("value", 0, _value_block, lambda net: ()),
+    _pointwise("value", 0, _value_block),
     """N(x, θ) at each point: shape (P,). Implements seed 000, eq. (1a-c).
 
     Example:
@@ -415,19 +411,35 @@ value = _doc(
 )
 
 grad_x = _doc(
-    _pointwise("grad_x", 1, _grad_x_block, lambda net: (net.dim,)),
+    _pointwise("grad_x", 1, _grad_x_block),
     """∇x N at each point: shape (P, D). Implements seed 000, eq. (3d) as vᵀ(f'(A1) ⊙ s).""",
 )
 
 hessian_x = _doc(
-    _pointwise("hessian_x", 2, _hessian_block, lambda net: (net.dim, net.dim)),
+    _pointwise("hessian_x", 2, _hessian_block),
     """∇²x N at each point: shape (P, D, D). Implements seed 000, eq. (4):
     Σ_j a_j f''(A2_j) B_ji B_jl + Σ_k s_k f''(A1_k) v_ki v_kl.""",
 )
 
 laplacian_x = _doc(
-    _pointwise("laplacian_x", 2, _laplacian_block, lambda net: ()),
+    _pointwise("laplacian_x", 2, _laplacian_block),
     """ΔN = trace of seed 000 eq. (4) at each point: shape (P,), cost O(P·M1·M2·D).""",
+)
+
+
+def _jet_block(net, p, x):
+    F1, B, F2, s = _with_b(net, p, x, 2)
+    k = p.a[None] * F2[2]
+    value = F2[0] @ p.a
+    grad = (F1[1] * s) @ p.v
+    hess = jnp.einsum("pij,pj,plj->pil", B, k, B) + jnp.einsum("mi,pm,ml->pil", p.v, F1[2] * s, p.v)
+    return value, grad, hess
+
+
+jet = _doc(
+    _pointwise("jet", 2, _jet_block),
+    """(N, ∇xN, ∇²xN) at each point from one forward pass: shapes (P,), (P, D), (P, D, D).
+    Seed 000 eqs. (1), (3d) and (4) sharing A1, A2, B and s.""",
 )
 
 
@@ -440,7 +452,7 @@ def _pack_rows(block):
 
 
 grad_theta = _doc(
-    _pointwise("grad_theta", 1, _pack_rows(_grad_theta_block), lambda net: (net.num_params,)),
+    _pointwise("grad_theta", 1, _pack_rows(_grad_theta_block)),
     """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).""",
 )
 
@@ -455,7 +467,7 @@ def _grad_x_theta_block(net, p, x):
 
 
 grad_x_theta = _doc(
-    _pointwise("grad_x_theta", 2, _grad_x_theta_block, lambda net: (net.dim, net.num_params)),
+    _pointwise("grad_x_theta", 2, _grad_x_theta_block),
     """∂(∂N/∂x_i)/∂θ at each point: shape (P, D, NT). Implements seed 000, eqs. (5a-e)
     (with 5e corrected: see the module docstring).""",
 )
@@ -500,12 +512,7 @@ def _hessian_theta_block(net, p, x):
 
 
 hessian_x_theta = _doc(
-    _pointwise(
-        "hessian_x_theta",
-        3,
-        _hessian_theta_block,
-        lambda net: (net.dim, net.dim, net.num_params),
-    ),
+    _pointwise("hessian_x_theta", 3, _hessian_theta_block),
     """∂(∂²N/∂x_i∂x_l)/∂θ at each point: shape (P, D, D, NT). Implements seed 000, eqs.
     (6a-e), with 6b corrected (see the module docstring). Memory O(P·D²·NT): prefer
     :func:`operator_rows` or :func:`laplacian_x_theta` when a contraction is all you need.""",
@@ -518,7 +525,7 @@ def _laplacian_theta_block(net, p, x):
 
 
 laplacian_x_theta = _doc(
-    _pointwise("laplacian_x_theta", 3, _laplacian_theta_block, lambda net: (net.num_params,)),
+    _pointwise("laplacian_x_theta", 3, _laplacian_theta_block),
     """∂(ΔN)/∂θ at each point: shape (P, NT); the trace of seed 000 eq. (6) computed
     directly in O(P·M1·M2·D), never forming the (P, D, D, NT) tensor.""",
 )

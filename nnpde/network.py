@@ -140,7 +140,8 @@ class TwoLayerNet:
                 raise ValueError(
                     f"params.{name} must have shape {batch + shape}, got {tuple(p.shape)}"
                 )
-        return jnp.concatenate([p.reshape(batch + (-1,)) for p in params], axis=-1)
+        flat = [p.reshape(batch + (math.prod(s),)) for p, s in zip(params, self.shapes)]
+        return jnp.concatenate(flat, axis=-1)
 
     def init(self, key: Array, dtype=None) -> Array:
         """Random θ (NT,): LeCun-normal weights, PyTorch-style uniform biases.

@@ -38,7 +38,7 @@ def test_kernels_and_autodiff_export_the_same_names():
     assert sorted(kernels.__all__) == sorted(autodiff.__all__)
     assert len(set(kernels.__all__)) == len(kernels.__all__)
     expected = {
-        "value", "grad_theta", "grad_x", "hessian_x", "laplacian_x", "grad_x_theta",
+        "value", "grad_theta", "grad_x", "hessian_x", "laplacian_x", "grad_x_theta", "jet",
         "hessian_x_theta", "laplacian_x_theta", "value_vjp", "grad_x_vjp", "hessian_x_vjp",
         "laplacian_x_vjp", "operator_vjp", "operator_rows",
     }  # fmt: skip
