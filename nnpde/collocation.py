@@ -1,0 +1,358 @@
+"""Collocation residuals, the loss ½·mean(r²), its θ-gradient and the residual Jacobian.
+
+With the trial solution ψ = A + B·N (A = 0, B = 1 where no condition is imposed exactly), the
+interior residual at x_p is r_p = F(x_p, ψ, ∇ψ, ∇²ψ, Δψ) for the problem's pointwise equation F.
+By the chain rule and the product rule (A, B do not depend on θ),
+
+    ∂r_p/∂θ = α_p ∂N/∂θ + β_p·∂∇N/∂θ + h_p:∂∇²N/∂θ + λ_p ∂ΔN/∂θ,
+    α = F_u B + F_g·∇B + F_H:∇²B + F_Δ ΔB,   β = B F_g + (F_H + F_Hᵀ)∇B + 2 F_Δ ∇B,
+    h = B F_H,   λ = B F_Δ,
+
+where F_u, F_g, F_H, F_Δ are the derivatives of the small pointwise F (by autodiff) and the
+θ-terms are the hand-written operator kernels (:func:`nnpde.kernels.operator_rows` for J,
+:func:`nnpde.kernels.operator_vjp` for Jᵀr): never the (P, D, D, NT) tensor. Terms the
+equation does not use (found by inspecting its jaxpr) are dropped. Penalty residuals
+w (c0 ψ + c1 n·∇ψ - g) at boundary points are first-order operators of the same kind.
+
+``backend="autodiff"`` builds the same residuals from ``jax.grad``/``jax.hessian`` of the
+single-point ψ; the two agree to round-off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.extend.core as jex_core
+import jax.numpy as jnp
+import numpy as np
+
+from nnpde import kernels
+from nnpde.problems import Dirichlet, Jet, Neumann, Problem, Robin, jet_of
+from nnpde.trial import TrialSolution, build_trial
+
+__all__ = ["Collocation", "CollocationData", "make_collocation"]
+
+Array = jax.Array
+BACKENDS = ("kernels", "autodiff")
+
+
+class CollocationData(NamedTuple):
+    """Arrays of a collocation problem (a pytree; everything θ-independent, computed once)."""
+
+    x: Array  # (P, D) interior points
+    A: Jet  # jet of A at x: (P,), (P, D), (P, D, D), (P,)
+    B: Jet  # jet of B at x
+    xb: Array  # (Q, D) boundary points with a penalty condition
+    nb: Array  # (Q, D) outward normals
+    gb: Array  # (Q,) target values g
+    c0: Array  # (Q,) coefficient of ψ
+    c1: Array  # (Q,) coefficient of n·∇ψ
+    wb: Array  # (Q,) penalty weights
+    Ab: Jet  # jet of A at xb
+    Bb: Jet  # jet of B at xb
+
+
+def _used_fields(problem: Problem, dtype) -> frozenset:
+    """Which Jet fields the equation reads, from its jaxpr (unused ones are dropped)."""
+    d = problem.dim
+    x0 = jnp.zeros((d,), dtype)
+    u0 = Jet(jnp.zeros((), dtype), jnp.zeros((d,), dtype), jnp.zeros((d, d), dtype),
+             jnp.zeros((), dtype))  # fmt: skip
+    closed = jax.make_jaxpr(problem.equation)(x0, u0)
+    jaxpr = closed.jaxpr
+    used = set()
+    for eqn in jaxpr.eqns:
+        used.update(v for v in eqn.invars if isinstance(v, jex_core.Var))
+    used.update(v for v in jaxpr.outvars if isinstance(v, jex_core.Var))
+    fields = Jet._fields
+    return frozenset(f for f, v in zip(fields, jaxpr.invars[1:]) if v in used)
+
+
+def _eval_equation(problem: Problem, x, u: Jet):
+    """r and dF/du (a Jet of derivatives) at every point; checks the residual is a scalar."""
+
+    def one(xp, up):
+        r = problem.equation(xp, up)
+        r = jnp.asarray(r)
+        if r.shape != ():
+            raise ValueError(
+                f"equation must return a scalar residual for one point, got shape {r.shape}"
+            )
+        return r.astype(xp.dtype)
+
+    return jax.vmap(jax.value_and_grad(one, argnums=1))(x, u)
+
+
+def _psi_jet(A: Jet, B: Jet, N: Array, gN: Array, HN: Array) -> Jet:
+    """Jet of ψ = A + B N from the jets of A, B and N (product rule), batched over points."""
+    outer = gN[:, :, None] * B.grad[:, None, :]
+    value = A.value + B.value * N
+    grad = A.grad + N[:, None] * B.grad + B.value[:, None] * gN
+    hess = (
+        A.hessian
+        + N[:, None, None] * B.hessian
+        + outer
+        + jnp.swapaxes(outer, 1, 2)
+        + B.value[:, None, None] * HN
+    )
+    return Jet(value, grad, hess, jnp.trace(hess, axis1=1, axis2=2))
+
+
+def _operator_weights(dF: Jet, B: Jet, used: frozenset):
+    """(α, β, h, λ) of the interior residuals' θ-derivative (see the module docstring)."""
+    alpha = dF.value * B.value
+    beta = None
+    if "grad" in used:
+        alpha = alpha + jnp.sum(dF.grad * B.grad, axis=1)
+        beta = B.value[:, None] * dF.grad
+    h = lap = None
+    if "hessian" in used:
+        alpha = alpha + jnp.sum(dF.hessian * B.hessian, axis=(1, 2))
+        sym = dF.hessian + jnp.swapaxes(dF.hessian, 1, 2)
+        beta = (0 if beta is None else beta) + jnp.einsum("pij,pj->pi", sym, B.grad)
+        h = B.value[:, None, None] * dF.hessian
+    if "laplacian" in used:
+        alpha = alpha + dF.laplacian * B.laplacian
+        beta = (0 if beta is None else beta) + 2 * dF.laplacian[:, None] * B.grad
+        lap = B.value * dF.laplacian
+    return alpha, beta, h, lap
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Collocation:
+    """Static description of a collocation problem: the problem, network, trial solution and
+    which Jet fields the equation uses. Hashable by identity (a static jit argument); the
+    arrays live in :class:`CollocationData`."""
+
+    problem: Problem
+    net: object
+    trial: TrialSolution | None
+    used: frozenset
+    backend: str = "kernels"
+
+    # ---- the trial solution at arbitrary points ------------------------------------------
+    def psi(self, theta, x):
+        """ψ(x) at points x (P, D): (P,)."""
+        N = kernels.value(self.net, theta, x)
+        if self.trial is None:
+            return N
+        A = jax.vmap(self.trial.A)(x)
+        B = jax.vmap(self.trial.B)(x)
+        return A + B * N
+
+    def _psi_single(self, theta, x):
+        n = self.net.apply(theta, x)
+        if self.trial is None:
+            return n
+        return self.trial.A(x) + self.trial.B(x) * n
+
+    # ---- residuals ------------------------------------------------------------------------
+    def _jets(self, theta, data: CollocationData):
+        """(interior ψ jet, boundary ψ jet) by the chosen backend."""
+        if self.backend == "autodiff":
+            psi = functools.partial(self._psi_single, theta)
+            return jax.vmap(functools.partial(jet_of, psi))(data.x), jax.vmap(
+                functools.partial(jet_of, psi)
+            )(data.xb)
+        jet_int = _psi_jet(data.A, data.B, *kernels.jet(self.net, theta, data.x))
+        jet_b = _psi_jet(data.Ab, data.Bb, *kernels.jet(self.net, theta, data.xb))
+        return jet_int, jet_b
+
+    def _boundary_residual(self, jet_b: Jet, data: CollocationData):
+        flux = jnp.sum(data.nb * jet_b.grad, axis=1)
+        return data.wb * (data.c0 * jet_b.value + data.c1 * flux - data.gb)
+
+    def _residuals_and_weights(self, theta, data: CollocationData):
+        jet_int, jet_b = self._jets(theta, data)
+        r_int, dF = _eval_equation(self.problem, data.x, jet_int)
+        r_b = self._boundary_residual(jet_b, data)
+        return jnp.concatenate([r_int, r_b]), dF
+
+    def residuals(self, theta, data: CollocationData) -> Array:
+        """All residuals, interior then weighted boundary penalties: (P + Q,).
+
+        With the kernels backend, ``jax.grad``/``jax.vjp`` through it use the hand-written
+        operator VJPs (a ``jax.custom_vjp``)."""
+        if self.backend == "autodiff":
+            return self._residuals_and_weights(theta, data)[0]
+        return _residuals_kernels(self, theta, data)
+
+    def boundary_weights(self, data: CollocationData):
+        """(α_b, β_b) of the boundary penalty residuals' θ-derivative."""
+        flux_b = jnp.sum(data.nb * data.Bb.grad, axis=1)
+        alpha = data.wb * (data.c0 * data.Bb.value + data.c1 * flux_b)
+        beta = (data.wb * data.c1 * data.Bb.value)[:, None] * data.nb
+        return alpha, beta
+
+    def jacobian(self, theta, data: CollocationData) -> Array:
+        """The residual Jacobian ∂r/∂θ: (P + Q, NT)."""
+        return self.residuals_and_jacobian(theta, data)[1]
+
+    def residuals_and_jacobian(self, theta, data: CollocationData):
+        """(r (P + Q,), J (P + Q, NT)) in one pass."""
+        if self.backend == "autodiff":
+            return self.residuals(theta, data), _autodiff_jacobian(self, theta, data)
+        r, dF = self._residuals_and_weights(theta, data)
+        alpha, beta, h, lap = _operator_weights(dF, data.B, self.used)
+        J_int = kernels.operator_rows(
+            self.net, theta, data.x, value=alpha, grad=beta, hessian=h, laplacian=lap
+        )
+        ab, bb = self.boundary_weights(data)
+        J_b = kernels.operator_rows(self.net, theta, data.xb, value=ab, grad=bb)
+        return r, jnp.concatenate([J_int, J_b], axis=0)
+
+    def loss(self, theta, data: CollocationData) -> Array:
+        """½·mean(r²) over all residuals (a scalar)."""
+        r = self.residuals(theta, data)
+        return 0.5 * jnp.mean(r * r)
+
+
+def _autodiff_jacobian(col: Collocation, theta, data: CollocationData):
+    """J by autodiff: each residual depends on θ and its own point only."""
+    psi = col._psi_single
+
+    def r_int(t, xp):
+        u = jet_of(functools.partial(psi, t), xp)
+        return jnp.asarray(col.problem.equation(xp, u)).astype(xp.dtype)
+
+    def r_b(t, xp, n, g, c0, c1, w):
+        u = jet_of(functools.partial(psi, t), xp)
+        return w * (c0 * u.value + c1 * jnp.dot(n, u.grad) - g)
+
+    J_int = jax.vmap(jax.grad(r_int), in_axes=(None, 0))(theta, data.x)
+    J_b = jax.vmap(jax.grad(r_b), in_axes=(None, 0, 0, 0, 0, 0, 0))(
+        theta, data.xb, data.nb, data.gb, data.c0, data.c1, data.wb
+    )
+    return jnp.concatenate([J_int, J_b], axis=0)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _residuals_kernels(col: Collocation, theta, data: CollocationData):
+    return col._residuals_and_weights(theta, data)[0]
+
+
+def _residuals_fwd(col, theta, data):
+    r, dF = col._residuals_and_weights(theta, data)
+    return r, (theta, dF, data)
+
+
+def _residuals_bwd(col, saved, ct):
+    theta, dF, data = saved
+    p = data.x.shape[0]
+    ct_int, ct_b = ct[:p], ct[p:]
+    alpha, beta, h, lap = _operator_weights(dF, data.B, col.used)
+
+    def scale(w, c):
+        return None if w is None else w * c.reshape(c.shape + (1,) * (w.ndim - 1))
+
+    g = kernels.operator_vjp(
+        col.net, theta, data.x,
+        value=scale(alpha, ct_int), grad=scale(beta, ct_int),
+        hessian=scale(h, ct_int), laplacian=scale(lap, ct_int),
+    )  # fmt: skip
+    ab, bb = col.boundary_weights(data)
+    g = g + kernels.operator_vjp(col.net, theta, data.xb, value=ab * ct_b, grad=bb * ct_b[:, None])
+    return g, jax.tree_util.tree_map(jnp.zeros_like, data)
+
+
+_residuals_kernels.defvjp(_residuals_fwd, _residuals_bwd)
+
+
+def _trivial_jets(n: int, d: int, dtype, trial: TrialSolution | None, x):
+    if trial is None or n == 0:
+        zero = jnp.zeros((n,), dtype)
+        A = Jet(zero, jnp.zeros((n, d), dtype), jnp.zeros((n, d, d), dtype), zero)
+        B = Jet(jnp.ones((n,), dtype), A.grad, A.hessian, zero)
+        return A, B
+    jets = jax.jit(lambda pts: (jax.vmap(functools.partial(jet_of, trial.A))(pts),
+                                jax.vmap(functools.partial(jet_of, trial.B))(pts)))  # fmt: skip
+    return jets(x)
+
+
+def _select(domain, bc, sample):
+    where = bc.where
+    if where is None:
+        return np.ones(len(sample.x), bool)
+    if isinstance(where, str):
+        return sample.face == domain.canonical_face(where)
+    return np.array([bool(where(p)) for p in sample.x])
+
+
+def make_collocation(
+    problem: Problem,
+    net,
+    x: Array,
+    *,
+    boundary_points: int = 64,
+    key=None,
+    backend: str = "kernels",
+    dtype=None,
+) -> tuple[Collocation, CollocationData]:
+    """Builds the static :class:`Collocation` and its :class:`CollocationData`.
+
+    Args:
+      problem: the problem.
+      net: a ``TwoLayerNet`` of the problem's dimension.
+      x: interior collocation points (P, D).
+      boundary_points: points on the boundary for penalty conditions (Neumann, Robin, and
+        Dirichlet that the trial solution does not impose).
+      key: PRNG key for the boundary points (None: deterministic low-discrepancy points).
+      backend: "kernels" (hand-written) or "autodiff".
+      dtype: float dtype of the data (default: that of ``x``).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    dtype = jnp.asarray(x).dtype if dtype is None else jnp.dtype(dtype)
+    x = jnp.asarray(x, dtype)
+    d = problem.dim
+    trial, rest = build_trial(problem)
+    used = _used_fields(problem, dtype)
+    need = 3 if used & {"hessian", "laplacian"} else 2 if "grad" in used else 1
+    if net.activation.order < need:
+        raise ValueError(
+            f"the equation uses {sorted(used)} of the solution; its θ-derivatives need the "
+            f"activation's derivative of order {need}, but {net.activation.name!r} is valid only "
+            f"up to order {net.activation.order}; use a smooth activation such as 'tanh'"
+        )
+    A, B = _trivial_jets(x.shape[0], d, dtype, trial, x)
+
+    xb, nb, gb, c0, c1, wb = [], [], [], [], [], []
+    if rest:
+        sample = problem.domain.sample_boundary(boundary_points, key=key)
+        for bc in rest:
+            mask = _select(problem.domain, bc, sample)
+            if not mask.any():
+                raise ValueError(f"no boundary point satisfies where={bc.where!r} of {bc!r}")
+            pts = sample.x[mask]
+            if isinstance(bc, Dirichlet):
+                fn, a0, a1 = bc.value, 1.0, 0.0
+            elif isinstance(bc, Neumann):
+                fn, a0, a1 = bc.flux, 0.0, 1.0
+            elif isinstance(bc, Robin):
+                fn, a0, a1 = bc.value, float(bc.alpha), float(bc.beta)
+            else:  # Initial on a domain without exact imposition
+                raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
+            pj = jnp.asarray(pts, dtype)
+            values = jax.jit(jax.vmap(lambda p, f=fn: jnp.asarray(f(p), dtype)))(pj)
+            xb.append(pts)
+            nb.append(sample.normal[mask])
+            gb.append(np.asarray(values))
+            c0.append(np.full(len(pts), a0))
+            c1.append(np.full(len(pts), a1))
+            wb.append(np.full(len(pts), float(bc.weight)))
+
+    def cat(parts, shape):
+        if not parts:
+            return jnp.zeros(shape, dtype)
+        return jnp.asarray(np.concatenate(parts), dtype)
+
+    xb_a = cat(xb, (0, d))
+    Ab, Bb = _trivial_jets(xb_a.shape[0], d, dtype, trial, xb_a)
+    data = CollocationData(
+        x=x, A=A, B=B, xb=xb_a, nb=cat(nb, (0, d)), gb=cat(gb, (0,)), c0=cat(c0, (0,)),
+        c1=cat(c1, (0,)), wb=cat(wb, (0,)), Ab=Ab, Bb=Bb,
+    )  # fmt: skip
+    return Collocation(problem, net, trial, used, backend), data

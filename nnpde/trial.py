@@ -1,0 +1,150 @@
+"""Lagaris trial solutions ψ(x) = A(x) + B(x) N(x) that satisfy Dirichlet and initial data exactly.
+
+On a ``Box`` (or ``Interval``) each axis i is constrained on both faces, on one face, or on
+none. With ξ_i = (x_i - lower_i)/(upper_i - lower_i), the distance factor is
+
+    B(x) = Π_i b_i(ξ_i),   b_i = ξ(1-ξ) (both faces), ξ (lower), 1-ξ (upper), ξ² (lower, with an
+                            initial derivative)
+
+and A is the transfinite (Boolean-sum, Gordon-Hall) interpolant of the boundary data g,
+
+    A = (I - Π_i (I - P_i)) g = Σ_{∅≠S} (-1)^{|S|+1} Π_{i∈S} P_i g,
+    P_i g = (1-ξ_i) g|_{x_i=lower} + ξ_i g|_{x_i=upper}   (both faces; one term if one face),
+    P_t g = g|_{t=t0} + (t - t0) ∂_t g|_{t=t0}          (initial value and derivative),
+
+which equals g on every constrained face when the data agree where faces meet (Lagaris et al.,
+IEEE TNN 9 (1998) 987, eqs. (18), (22) are its 2-D cases). A and B do not depend on θ: their
+jets at the collocation points are computed once, by autodiff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from nnpde.problems import Dirichlet, Initial, Problem
+
+__all__ = ["TrialSolution", "build_trial"]
+
+_MAX_TERMS = 4096
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrialSolution:
+    """ψ = A + B·N with A, B callables of one point (D,) -> scalar."""
+
+    A: Callable
+    B: Callable
+    exact_faces: tuple[str, ...]  # faces whose Dirichlet/initial data ψ meets exactly
+
+
+def _face_data(problem: Problem):
+    """{(axis, side): value callable} for Dirichlet/initial data imposed exactly, plus the
+    initial derivative (or None) and the conditions left to penalties."""
+    domain = problem.domain
+    exact: dict[tuple[int, int], Callable] = {}
+    derivative = None
+    rest = []
+    for bc in problem.boundary:
+        if isinstance(bc, Initial):
+            if domain.time or domain.dim == 1:
+                axis = domain.dim - 1
+                exact[(axis, 0)] = bc.value
+                derivative = bc.derivative
+            else:
+                raise ValueError(
+                    "Initial conditions need a time coordinate: use Box(..., time=True) (t is "
+                    "the last coordinate) or an Interval"
+                )
+        elif isinstance(bc, Dirichlet) and (bc.where is None or isinstance(bc.where, str)):
+            faces = (
+                [domain.canonical_face(bc.where)] if bc.where is not None else domain.spatial_faces
+            )
+            for face in faces:
+                exact[domain.face_axis(face)] = bc.value
+        else:
+            rest.append(bc)
+    return exact, derivative, rest
+
+
+def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
+    """The trial solution for ``problem`` and the boundary conditions left to penalties.
+
+    Returns (None, all conditions) for domains other than ``Box``/``Interval`` (``Disk``), and
+    uses ``problem.trial`` = (A, B) when the user gave one.
+    """
+    domain = problem.domain
+    if problem.trial is not None:
+        rest = [bc for bc in problem.boundary if not isinstance(bc, (Dirichlet, Initial))]
+        return TrialSolution(*problem.trial, exact_faces=()), rest
+    if not hasattr(domain, "face_axis"):
+        return None, list(problem.boundary)
+    exact, derivative, rest = _face_data(problem)
+    if not exact:
+        return None, rest
+    d = domain.dim
+    lo = jnp.asarray(domain.lower)
+    hi = jnp.asarray(domain.upper)
+    sides = {i: tuple(s for s in (0, 1) if (i, s) in exact) for i in range(d)}
+    axes = [i for i in range(d) if sides[i]]
+    t_axis = d - 1 if derivative is not None else None
+    n_terms = math.prod(1 + len(sides[i]) for i in axes) - 1
+    if n_terms > _MAX_TERMS:
+        raise ValueError(
+            f"the transfinite interpolant of Dirichlet data on {len(axes)} constrained axes "
+            f"has {n_terms} terms; pass Problem(trial=(A, B)) or impose the conditions by penalty"
+        )
+
+    def xi(x, i):
+        return (x[i] - lo[i]) / (hi[i] - lo[i])
+
+    def B(x):
+        out = jnp.ones((), x.dtype)
+        for i in axes:
+            z = xi(x, i)
+            if sides[i] == (0, 1):
+                out = out * z * (1 - z)
+            elif sides[i] == (0,):
+                out = out * (z * z if i == t_axis else z)
+            else:
+                out = out * (1 - z)
+        return out
+
+    def A(x):
+        total = jnp.zeros((), x.dtype)
+        for r in range(1, len(axes) + 1):
+            for subset in itertools.combinations(axes, r):
+                sign = 1.0 if r % 2 else -1.0
+                for choice in itertools.product(*(sides[i] for i in subset)):
+                    total = total + sign * _corner_term(x, subset, choice)
+        return total
+
+    def _corner_term(x, subset, choice):
+        """Π_{i∈S} φ_i(x) · g(x with x_i at the chosen faces) (with the t-derivative term)."""
+        y = x
+        weight = jnp.ones((), x.dtype)
+        for i, s in zip(subset, choice):
+            y = y.at[i].set((lo, hi)[s][i])
+            if len(sides[i]) == 2:
+                z = xi(x, i)
+                weight = weight * (z if s else 1 - z)
+        # Data of a spatial face in the subset if there is one (its t-derivative comes from
+        # autodiff), else the initial data.
+        spatial = [(i, s) for i, s in zip(subset, choice) if i != t_axis]
+        g = exact[spatial[0]] if spatial else exact[(subset[0], choice[0])]
+        value = jnp.asarray(g(y), x.dtype)
+        if t_axis is not None and t_axis in subset:
+            if spatial:
+                dt = jax.grad(lambda yy: jnp.asarray(g(yy), x.dtype))(y)[t_axis]
+            else:
+                dt = jnp.asarray(derivative(y), x.dtype)
+            value = value + (x[t_axis] - lo[t_axis]) * dt
+        return weight * value
+
+    names = tuple(domain.faces[2 * i + s] for (i, s) in exact)
+    return TrialSolution(A, B, exact_faces=names), rest

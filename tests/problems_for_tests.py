@@ -1,0 +1,108 @@
+"""Small problems with exact solutions shared by the collocation tests."""
+
+import jax
+import jax.numpy as jnp
+
+import nnpde
+
+PI = jnp.pi
+
+
+def lagaris_pde1():
+    """Lagaris et al. (1998) PDE problem 1: ∇²ψ = e^{-x}(x - 2 + y³ + 6y), Dirichlet data."""
+
+    def exact(x):
+        return jnp.exp(-x[0]) * (x[0] + x[1] ** 3)
+
+    def equation(x, u):
+        return u.laplacian - jnp.exp(-x[0]) * (x[0] - 2 + x[1] ** 3 + 6 * x[1])
+
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+    return nnpde.Problem(box, equation, boundary=[nnpde.Dirichlet(exact)], exact=exact)
+
+
+def _manufactured(u_exact):
+    lap = lambda x: jnp.trace(jax.hessian(u_exact)(x))  # noqa: E731
+    return lap
+
+
+def nonlinear_poisson():
+    """Δu = u³ + f on [0,1]², manufactured from u = sin(πx) sin(πy) + xy, Dirichlet data."""
+
+    def exact(x):
+        return jnp.sin(PI * x[0]) * jnp.sin(PI * x[1]) + x[0] * x[1]
+
+    lap = _manufactured(exact)
+
+    def equation(x, u):
+        return u.laplacian - u.value**3 - (lap(x) - exact(x) ** 3)
+
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+    return nnpde.Problem(box, equation, boundary=[nnpde.Dirichlet(exact)], exact=exact)
+
+
+def mixed_nonlinear():
+    """A nonlinear equation using every jet field, with Dirichlet, Neumann and Robin parts."""
+
+    def exact(x):
+        return jnp.exp(-x[0]) * (x[0] + x[1] ** 3)
+
+    grad = jax.grad(exact)
+
+    def equation(x, u):
+        return u.laplacian * u.value + u.grad[0] * u.hessian[0, 1] + jnp.sin(u.value) - x[0]
+
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+    boundary = [
+        nnpde.Dirichlet(exact, where="x0_min"),
+        nnpde.Dirichlet(exact, where="x1_min"),
+        nnpde.Neumann(lambda x: grad(x)[0], where="x0_max", weight=2.0),
+        nnpde.Robin(1.0, 0.5, lambda x: exact(x) + 0.5 * grad(x)[1], where="top"),
+    ]
+    return nnpde.Problem(box, equation, boundary=boundary, exact=exact)
+
+
+def heat():
+    """u_t = u_xx / π² on x ∈ [0,1], t ∈ [0,1]; exact e^{-t} sin(πx); Dirichlet + initial."""
+
+    def exact(x):
+        return jnp.exp(-x[1]) * jnp.sin(PI * x[0])
+
+    def equation(x, u):
+        return u.grad[1] - u.hessian[0, 0] / PI**2
+
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0), time=True)
+    return nnpde.Problem(
+        box, equation, boundary=[nnpde.Dirichlet(exact), nnpde.Initial(exact)], exact=exact
+    )
+
+
+def lagaris_ode1():
+    """Lagaris et al. (1998) ODE problem 1, an initial-value problem on [0, 1]."""
+
+    def exact(x):
+        t = x[0]
+        return jnp.exp(-(t**2) / 2) / (1 + t + t**3) + t**2
+
+    def equation(x, u):
+        t = x[0]
+        q = (1 + 3 * t**2) / (1 + t + t**3)
+        return u.grad[0] + (t + q) * u.value - (t**3 + 2 * t + t**2 * q)
+
+    return nnpde.Problem(
+        nnpde.Interval(0.0, 1.0), equation, boundary=[nnpde.Initial(lambda x: 1.0)], exact=exact
+    )
+
+
+def disk_poisson():
+    """-Δu = 1 on the unit disk with Dirichlet data by penalty; exact 1 - r²/4 + x/10."""
+
+    def exact(x):
+        return 1 - (x[0] ** 2 + x[1] ** 2) / 4 + 0.1 * x[0]
+
+    return nnpde.Problem(
+        nnpde.Disk((0.0, 0.0), 1.0),
+        lambda x, u: u.laplacian + 1.0,
+        boundary=[nnpde.Dirichlet(exact)],
+        exact=exact,
+    )

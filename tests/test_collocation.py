@@ -1,0 +1,196 @@
+"""Collocation: backends agree, solvers reach documented accuracy, bad input fails early."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from conftest import rel_err
+from problems_for_tests import (
+    disk_poisson,
+    heat,
+    lagaris_ode1,
+    lagaris_pde1,
+    mixed_nonlinear,
+    nonlinear_poisson,
+)
+
+import nnpde
+from nnpde.collocation import make_collocation
+
+BACKEND_RTOL = 1e-10  # kernels vs autodiff: the same math, different round-off
+
+
+@pytest.mark.parametrize(
+    "make", [lagaris_pde1, nonlinear_poisson, mixed_nonlinear, heat, disk_poisson, lagaris_ode1]
+)
+def test_backends_agree_on_loss_gradient_and_jacobian(make):
+    problem = make()
+    net = nnpde.TwoLayerNet(problem.dim, (6, 5), "tanh")
+    theta = 2 * net.init(jax.random.key(3))
+    x = jnp.asarray(problem.domain.sample(17, key=jax.random.key(1)))
+    ck, data = make_collocation(problem, net, x, boundary_points=24, backend="kernels")
+    ca, _ = make_collocation(problem, net, x, boundary_points=24, backend="autodiff")
+    rk, Jk = jax.jit(ck.residuals_and_jacobian)(theta, data)
+    ra, Ja = jax.jit(ca.residuals_and_jacobian)(theta, data)
+    assert rk.shape == (x.shape[0] + data.xb.shape[0],)
+    assert Jk.shape == (rk.shape[0], net.num_params)
+    assert rel_err(rk, ra) <= BACKEND_RTOL
+    assert rel_err(Jk, Ja) <= BACKEND_RTOL
+    gk = jax.jit(jax.grad(ck.loss))(theta, data)  # through the custom VJP (hand-written)
+    ga = jax.jit(jax.grad(ca.loss))(theta, data)
+    assert rel_err(gk, ga) <= BACKEND_RTOL
+    assert rel_err(gk, Jk.T @ rk / rk.shape[0]) <= BACKEND_RTOL
+    assert rel_err(jax.jit(ck.loss)(theta, data), jax.jit(ca.loss)(theta, data)) <= BACKEND_RTOL
+
+
+def test_equation_fields_not_used_are_dropped():
+    net = nnpde.TwoLayerNet(2, (4, 4))
+    col, _ = make_collocation(lagaris_pde1(), net, jnp.ones((3, 2)) * 0.5)
+    assert col.used == frozenset({"laplacian"})
+    col, _ = make_collocation(heat(), net, jnp.ones((3, 2)) * 0.5)
+    assert col.used == frozenset({"grad", "hessian"})
+
+
+def test_trial_solution_meets_dirichlet_and_initial_data_exactly():
+    for problem in (lagaris_pde1(), heat()):
+        net = nnpde.TwoLayerNet(2, (4, 4))
+        sol = nnpde.Solution(net.init(jax.random.key(0)), net, problem,
+                             nnpde.trial.build_trial(problem)[0])  # fmt: skip
+        faces = problem.domain.sample_boundary(40, key=jax.random.key(2))
+        keep = np.isin(faces.face, sol.trial.exact_faces)
+        pts = jnp.asarray(faces.x[keep])
+        exact = jax.vmap(problem.exact)(pts)
+        assert float(jnp.max(jnp.abs(sol(pts) - exact))) <= 1e-14
+
+
+def test_lagaris_pde1_lm_reaches_1e_minus_7():
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (10, 10), "tanh")
+    sol = nnpde.solve(problem, net, problem.domain.grid(10), method="lm", steps=300)
+    err = sol.errors()  # on the 101 x 101 test grid, not at the training points
+    assert err["points"] == 101 * 101
+    assert err["max_abs"] <= 1e-7, (err, sol.status)
+    assert sol.history["loss"].shape[0] == 300
+
+
+@pytest.mark.parametrize(
+    ("make", "hidden", "points", "steps", "max_abs"),
+    [
+        (heat, (16, 16), 16, 500, 5e-6),
+        (nonlinear_poisson, (10, 10), 10, 300, 1e-4),
+        (lagaris_ode1, (8, 8), 20, 300, 2e-5),
+        (disk_poisson, (10, 10), 200, 300, 2e-5),
+    ],
+)
+def test_problems_solve_to_documented_accuracy(make, hidden, points, steps, max_abs):
+    problem = make()
+    net = nnpde.TwoLayerNet(problem.dim, hidden, "tanh")
+    pts = problem.domain.grid(points) if problem.dim == 2 and make is not disk_poisson else None
+    if make is lagaris_ode1:
+        pts = problem.domain.grid(points)
+    sol = nnpde.solve(problem, net, pts if pts is not None else points, steps=steps)
+    err = sol.errors()
+    assert err["max_abs"] <= max_abs, (err, sol.status)
+
+
+@pytest.mark.parametrize("method", ["adam", "lbfgs", optax.sgd(1e-3)])
+def test_first_order_methods_reduce_the_loss(method):
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (6, 6))
+    sol = nnpde.solve(problem, net, problem.domain.grid(6), method=method, steps=60,
+                      learning_rate=1e-2)  # fmt: skip
+    losses = sol.history["loss"]
+    assert losses.shape[0] == 60
+    assert losses[-1] < losses[0]
+    assert "step limit" in sol.status
+
+
+def test_divergent_run_stops_with_status_and_finite_theta():
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (6, 6))
+    sol = nnpde.solve(problem, net, problem.domain.grid(6), method="adam", steps=200,
+                      learning_rate=1e6)  # fmt: skip
+    assert "diverged" in sol.status
+    assert bool(jnp.all(jnp.isfinite(sol.theta)))
+    assert len(sol.history["loss"]) < 200
+
+
+def test_save_load_round_trip_and_determinism(tmp_path):
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (6, 5))
+    pts = problem.domain.grid(6)
+    a = nnpde.solve(problem, net, pts, steps=20, key=jax.random.key(7))
+    b = nnpde.solve(problem, net, pts, steps=20, key=jax.random.key(7))
+    np.testing.assert_array_equal(np.asarray(a.theta), np.asarray(b.theta))
+    path = tmp_path / "sol.npz"
+    a.save(path)
+    c = nnpde.load(path, problem=problem)
+    np.testing.assert_array_equal(np.asarray(c.theta), np.asarray(a.theta))
+    x = problem.domain.test_grid(7)
+    np.testing.assert_array_equal(np.asarray(c(x)), np.asarray(a(x)))
+    np.testing.assert_array_equal(c.history["loss"], a.history["loss"])
+    assert c.status == a.status and c.net == a.net
+    with pytest.raises(ValueError, match="loaded without its problem"):
+        nnpde.load(path)(x)
+
+
+def test_load_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match=r"bad\.npz.*unreadable, truncated or corrupted"):
+        nnpde.load(bad)
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (4, 4))
+    good = tmp_path / "good.npz"
+    nnpde.solve(problem, net, problem.domain.grid(4), steps=2).save(good)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"truncated\.npz"):
+        nnpde.load(truncated)
+    other = tmp_path / "other.npz"
+    np.savez(other, theta=np.zeros(3))
+    with pytest.raises(ValueError, match="not an nnpde solution"):
+        nnpde.load(other)
+
+
+# ---- bad input: each a clear error before any training ------------------------------------
+def _lagaris_with(equation):
+    p = lagaris_pde1()
+    return nnpde.Problem(p.domain, equation, boundary=p.boundary, exact=p.exact)
+
+
+@pytest.mark.parametrize(
+    ("make_args", "error", "match"),
+    [
+        (lambda: (_lagaris_with(lambda x, u: jnp.stack([u.value, u.value])),
+                  nnpde.TwoLayerNet(2, (4, 4)), 9), ValueError, "scalar residual"),
+        (lambda: (_lagaris_with(lambda x, u: u.laplacian * jnp.nan),
+                  nnpde.TwoLayerNet(2, (4, 4)), 9), ValueError, "non-finite residual"),
+        (lambda: (lagaris_pde1(), nnpde.TwoLayerNet(3, (4, 4)), 9), ValueError, "dim=3"),
+        (lambda: (lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4), "relu"), 9), ValueError,
+         "order 3"),
+        (lambda: (lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4)), np.full((5, 2), 1.5)),
+         ValueError, "outside the domain"),
+        (lambda: (lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4)), np.ones((5, 3))), ValueError,
+         r"shape \(P, 2\)"),
+    ],
+)  # fmt: skip
+def test_solve_rejects_bad_input_before_training(make_args, error, match):
+    problem, net, points = make_args()
+    with pytest.raises(error, match=match):
+        nnpde.solve(problem, net, points, steps=1)
+
+
+def test_unknown_face_is_rejected_when_the_problem_is_built():
+    with pytest.raises(ValueError, match="no face 'x2_min'"):
+        nnpde.Problem(nnpde.Box((0, 0), (1, 1)), lambda x, u: u.laplacian,
+                      boundary=[nnpde.Dirichlet(lambda x: 0.0, where="x2_min")])  # fmt: skip
+
+
+def test_unknown_method_and_backend():
+    problem, net = lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4))
+    with pytest.raises(ValueError, match="method must be one of"):
+        nnpde.solve(problem, net, 4, method="newton")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        nnpde.solve(problem, net, 4, backend="magic")
