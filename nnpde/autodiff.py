@@ -20,15 +20,18 @@ import jax.numpy as jnp
 
 from nnpde import kernels as _k
 from nnpde._checks import check_chunk_size, check_inputs
-from nnpde._jit import kernel_jit
 from nnpde.network import TwoLayerNet
 
 Array = jax.Array
 
 __all__ = list(_k.__all__)
 DEFAULT_CHUNK_SIZE = _k.DEFAULT_CHUNK_SIZE
+GPU_CHUNK_SIZE = _k.GPU_CHUNK_SIZE
+ROWS_CHUNK_SIZE = _k.ROWS_CHUNK_SIZE
 
-_jit = kernel_jit
+# Plain jax.jit with XLA's default options: the twins are what a user's own jax.grad /
+# jax.hessian code gets (nnpde's CPU options make some of them 2-3x slower).
+_jit = functools.partial(jax.jit, static_argnames=("net", "chunk_size"))
 
 
 def _hess(net):

@@ -60,6 +60,8 @@ Array = jax.Array
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "GPU_CHUNK_SIZE",
+    "ROWS_CHUNK_SIZE",
     "grad_theta",
     "grad_x",
     "grad_x_theta",
@@ -77,9 +79,27 @@ __all__ = [
     "value_vjp",
 ]
 
-#: Points per block when ``chunk_size=None``; chosen by ``benchmarks/kernels.py`` on CPU
-#: (blocks this size keep a block's (P, S, M) intermediates in L2 for M <= 128).
-DEFAULT_CHUNK_SIZE = 1024
+#: Points per block when ``chunk_size=None``, on CPU. Measured by ``benchmarks/kernels.py`` on a
+#: 2-core CPU (D = 2..10, M = 32, float64): blocks of 4096 keep a block's (P, S, M) intermediates
+#: near L2 for the sums and pointwise kernels; kernels returning (P, NT) rows do best with
+#: ``ROWS_CHUNK_SIZE``. On GPUs blocks serialise the work, so ``GPU_CHUNK_SIZE`` is used there.
+DEFAULT_CHUNK_SIZE = 4096
+ROWS_CHUNK_SIZE = 1024
+GPU_CHUNK_SIZE = 1 << 16
+
+
+def _default_chunk(rows: bool, dim: int | None = None) -> int:
+    """Default block size; for sums over points it shrinks with D (their stacks hold 2 + D
+    arrays per point): 4096 points at D <= 2, 2048 at D = 3, 1024 at D = 10."""
+    if jax.default_backend() != "cpu":
+        return GPU_CHUNK_SIZE
+    if rows:
+        return ROWS_CHUNK_SIZE
+    if dim is None:
+        return DEFAULT_CHUNK_SIZE
+    per_point = 16384 // (2 + dim)
+    return max(256, min(DEFAULT_CHUNK_SIZE, 1 << (per_point.bit_length() - 1)))
+
 
 _jit = kernel_jit
 
@@ -103,7 +123,7 @@ def _sum_blocks(fn: Callable, chunk: int | None, *args):
     Zero padding is harmless: padded points carry zero weights and finite x = 0.
     """
     n = args[0].shape[0]
-    chunk = DEFAULT_CHUNK_SIZE if chunk is None else chunk
+    chunk = _default_chunk(False, args[0].shape[1]) if chunk is None else chunk
     if n <= chunk:
         return fn(*args)
     blocks = _split_blocks(chunk, args)
@@ -116,10 +136,10 @@ def _sum_blocks(fn: Callable, chunk: int | None, *args):
     return lax.scan(body, init, blocks)[0]
 
 
-def _map_blocks(fn: Callable, chunk: int | None, *args):
+def _map_blocks(fn: Callable, chunk: int | None, *args, rows: bool = False):
     """Per-point ``fn(*args)`` (leading axis P in and out), in blocks of ``chunk`` points."""
     n = args[0].shape[0]
-    chunk = DEFAULT_CHUNK_SIZE if chunk is None else chunk
+    chunk = _default_chunk(rows) if chunk is None else chunk
     if n <= chunk:
         return fn(*args)
     out = lax.map(lambda blk: fn(*blk), _split_blocks(chunk, args))
@@ -313,7 +333,7 @@ def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
 def _rows(net, theta, x, alpha, beta, h, lap, chunk_size):
     p = net.unpack(theta)
     block = functools.partial(_operator_block, net, p, rows=True)
-    return net.pack(_map_blocks(block, chunk_size, x, alpha, beta, h, lap))
+    return net.pack(_map_blocks(block, chunk_size, x, alpha, beta, h, lap, rows=True))
 
 
 @_jit
@@ -341,7 +361,7 @@ def operator_vjp(
       grad: β, shape (P, D), or None.
       hessian: h, shape (P, D, D), or None (only its symmetric part matters).
       laplacian: λ, shape (P,), or None.
-      chunk_size: points per block (default ``DEFAULT_CHUNK_SIZE``).
+      chunk_size: points per block (default ``DEFAULT_CHUNK_SIZE`` on CPU).
 
     Returns:
       Shape (NT,), in θ's layout (seed 000 eq. 7).
@@ -380,13 +400,17 @@ def operator_rows(
 
 
 # ---- the seed's kernels -----------------------------------------------------------------------
-def _pointwise(kernel: str, order: int, block):
-    """A public kernel (net, theta, x) -> per-point output, block-mapped over points."""
+def _pointwise(kernel: str, order: int, block, rows: bool = False):
+    """A public kernel (net, theta, x) -> per-point output, block-mapped over points.
+
+    ``rows``: the output is (P, ..., NT), blocked by ``ROWS_CHUNK_SIZE`` by default.
+    """
 
     def fn(net, theta, x, *, chunk_size=None):
         theta, x = check_inputs(net, theta, x, kernel, order)
         check_chunk_size(chunk_size, kernel)
-        return _map_blocks(functools.partial(block, net, net.unpack(theta)), chunk_size, x)
+        blocks = functools.partial(block, net, net.unpack(theta))
+        return _map_blocks(blocks, chunk_size, x, rows=rows)
 
     fn.__name__ = fn.__qualname__ = kernel
     return fn
@@ -452,7 +476,7 @@ def _pack_rows(block):
 
 
 grad_theta = _doc(
-    _pointwise("grad_theta", 1, _pack_rows(_grad_theta_block)),
+    _pointwise("grad_theta", 1, _pack_rows(_grad_theta_block), rows=True),
     """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).""",
 )
 
@@ -467,7 +491,7 @@ def _grad_x_theta_block(net, p, x):
 
 
 grad_x_theta = _doc(
-    _pointwise("grad_x_theta", 2, _grad_x_theta_block),
+    _pointwise("grad_x_theta", 2, _grad_x_theta_block, rows=True),
     """∂(∂N/∂x_i)/∂θ at each point: shape (P, D, NT). Implements seed 000, eqs. (5a-e)
     (with 5e corrected: see the module docstring).""",
 )
@@ -512,7 +536,7 @@ def _hessian_theta_block(net, p, x):
 
 
 hessian_x_theta = _doc(
-    _pointwise("hessian_x_theta", 3, _hessian_theta_block),
+    _pointwise("hessian_x_theta", 3, _hessian_theta_block, rows=True),
     """∂(∂²N/∂x_i∂x_l)/∂θ at each point: shape (P, D, D, NT). Implements seed 000, eqs.
     (6a-e), with 6b corrected (see the module docstring). Memory O(P·D²·NT): prefer
     :func:`operator_rows` or :func:`laplacian_x_theta` when a contraction is all you need.""",
@@ -525,7 +549,7 @@ def _laplacian_theta_block(net, p, x):
 
 
 laplacian_x_theta = _doc(
-    _pointwise("laplacian_x_theta", 3, _laplacian_theta_block),
+    _pointwise("laplacian_x_theta", 3, _laplacian_theta_block, rows=True),
     """∂(ΔN)/∂θ at each point: shape (P, NT); the trace of seed 000 eq. (6) computed
     directly in O(P·M1·M2·D), never forming the (P, D, D, NT) tensor.""",
 )
