@@ -22,15 +22,26 @@ stdout gets the same report, progress goes to stderr.
 
 Skips: a kernel whose output has more than ``--max-output-elements`` elements is not run at
 all ("skipped (output N GB)"); an implementation whose compiled executable needs more memory
-than ``--mem-budget-gb`` (from XLA's ``memory_analysis``) is compiled but not run
-("skipped (needs N GB)"). Slow entries stop repeating once they have spent ``--time-budget``
-seconds (at least ``--min-repeats`` repeats).
+than ``--mem-budget-gb`` (from XLA's ``memory_analysis``) or, on CPU, whose estimated time per
+call (XLA's ``cost_analysis``, rough) exceeds ``--max-est-s`` is compiled but not run
+("skipped (needs N GB)", "skipped (est. N s/call)"). Each implementation stops repeating once
+its repeats took ``--time-budget`` seconds (at least ``--min-repeats`` repeats).
+
+Fairness: the implementations of one row are timed in interleaved rounds, so background load
+hits them alike; ``--wait-idle S`` also waits (up to S seconds per configuration) for other
+processes to leave the CPUs alone. The hand-written kernels run with the XLA options nnpde
+ships; the baselines with XLA's defaults unless ``--baseline-xla nnpde``. Each output is checked
+against the hand-written one (max relative difference in the JSON; large ones are listed).
+
+Runtime on 2 Xeon cores: ``--quick`` ~40 s, ``--headline`` ~1.5 min, the full sweep (576
+rows) roughly half an hour, about a third of it compilation.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import platform
@@ -180,8 +191,9 @@ def parse_args(argv=None):
     p.add_argument(
         "--time-budget",
         type=float,
-        default=2.0,
-        help="stop repeating an entry once its timed repeats took this many seconds",
+        default=1.0,
+        help="stop repeating an implementation once its timed repeats took this many seconds "
+        "(default 1); a first call slower than half this counts as a repeat",
     )
     p.add_argument("--quick", action="store_true", help="smoke run: D=2, M=16, P=1024, both dtypes")
     p.add_argument(
@@ -209,6 +221,14 @@ def parse_args(argv=None):
     )
     p.add_argument("--no-folx", action="store_true", help="skip the folx comparisons")
     p.add_argument(
+        "--baseline-xla",
+        choices=("default", "nnpde"),
+        default="default",
+        help="XLA compiler options for the baselines (autodiff twins and folx): XLA's defaults, "
+        "as a user's own jax.hessian gets (default), or the options nnpde compiles its kernels "
+        "with (nnpde.compiler_options); the hand-written kernels always use nnpde's",
+    )
+    p.add_argument(
         "--no-check",
         action="store_true",
         help="do not compare each output with the hand-written one (max relative difference)",
@@ -229,9 +249,17 @@ def parse_args(argv=None):
     p.add_argument(
         "--max-est-s",
         type=float,
-        default=30.0,
+        default=10.0,
         help="on CPU, skip an implementation whose estimated time per call (from XLA's cost "
         "analysis, rough) exceeds this many seconds; 0 disables",
+    )
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each (D, M, P, dtype) configuration, wait up to this long for a 1 s window "
+        "in which other processes use < 10%% of the CPUs (default 0: don't wait)",
     )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -299,6 +327,39 @@ def load_average() -> list[float] | None:
         return [round(v, 2) for v in os.getloadavg()]
     except (AttributeError, OSError):
         return None
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def wait_idle(max_wait_s: float, log, threshold: float = 0.1, window_s: float = 1.0) -> bool:
+    """Waits until the machine is idle (< ``threshold`` CPU busy over ``window_s``) while this
+    process sleeps, i.e. until other processes leave the CPUs alone; gives up after
+    ``max_wait_s``. Returns whether it found the machine idle."""
+    deadline = time.monotonic() + max_wait_s
+    said = False
+    while True:
+        a = _cpu_ticks()
+        time.sleep(window_s)
+        b = _cpu_ticks()
+        if a is None or b is None:
+            return True
+        busy = (b[0] - a[0]) / max(1, b[1] - a[1])
+        if busy < threshold:
+            return True
+        if time.monotonic() > deadline:
+            log(f"    machine still busy ({busy:.0%} CPU) after {max_wait_s:g} s; going on")
+            return False
+        if not said:
+            log(f"    waiting for other processes to go idle ({busy:.0%} CPU busy)")
+            said = True
 
 
 def git_state() -> str:
@@ -395,15 +456,70 @@ def output_elements(kernel: str, net, n: int) -> int:
     }.get(kernel, nt)
 
 
-def nnpde_fn(module, kernel: str, net, chunk_size):
-    """(theta, x, weights dict) -> output, calling ``module.<kernel>`` with ``net`` static."""
+class Impl:
+    """One implementation under test: ``lower(theta, x, ws)`` -> ``jax.stages.Lowered`` and
+    ``call(compiled, theta, x, ws)`` -> output, so that timings use the compiled executable."""
+
+    def __init__(self, lower, call):
+        self.lower, self.call = lower, call
+
+
+def _dynamic_args(kernel: str, theta, x, ws):
+    """(positional, keyword) dynamic arguments of ``nnpde.<module>.<kernel>`` after ``net``."""
+    if kernel in POINTWISE:
+        return (theta, x), {}
+    if kernel in VJPS:
+        return (theta, x, ws["w"]), {}
+    return (theta, x), dict(ws)
+
+
+def nnpde_impl(module, kernel: str, net, chunk_size, platform: str, xla: str) -> Impl:
+    """``module.<kernel>`` lowered with ``net`` static.
+
+    xla="nnpde": through nnpde's own jit, with the XLA options it ships (they may include
+    ``compiler_options``, which jax allows only on a top-level jit, so the function is lowered
+    directly, not wrapped in another ``jax.jit``). xla="default": the same Python function
+    under a plain ``jax.jit`` with XLA's default options.
+    """
     fn = getattr(module, kernel)
     kw = {} if chunk_size is None else {"chunk_size": chunk_size}
-    if kernel in POINTWISE:
-        return lambda theta, x, ws: fn(net, theta, x, **kw)
-    if kernel in VJPS:
-        return lambda theta, x, ws: fn(net, theta, x, ws["w"], **kw)
-    return lambda theta, x, ws: fn(net, theta, x, **ws, **kw)
+    if xla == "default":
+        jitted = jax.jit(getattr(fn, "__wrapped__", fn), static_argnames=("net", "chunk_size"))
+    elif hasattr(fn, "jitted"):  # nnpde._jit.kernel_jit: one jax.jit per backend
+        jitted = fn.jitted(platform)
+    elif hasattr(fn, "lower"):  # a plain jax.jit
+        jitted = fn
+    else:
+        jitted = None
+
+    def lower(theta, x, ws):
+        a, k = _dynamic_args(kernel, theta, x, ws)
+        if jitted is not None:
+            return jitted.lower(net, *a, **k, **kw)
+        return jax.jit(lambda *a, **k: fn(net, *a, **k, **kw)).lower(*a, **k)
+
+    def call(compiled, theta, x, ws):
+        a, k = _dynamic_args(kernel, theta, x, ws)
+        return compiled(*a, **k)
+
+    return Impl(lower, call)
+
+
+def jit_impl(fn, compiler_options: dict) -> Impl:
+    """``fn(theta, x, ws)`` under one top-level ``jax.jit``."""
+    jitted = jax.jit(fn, compiler_options=compiler_options or None)
+    return Impl(jitted.lower, lambda compiled, *args: compiled(*args))
+
+
+def nnpde_compiler_options(nnpde, platform: str) -> dict:
+    """The XLA options nnpde compiles its kernels with on ``platform`` ({} if none)."""
+    fn = getattr(nnpde, "compiler_options", None)
+    if fn is None:
+        try:
+            from nnpde._jit import compiler_options as fn
+        except ImportError:
+            return {}
+    return dict(fn(platform))
 
 
 def folx_laplacian(net, sparsity: float):
@@ -464,10 +580,10 @@ def folx_fn(kernel: str, net, chunk: int | None, sparsity: float):
 
 
 # ---- timing -----------------------------------------------------------------------------------
-def compile_fn(fn, args):
+def compile_impl(impl: Impl, args):
     """Returns (compiled executable, seconds for trace + lower + compile)."""
     t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
+    compiled = impl.lower(*args).compile()
     return compiled, time.perf_counter() - t0
 
 
@@ -482,14 +598,15 @@ def cost_estimate(compiled) -> tuple[float | None, float | None]:
 
 
 def estimated_seconds(flops, nbytes) -> float | None:
-    """A rough CPU time per call: 4 GFLOP/s plus 1.5 GB/s (fits the autodiff twins on 2 cores).
+    """A rough CPU time per call: 10 GFLOP/s plus 5 GB/s accessed (within ~1.5x of the autodiff
+    twins' measured times on 2 Xeon cores, from 0.2 s to 6 s per call).
 
     Only used to skip hopeless entries; loops (the chunked kernels) are undercounted, so it
     never skips those.
     """
     if flops is None and nbytes is None:
         return None
-    return (flops or 0) / 4e9 + (nbytes or 0) / 1.5e9
+    return (flops or 0) / 1e10 + (nbytes or 0) / 5e9
 
 
 def memory_needed(compiled) -> int | None:
@@ -500,44 +617,45 @@ def memory_needed(compiled) -> int | None:
         return None
 
 
-def warm_up(compiled, args):
-    """One untimed-in-the-median call; returns (output, its seconds, calls per timed group).
+def warm_up(call):
+    """The warm-up call; returns (output, its seconds, calls per timed group).
 
     Calls faster than ~1 ms are timed in groups (one block_until_ready per group) to keep
     perf_counter's resolution and Python overhead out; the median is over groups.
     """
     t0 = time.perf_counter()
-    out = jax.block_until_ready(compiled(*args))
+    out = jax.block_until_ready(call())
     first = time.perf_counter() - t0
     inner = 1 if first >= 1e-3 else max(1, min(200, int(2e-3 / max(first, 1e-6))))
     return out, first, inner
 
 
-def time_group(compiled, args, inner: int) -> float:
+def time_group(call, inner: int) -> float:
     """Seconds per call over ``inner`` back-to-back calls, blocking on the last."""
     t = time.perf_counter()
     for _ in range(inner):
-        out = compiled(*args)
+        out = call()
     jax.block_until_ready(out)
     return (time.perf_counter() - t) / inner
 
 
-def time_interleaved(runs: dict, args, repeats: int, min_repeats: int, budget_s: float):
+def time_interleaved(runs: dict, repeats: int, min_repeats: int, budget_s: float):
     """Times the implementations in rounds, one group of calls each per round.
 
     Interleaving makes background load hit the hand-written kernel and its baselines alike.
     An implementation stops after ``repeats`` groups, or after ``min_repeats`` once its groups
-    took ``budget_s`` in all. ``runs``: name -> dict with "compiled" and "inner"; fills
+    took ``budget_s`` in all. ``runs``: name -> dict with "call" and "inner"; fills
     "times" (seconds per call, one per group).
     """
     for r in runs.values():
-        r["times"], r["spent"] = [], 0.0
-    active = list(runs)
+        r.setdefault("times", [])
+        r.setdefault("spent", 0.0)
+    active = [name for name, r in runs.items() if len(r["times"]) < repeats]
     while active:
         for name in list(active):
             r = runs[name]
             t0 = time.perf_counter()
-            r["times"].append(time_group(r["compiled"], args, r["inner"]))
+            r["times"].append(time_group(r["call"], r["inner"]))
             r["spent"] += time.perf_counter() - t0
             n = len(r["times"])
             if n >= repeats or (n >= min_repeats and r["spent"] > budget_s):
@@ -563,14 +681,14 @@ def fmt_bytes(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
-def prepare_impl(name, fn, args, opts, mem_budget, log):
+def prepare_impl(name, impl: Impl, args, opts, mem_budget, log):
     """Compiles one implementation, checks memory and cost, and warms it up.
 
     Returns (record, run or None, output or None); ``run`` feeds ``time_interleaved``.
     """
     rec = {"status": "ok"}
     try:
-        compiled, rec["compile_s"] = compile_fn(fn, args)
+        compiled, rec["compile_s"] = compile_impl(impl, args)
     except Exception as e:  # keep the sweep going, report the failure
         rec.update(status="error", error=f"compile: {type(e).__name__}: {str(e)[:200]}")
         log(f"    {name}: compile error {rec['error']}")
@@ -587,13 +705,20 @@ def prepare_impl(name, fn, args, opts, mem_budget, log):
         rec.update(status="skipped", note=f"skipped (est. {est:.0f} s/call)")
         log(f"    {name}: {rec['note']}")
         return rec, None, None
+    call = functools.partial(impl.call, compiled, *args)
     try:
-        out, rec["warmup_s"], inner = warm_up(compiled, args)
+        out, rec["warmup_s"], inner = warm_up(call)
     except Exception as e:  # e.g. RESOURCE_EXHAUSTED
         rec.update(status="error", error=f"run: {type(e).__name__}: {str(e)[:200]}")
         log(f"    {name}: run error {rec['error']}")
         return rec, None, None
-    return rec, {"compiled": compiled, "inner": inner}, out
+    run = {"call": call, "inner": inner}
+    if rec["warmup_s"] > opts.time_budget / 2:
+        # A slow call (compiled ahead of time, so its first run is compile-free): count the
+        # warm-up call as the first repeat rather than spend another call on it.
+        run.update(times=[rec["warmup_s"]], spent=rec["warmup_s"])
+        rec["warmup_counted"] = True
+    return rec, run, out
 
 
 # ---- the sweep --------------------------------------------------------------------------------
@@ -629,13 +754,17 @@ def bench_entry(nnpde, kernel, dim, width, n, dtype_name, opts, mem_budget, devi
         log(f"    {entry['skipped']}")
         return entry
     args = make_inputs(net, n, dtype, kernel, opts.seed, device)
+    platform = device.platform
     impls = {
-        "hand": nnpde_fn(nnpde.kernels, kernel, net, opts.chunk_size),
-        "autodiff": nnpde_fn(nnpde.autodiff, kernel, net, None),
+        "hand": nnpde_impl(nnpde.kernels, kernel, net, opts.chunk_size, platform, "nnpde"),
+        "autodiff": nnpde_impl(nnpde.autodiff, kernel, net, None, platform, opts.baseline_xla),
     }
     if kernel in FOLX_KERNELS and not opts.no_folx:
-        impls["folx"] = folx_fn(kernel, net, None, opts.folx_sparsity)
-        impls["folx_chunked"] = folx_fn(kernel, net, opts.folx_chunk, opts.folx_sparsity)
+        xla = opts.baseline_xla_options
+        impls["folx"] = jit_impl(folx_fn(kernel, net, None, opts.folx_sparsity), xla)
+        impls["folx_chunked"] = jit_impl(
+            folx_fn(kernel, net, opts.folx_chunk, opts.folx_sparsity), xla
+        )
     reference, runs = None, {}
     for name, fn in impls.items():
         budget = mem_budget
@@ -652,7 +781,7 @@ def bench_entry(nnpde, kernel, dim, width, n, dtype_name, opts, mem_budget, devi
         del out
     del reference
     try:
-        time_interleaved(runs, args, opts.repeats, opts.min_repeats, opts.time_budget)
+        time_interleaved(runs, opts.repeats, opts.min_repeats, opts.time_budget)
     except Exception as e:  # e.g. RESOURCE_EXHAUSTED
         for name in runs:
             entry["impls"][name].update(status="error", error=f"run: {type(e).__name__}: {e}"[:250])
@@ -771,6 +900,7 @@ def headline(entries) -> tuple[list[str], list[dict]]:
 
 def report(meta, entries, opts) -> tuple[str, list[dict]]:
     head_lines, head_records = headline(entries)
+    nnpde_opts = meta.get("nnpde_compiler_options") or "XLA defaults"
     slower = [
         e
         for e in entries
@@ -806,13 +936,18 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
         "`block_until_ready` (calls under 1 ms timed in groups); the implementations of a row "
         "are timed in interleaved rounds so background load affects them alike; at most "
         f"{opts.repeats} repeats, stopping after {opts.time_budget:g} s once "
-        f"{opts.min_repeats} are done. Compile s = `jax.jit(f).lower(...).compile()` "
-        "(trace + lower + XLA), not in the timings. Ratios are baseline time / hand-written "
+        f"{opts.min_repeats} are done; a first call slower than {opts.time_budget / 2:g} s "
+        "counts as a repeat (executables are compiled ahead of time). Compile s = "
+        "`jax.jit(f).lower(...).compile()` (trace + lower + XLA), not in the timings. "
+        "Ratios are baseline time / hand-written "
         "time (>1: hand-written is faster). autodiff = `nnpde.autodiff` (jax.grad / "
         "jax.hessian twins). folx = `jax.vmap` of `folx.forward_laplacian` per point "
         f"(sparsity_threshold={opts.folx_sparsity:g}); for `laplacian_x_vjp`, `jax.grad` over θ "
         f"of Σ r_p ΔN_p through it; chunked = blocks of {opts.folx_chunk} points (`lax.map` "
         "for laplacian_x, `lax.scan` accumulating per-block gradients for the VJP). "
+        "The hand-written kernels are lowered through nnpde's own jit (XLA options "
+        f"{nnpde_opts}); the baselines (autodiff twins, folx) are compiled with "
+        f"{opts.baseline_xla_options or 'XLA defaults'} (--baseline-xla {opts.baseline_xla}). "
         f"Hand-written chunk_size: {opts.chunk_size or 'default'}. Outputs over "
         f"{opts.max_output_elements:.2g} elements are skipped; "
         f"so are executables needing more than {meta.get('memory_budget_gb')} GB (XLA "
@@ -885,6 +1020,11 @@ def main(argv=None) -> int:
     except RuntimeError as e:
         print(f"no {platform_name} device: {e}", file=sys.stderr)
         return 2
+    with jax.default_device(device):  # nnpde's per-backend option probe runs on it too
+        return run(opts, nnpde, device, platform_name)
+
+
+def run(opts, nnpde, device, platform_name) -> int:
     suffix = "-quick" if opts.quick else "-headline" if opts.headline else ""
     out = opts.out or BENCH_DIR / "results" / f"kernels-{platform_name}{suffix}.md"
     out = Path(out)
@@ -901,7 +1041,11 @@ def main(argv=None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     opts.cpu = device.platform == "cpu"
+    opts.baseline_xla_options = (
+        nnpde_compiler_options(nnpde, device.platform) if opts.baseline_xla == "nnpde" else {}
+    )
     meta = machine_info(device)
+    meta["nnpde_compiler_options"] = nnpde_compiler_options(nnpde, device.platform)
     meta["memory_budget_gb"] = None if mem_budget is None else round(mem_budget / 2**30, 1)
     log(f"device {meta['device']}; results -> {out}")
     load = meta["load_average_start"]
@@ -909,14 +1053,20 @@ def main(argv=None) -> int:
         log(f"warning: load average {load} at start; other processes may skew the timings")
     entries = []
     t_start = time.perf_counter()
-    with jax.default_device(device):
-        for dim, width, n, dtype in configs(opts):
-            for kernel in opts.kernels:
-                entries.append(
-                    bench_entry(nnpde, kernel, dim, width, n, dtype, opts, mem_budget, device, log)
-                )
-                meta["runtime_s"] = time.perf_counter() - t_start
-                write_outputs(out, meta, entries, opts, final=False)
+    todo = list(configs(opts))
+    for i, (dim, width, n, dtype) in enumerate(todo):
+        log(
+            f"== configuration {i + 1}/{len(todo)}: D={dim} M={width} P={n} {dtype} "
+            f"({time.perf_counter() - t_start:.0f} s elapsed)"
+        )
+        idle = wait_idle(opts.wait_idle, log) if opts.wait_idle > 0 else None
+        for kernel in opts.kernels:
+            entry = bench_entry(nnpde, kernel, dim, width, n, dtype, opts, mem_budget, device, log)
+            entry["idle_at_start"] = idle
+            entry["load_average"] = load_average()
+            entries.append(entry)
+            meta["runtime_s"] = time.perf_counter() - t_start
+            write_outputs(out, meta, entries, opts, final=False)
     meta["runtime_s"] = time.perf_counter() - t_start
     meta["load_average_end"] = load_average()
     text = write_outputs(out, meta, entries, opts, final=True)
