@@ -194,3 +194,18 @@ def test_unknown_method_and_backend():
         nnpde.solve(problem, net, 4, method="newton")
     with pytest.raises(ValueError, match="backend must be one of"):
         nnpde.solve(problem, net, 4, backend="magic")
+
+
+def test_callback_is_called_per_dispatch_and_tol_stops():
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (6, 6))
+    calls = []
+    sol = nnpde.solve(problem, net, problem.domain.grid(6), steps=40, steps_per_call=10,
+                      callback=lambda step, loss, theta: calls.append((step, loss)))  # fmt: skip
+    assert [c[0] for c in calls] == [10, 20, 30, 40]
+    losses = [c[1] for c in calls]
+    assert losses == sorted(losses, reverse=True)  # LM never accepts an increase
+    target = float(sol.history["loss"][5])
+    early = nnpde.solve(problem, net, problem.domain.grid(6), steps=40, tol=target)
+    assert "converged" in early.status
+    assert len(early.history["loss"]) <= 6
