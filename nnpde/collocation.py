@@ -133,16 +133,7 @@ class Collocation:
     used: frozenset
     backend: str = "kernels"
 
-    # ---- the trial solution at arbitrary points ------------------------------------------
-    def psi(self, theta, x):
-        """ψ(x) at points x (P, D): (P,)."""
-        N = kernels.value(self.net, theta, x)
-        if self.trial is None:
-            return N
-        A = jax.vmap(self.trial.A)(x)
-        B = jax.vmap(self.trial.B)(x)
-        return A + B * N
-
+    # ---- the trial solution at one point (autodiff backend) -------------------------------
     def _psi_single(self, theta, x):
         n = self.net.apply(theta, x)
         if self.trial is None:
