@@ -58,8 +58,9 @@ class _LMState(NamedTuple):
 
 
 def _lm_run(col: Collocation, data: CollocationData, theta0, steps: int, tol: float,
-            cfg: LMConfig):  # fmt: skip
-    """Runs up to ``steps`` LM iterations in one while_loop; returns the final state."""
+            cfg: LMConfig, mu0):  # fmt: skip
+    """Runs up to ``steps`` LM iterations in one while_loop from damping ``mu0``; returns the
+    final state (whose ``mu`` the next dispatch continues from)."""
     nres = data.x.shape[0] + data.xb.shape[0]
 
     def linearize(theta):
@@ -69,7 +70,7 @@ def _lm_run(col: Collocation, data: CollocationData, theta0, steps: int, tol: fl
     loss0, JTJ0, JTr0 = linearize(theta0)
     dtype = theta0.dtype
     hist = jnp.full((steps,), jnp.nan, dtype)
-    state = _LMState(theta0, loss0, JTJ0, JTr0, jnp.asarray(cfg.mu0, dtype),
+    state = _LMState(theta0, loss0, JTJ0, JTr0, jnp.asarray(mu0, dtype),
                      jnp.asarray(2.0, dtype), jnp.asarray(0), hist, hist)  # fmt: skip
 
     def cond(s):
@@ -285,11 +286,13 @@ def solve(
     history = {"loss": []}
     done, status, t_compile = 0, None, None
     last_good = theta
+    mu = lm.mu0  # LM damping, carried across dispatches
     while done < steps:
         n = min(chunk, steps - done)
         t0 = time.perf_counter()
         if method == "lm":
-            out = run(col, data, theta, n, float(tol), *args)
+            out = run(col, data, theta, n, float(tol), *args, mu)
+            mu = out.mu
         else:
             out = run(col, data, theta, *args[:1], n, float(tol), *args[1:])
         out = jax.block_until_ready(out)
