@@ -9,7 +9,7 @@ from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
 from nnpde.domains import BoundarySample, Box, Disk, Interval
 from nnpde.network import Params, TwoLayerNet
-from nnpde.problems import Dirichlet, Initial, Jet, Neumann, Problem, Robin
+from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Problem, Robin
 from nnpde.solution import Solution, load
 from nnpde.solvers import LMConfig, solve
 

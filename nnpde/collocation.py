@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnpde import kernels
-from nnpde.problems import Dirichlet, Jet, Neumann, Problem, Robin, jet_of
+from nnpde.problem import Dirichlet, Jet, Neumann, Problem, Robin, jet_of
 from nnpde.trial import TrialSolution, build_trial
 
 __all__ = ["Collocation", "CollocationData", "make_collocation"]

@@ -21,7 +21,7 @@ import optax
 from nnpde._jit import compiler_options
 from nnpde.collocation import Collocation, CollocationData, make_collocation
 from nnpde.network import TwoLayerNet
-from nnpde.problems import Problem
+from nnpde.problem import Problem
 from nnpde.solution import Solution
 
 __all__ = ["LMConfig", "solve"]

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from nnpde.problems import Dirichlet, Initial, Problem
+from nnpde.problem import Dirichlet, Initial, Problem
 
 __all__ = ["TrialSolution", "build_trial"]
 
