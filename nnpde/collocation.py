@@ -29,7 +29,8 @@ import jax.extend.core as jex_core
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import kernels
+from nnpde import _nets, kernels
+from nnpde.activations import get_activation
 from nnpde.problem import Dirichlet, Jet, Neumann, Problem, Robin, jet_of
 from nnpde.trial import TrialSolution, build_trial
 
@@ -135,7 +136,7 @@ class Collocation:
 
     # ---- the trial solution at one point (autodiff backend) -------------------------------
     def _psi_single(self, theta, x):
-        n = self.net.apply(theta, x)
+        n = _nets.apply_single(self.net, theta, x)
         if self.trial is None:
             return n
         return self.trial.A(x) + self.trial.B(x) * n
@@ -302,11 +303,12 @@ def make_collocation(
     trial, rest = build_trial(problem)
     used = _used_fields(problem, dtype)
     need = 3 if used & {"hessian", "laplacian"} else 2 if "grad" in used else 1
-    if net.activation.order < need:
+    act = get_activation(net.activation)
+    if act.order < need:
         raise ValueError(
             f"the equation uses {sorted(used)} of the solution; its θ-derivatives need the "
-            f"activation's derivative of order {need}, but {net.activation.name!r} is valid only "
-            f"up to order {net.activation.order}; use a smooth activation such as 'tanh'"
+            f"activation's derivative of order {need}, but {act.name!r} is valid only "
+            f"up to order {act.order}; use a smooth activation such as 'tanh'"
         )
     A, B = _trivial_jets(x.shape[0], d, dtype, trial, x)
 

@@ -1,0 +1,48 @@
+"""One flat-θ view of the two network kinds, for code that accepts either.
+
+:class:`~nnpde.TwoLayerNet` (seed 000) already works on a flat θ; :class:`~nnpde.MLP` keeps
+a tuple of ``(W, b)`` layers and offers ``ravel``/``unravel``. Collocation and the solvers use
+these helpers, so the deeper net goes through the same code (with autodiff derivatives).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from nnpde.network import TwoLayerNet
+
+
+def is_mlp(net) -> bool:
+    return hasattr(net, "sizes") and hasattr(net, "unravel")
+
+
+def check_net(net) -> None:
+    if not isinstance(net, TwoLayerNet) and not is_mlp(net):
+        raise TypeError(f"net must be a nnpde.TwoLayerNet or nnpde.MLP, got {type(net).__name__}")
+
+
+def input_dim(net) -> int:
+    return net.sizes[0] if is_mlp(net) else net.dim
+
+
+def check_scalar(net) -> None:
+    """Collocation needs a scalar network: an MLP with one identity output."""
+    if is_mlp(net) and (net.sizes[-1] != 1 or net.output_name != "identity"):
+        raise ValueError(
+            f"a PDE solution needs a scalar network: an MLP with sizes[-1] == 1 and "
+            f"output='identity', got sizes={net.sizes} and output={net.output_name!r}"
+        )
+
+
+def flat_init(net, key, dtype):
+    """Initial flat θ (NT,)."""
+    if is_mlp(net):
+        return net.ravel(net.init(key, dtype))
+    return net.init(key, dtype)
+
+
+def apply_single(net, theta, x):
+    """N(x, θ) for one point x (D,) and a flat θ: a scalar."""
+    if is_mlp(net):
+        return jnp.reshape(net.apply(net.unravel(theta), x), ())
+    return net.apply(theta, x)
