@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from nnpde import kernels as _k
-from nnpde._checks import check_chunk_size, check_inputs
+from nnpde._checks import check_chunk_size, check_inputs, check_weights
 from nnpde.network import TwoLayerNet
 
 Array = jax.Array
@@ -113,6 +113,52 @@ def operator_rows(
 
     in_axes = (0,) + tuple(None if w is None else 0 for w in ws)
     return jax.vmap(one, in_axes=in_axes)(x, *ws)
+
+
+# ---- J t, JᵀJ and Jᵀr (twins of the matrix-free kernels) ----------------------------------------
+@_jit
+def operator_jvp(
+    net, theta, x, tangent, *, value=None, grad=None, hessian=None, laplacian=None, chunk_size=None
+):
+    """Autodiff twin of :func:`nnpde.kernels.operator_jvp`: ``jax.jvp`` of (F_p)_p along t."""
+    theta, x, *ws = _k._check_operator(
+        net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_jvp"
+    )
+    tangent = _k._check_vector(net, tangent, "tangent", theta.dtype, "operator_jvp")
+    return jax.jvp(lambda t: _operator_terms(net, t, x, *ws), (theta,), (tangent,))[1]
+
+
+@_jit
+def operator_gram(
+    net, theta, x, r, *, value=None, grad=None, hessian=None, laplacian=None, chunk_size=None
+):
+    """Autodiff twin of :func:`nnpde.kernels.operator_gram`: (JᵀJ, Jᵀr) from the full
+    :func:`operator_rows` twin (memory O(P·NT))."""
+    if r is None:
+        raise TypeError("operator_gram: r (the residuals, shape (P,)) is required, got None")
+    _, x, *_ = _k._check_operator(
+        net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_gram"
+    )
+    r = check_weights(r, "r", x.shape[:1], x.dtype, "operator_gram")
+    J = operator_rows(net, theta, x, value=value, grad=grad, hessian=hessian, laplacian=laplacian)
+    return J.T @ J, J.T @ r
+
+
+def _named_jvp(kernel: str, single):
+    def fn(net, theta, x, tangent, *, chunk_size=None):
+        theta, x = check_inputs(net, theta, x, kernel, 1 if kernel == "value_jvp" else 3)
+        check_chunk_size(chunk_size, kernel)
+        tangent = _k._check_vector(net, tangent, "tangent", theta.dtype, kernel)
+        batched = jax.vmap(single(net), in_axes=(None, 0))
+        return jax.jvp(lambda t: batched(t, x), (theta,), (tangent,))[1]
+
+    fn.__name__ = fn.__qualname__ = kernel
+    fn.__doc__ = f"Autodiff twin of :func:`nnpde.kernels.{kernel}` (``jax.jvp``)."
+    return _jit(fn)
+
+
+value_jvp = _named_jvp("value_jvp", lambda net: net.apply)
+laplacian_x_jvp = _named_jvp("laplacian_x_jvp", _lap)
 
 
 def _named_vjp(kernel: str, slot: int):
