@@ -2,6 +2,8 @@
 
 They run at trace time (shapes and dtypes are static), so inside ``jax.jit`` they cost nothing
 after the first call for a given shape. Values are never inspected: NaN in gives NaN out.
+Every error is a ``TypeError`` (wrong kind of object or dtype) or ``ValueError`` (wrong shape,
+size or setting) whose message starts with the kernel's name and names the argument.
 """
 
 from __future__ import annotations
@@ -26,12 +28,36 @@ def check_net(net, kernel: str, order: int) -> None:
         )
 
 
+# Float types the kernels compute in. float8 and other ml_dtypes extension types are refused:
+# third derivatives of the activation in them would be noise.
+FLOAT_DTYPES = tuple(jnp.dtype(t) for t in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64))
+_FLOAT_NAMES = "float16, bfloat16, float32 or float64"
+
+
 def _as_float_array(value, name: str, kernel: str):
+    """``value`` as a JAX array of one of ``FLOAT_DTYPES``, or a TypeError naming ``name``."""
     if value is None:
         raise TypeError(f"{kernel}: {name} is required, got None")
-    arr = value if isinstance(value, jax.Array) else jnp.asarray(value)
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
-        raise TypeError(f"{kernel}: {name} must be a floating-point array, got dtype {arr.dtype}")
+    if isinstance(value, jax.Array):
+        arr = value
+    else:
+        if isinstance(value, tuple) and hasattr(value, "_fields"):  # e.g. Params
+            raise TypeError(
+                f"{kernel}: {name} must be one array, got a {type(value).__name__}"
+                + (" (use net.pack(params) for θ)" if name == "theta" else "")
+            )
+        try:
+            arr = jnp.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"{kernel}: {name} must be a floating-point array ({_FLOAT_NAMES}), got a "
+                f"{type(value).__name__} that is not an array ({err})"
+            ) from None
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{kernel}: {name} must be a floating-point array ({_FLOAT_NAMES}), "
+            f"got dtype {arr.dtype}"
+        )
     return arr
 
 

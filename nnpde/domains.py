@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nnpde.sampling import unit_cube
+from nnpde.sampling import MAX_POINTS, _check_sampling, unit_cube
 
 __all__ = ["BoundarySample", "Box", "Disk", "Interval"]
 
@@ -27,18 +27,67 @@ class BoundarySample(NamedTuple):
 
 
 def _floats(name: str, value) -> tuple[float, ...]:
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a number or a 1-D sequence of numbers, got {value!r}")
+    try:
+        arr = np.atleast_1d(np.asarray(value))
+        ok = arr.ndim == 1 and arr.size > 0 and arr.dtype.kind in "iuf"
+    except (TypeError, ValueError):  # ragged sequences
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a real number or a 1-D sequence of them, got {value!r}")
+    arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return tuple(float(v) for v in arr)
 
 
 def _check_n(n, what: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"{what} must be a positive int, got {n!r}")
     return int(n)
+
+
+def _check_total(n: int, dim: int, method: str) -> None:
+    """A grid of n points per axis in D = dim stays within MAX_POINTS (checked before n^D)."""
+    digits = dim * math.log10(n)
+    limit = math.log10(MAX_POINTS)
+    if digits > limit + 1e-6 or (digits > limit - 1e-6 and n**dim > MAX_POINTS):
+        raise ValueError(
+            f"{method}(n={n}) in D={dim} would make n^D ≈ 10^{digits:.1f} points, more than "
+            f"nnpde.sampling.MAX_POINTS = {MAX_POINTS}; use sample(n) in high dimensions"
+        )
+
+
+def _check_boundary_args(n, key, method) -> int:
+    """``sample_boundary``'s arguments, checked even where a domain does not use them all."""
+    n = _check_n(n)
+    if n > MAX_POINTS:
+        raise ValueError(f"n = {n} is more than nnpde.sampling.MAX_POINTS = {MAX_POINTS}")
+    _check_sampling(method, key)
+    return n
+
+
+def _check_x(x, dim: int, method: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != dim or x.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{method}: x must be a real array of shape (n, {dim}), got "
+            f"{getattr(x, 'dtype', '?')} of shape {x.shape}"
+        )
+    return x
+
+
+def _check_tol(tol, method: str) -> float:
+    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (int, float, np.integer,
+                                                                    np.floating)):  # fmt: skip
+        raise ValueError(f"{method}: tol must be a number >= 0, got {tol!r}")
+    if not tol >= 0:
+        raise ValueError(f"{method}: tol must be a number >= 0, got {tol!r}")
+    return float(tol)
+
+
+def _check_face(face, owner: str) -> None:
+    if not isinstance(face, str):
+        raise TypeError(f"{owner}: face must be a face name (str), got {type(face).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +97,14 @@ class Box:
     Faces are named ``"x{i}_min"`` / ``"x{i}_max"`` for axis i. With ``time=True`` the last axis
     is time t: its faces are ``"t_min"`` (alias ``"initial"``) and ``"t_max"``, and
     ``spatial_faces`` excludes them.
+
+    Raises:
+      ValueError: ``lower``/``upper`` not real, not finite, of different lengths, not
+        ``lower < upper`` on every axis, or with an infinite width; in the methods, a count that
+        is not a positive int or that would exceed ``nnpde.sampling.MAX_POINTS`` points (a grid
+        of ``n`` per axis has n^D), an unknown ``method``, or ``x`` not of shape (n, D).
+      TypeError: ``time`` not a bool, a face name that is not a str, or a ``key`` that is not a
+        PRNG key.
 
     Example:
       >>> box = Box((0.0, 0.0), (1.0, 2.0))
@@ -67,6 +124,14 @@ class Box:
             raise ValueError(f"lower and upper must have the same length, got {lo} and {hi}")
         if not all(a < b for a, b in zip(lo, hi)):
             raise ValueError(f"need lower < upper on every axis, got lower={lo}, upper={hi}")
+        with np.errstate(over="ignore"):
+            width = np.subtract(hi, lo)
+        if not np.all(np.isfinite(width)):
+            raise ValueError(f"upper - lower must be finite on every axis, got lower={lo}, "
+                             f"upper={hi}")  # fmt: skip
+        if not isinstance(self.time, (bool, np.bool_)):
+            raise TypeError(f"time must be a bool, got {self.time!r}")
+        object.__setattr__(self, "time", bool(self.time))
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
 
@@ -90,6 +155,7 @@ class Box:
 
     def canonical_face(self, face: str) -> str:
         """Resolves aliases ("initial", "left", "right", ...) to a name in ``faces``."""
+        _check_face(face, type(self).__name__)
         aliases = {"initial": "t_min", "final": "t_max"}
         if self.dim - (1 if self.time else 0) >= 1:
             aliases.update(left="x0_min", right="x0_max")
@@ -115,12 +181,14 @@ class Box:
     def grid(self, n: int) -> np.ndarray:
         """Interior grid, ``n`` equidistant points per axis (ends excluded): (n^D, D)."""
         n = _check_n(n)
+        _check_total(n, self.dim, "grid")
         axes = [np.linspace(a, b, n + 2)[1:-1] for a, b in zip(self.lower, self.upper)]
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
 
     def test_grid(self, n: int) -> np.ndarray:
         """Grid with the ends included, ``n`` points per axis: (n^D, D); for error measurement."""
         n = _check_n(n)
+        _check_total(n, self.dim, "test_grid")
         axes = [np.linspace(a, b, n) for a, b in zip(self.lower, self.upper)]
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
 
@@ -133,7 +201,7 @@ class Box:
 
         Each face gets at least one point. In D = 1 the two end points are returned.
         """
-        n = _check_n(n)
+        n = _check_boundary_args(n, key, method)
         lo, hi = np.asarray(self.lower), np.asarray(self.upper)
         d = self.dim
         if d == 1:
@@ -158,13 +226,15 @@ class Box:
     def on_face(self, x, face: str, *, tol: float = 1e-9) -> np.ndarray:
         """Boolean mask (n,) of points within ``tol`` (relative to the box size) of ``face``."""
         axis, side = self.face_axis(face)
-        x = np.asarray(x)
+        x = _check_x(x, self.dim, "on_face")
+        tol = _check_tol(tol, "on_face")
         scale = self.upper[axis] - self.lower[axis]
         return np.abs(x[:, axis] - (self.lower, self.upper)[side][axis]) <= tol * scale
 
     def contains(self, x, *, tol: float = 1e-9) -> np.ndarray:
         """Boolean mask (n,) of points in the closed box (with relative tolerance ``tol``)."""
-        x = np.asarray(x)
+        x = _check_x(x, self.dim, "contains")
+        tol = _check_tol(tol, "contains")
         lo, hi = np.asarray(self.lower), np.asarray(self.upper)
         slack = tol * (hi - lo)
         return np.all((x >= lo - slack) & (x <= hi + slack), axis=-1)
@@ -188,6 +258,10 @@ class Interval(Box):
     """
 
     def __init__(self, a: float, b: float, time: bool = False):
+        for name, value in (("a", a), ("b", b)):
+            arr = np.asarray(value) if not isinstance(value, (str, bytes)) else None
+            if arr is None or arr.shape != () or arr.dtype.kind not in "iuf":
+                raise ValueError(f"Interval: {name} must be a real number, got {value!r}")
         super().__init__((a,), (b,), time)
 
     @property
@@ -203,6 +277,7 @@ class Interval(Box):
         return ("left", "right")
 
     def canonical_face(self, face: str) -> str:
+        _check_face(face, "Interval")
         aliases = {"x0_min": "left", "x0_max": "right", "t_min": "left", "t_max": "right"}
         if self.time:
             aliases.update(initial="left", final="right")
@@ -222,6 +297,10 @@ class Interval(Box):
 class Disk:
     """The closed disk |x - center| <= radius in D = 2; its boundary face is ``"boundary"``.
 
+    Raises:
+      ValueError: ``center`` not two finite reals, ``radius`` not a positive finite real;
+        in the methods, the same count, method and ``x`` errors as :class:`Box`.
+
     Example:
       >>> Disk((0.0, 0.0), 1.0).sample(5).shape
       (5, 2)
@@ -234,9 +313,15 @@ class Disk:
         c = _floats("center", self.center)
         if len(c) != 2:
             raise ValueError(f"Disk center must have 2 coordinates, got {self.center!r}")
-        r = float(self.radius)
+        radius = self.radius
+        arr = np.asarray(radius) if not isinstance(radius, (str, bytes)) else None
+        if arr is None or arr.shape != () or arr.dtype.kind not in "iuf":
+            raise ValueError(f"Disk radius must be a positive number, got {radius!r}")
+        r = float(arr)
         if not (math.isfinite(r) and r > 0):
-            raise ValueError(f"Disk radius must be a positive number, got {self.radius!r}")
+            raise ValueError(f"Disk radius must be a positive number, got {radius!r}")
+        if not all(math.isfinite(ci - r) and math.isfinite(ci + r) for ci in c):
+            raise ValueError(f"Disk center ± radius must be finite, got {c} and {r}")
         object.__setattr__(self, "center", c)
         object.__setattr__(self, "radius", r)
 
@@ -246,6 +331,7 @@ class Disk:
     spatial_faces = ("boundary",)
 
     def canonical_face(self, face: str) -> str:
+        _check_face(face, "Disk")
         if face not in ("boundary", "circle"):
             raise ValueError(f"Disk has no face {face!r}; its face is 'boundary'")
         return "boundary"
@@ -253,6 +339,7 @@ class Disk:
     def grid(self, n: int) -> np.ndarray:
         """Points of the n x n grid over the bounding square strictly inside the disk."""
         n = _check_n(n)
+        _check_total(n, 2, "grid")
         u = np.linspace(-1.0, 1.0, n + 2)[1:-1]
         g = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
         g = g[np.sum(g * g, axis=1) < 1.0]
@@ -261,6 +348,7 @@ class Disk:
     def test_grid(self, n: int) -> np.ndarray:
         """Points of the n x n grid over the bounding square in the closed disk."""
         n = _check_n(n)
+        _check_total(n, 2, "test_grid")
         u = np.linspace(-1.0, 1.0, n)
         g = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
         g = g[np.sum(g * g, axis=1) <= 1.0 + 1e-12]
@@ -275,7 +363,7 @@ class Disk:
 
     def sample_boundary(self, n: int, *, key=None, method: str = "sobol") -> BoundarySample:
         """``n`` equally spaced points on the circle (randomly rotated with ``key``)."""
-        n = _check_n(n)
+        n = _check_boundary_args(n, key, method)
         shift = 0.0 if key is None else float(unit_cube(1, 1, key=key, method="uniform")[0, 0])
         phi = 2 * np.pi * (np.arange(n) + shift) / n
         normal = np.stack([np.cos(phi), np.sin(phi)], axis=1)
@@ -284,9 +372,13 @@ class Disk:
 
     def on_face(self, x, face: str, *, tol: float = 1e-9) -> np.ndarray:
         self.canonical_face(face)
-        r = np.linalg.norm(np.asarray(x) - np.asarray(self.center), axis=-1)
+        x = _check_x(x, 2, "on_face")
+        tol = _check_tol(tol, "on_face")
+        r = np.linalg.norm(x - np.asarray(self.center), axis=-1)
         return np.abs(r - self.radius) <= tol * self.radius
 
     def contains(self, x, *, tol: float = 1e-9) -> np.ndarray:
-        r = np.linalg.norm(np.asarray(x) - np.asarray(self.center), axis=-1)
+        x = _check_x(x, 2, "contains")
+        tol = _check_tol(tol, "contains")
+        r = np.linalg.norm(x - np.asarray(self.center), axis=-1)
         return r <= self.radius * (1 + tol)

@@ -13,12 +13,32 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from nnpde.activations import Activation, get_activation
 
 Array = jax.Array
 
 __all__ = ["Params", "TwoLayerNet"]
+
+
+def _is_size(n) -> bool:
+    """A positive int (numpy ints too; bools are not sizes)."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) and n >= 1
+
+
+_FLOAT_DTYPES = tuple(jnp.dtype(t) for t in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64))
+
+
+def _check_key(key, where: str) -> None:
+    """One PRNG key: a typed key of shape () or legacy raw uint32 key data (shape (2,))."""
+    dtype, shape = getattr(key, "dtype", None), getattr(key, "shape", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) and shape == ():
+        return
+    if dtype == jnp.uint32 and shape is not None and len(shape) == 1:  # raw key data
+        return
+    got = f"{type(key).__name__} of shape {shape} and dtype {dtype}" if dtype else repr(key)
+    raise TypeError(f"{where}: key must be one PRNG key, e.g. jax.random.key(0), got {got}")
 
 
 class Params(NamedTuple):
@@ -60,18 +80,16 @@ class TwoLayerNet:
     activation: Activation | str = "tanh"
 
     def __post_init__(self):
-        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim < 1:
+        if not _is_size(self.dim):
             raise ValueError(f"TwoLayerNet: dim must be a positive int, got {self.dim!r}")
         hidden = tuple(self.hidden) if isinstance(self.hidden, (tuple, list)) else None
-        if (
-            hidden is None
-            or len(hidden) != 2
-            or not all(isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in hidden)
-        ):
+        if hidden is None or len(hidden) != 2 or not all(_is_size(m) for m in hidden):
             raise ValueError(
                 f"TwoLayerNet: hidden must be two positive ints (M1, M2), got {self.hidden!r}"
             )
-        object.__setattr__(self, "hidden", hidden)
+        # numpy ints become Python ints, so equal specs hash equal (one jit cache entry).
+        object.__setattr__(self, "dim", int(self.dim))
+        object.__setattr__(self, "hidden", tuple(int(m) for m in hidden))
         object.__setattr__(self, "activation", get_activation(self.activation))
 
     def __repr__(self) -> str:
@@ -154,8 +172,21 @@ class TwoLayerNet:
         Args:
           key: a ``jax.random`` key.
           dtype: float dtype; default float32, or float64 when ``jax_enable_x64`` is on.
+
+        Raises:
+          TypeError: ``key`` is not one PRNG key, or ``dtype`` is not float16, bfloat16,
+            float32 or float64.
         """
-        dtype = jnp.zeros((), dtype if dtype is not None else float).dtype
+        try:
+            dtype = jnp.zeros((), dtype if dtype is not None else float).dtype
+        except TypeError as err:
+            raise TypeError(f"TwoLayerNet.init: dtype {dtype!r} is not a dtype ({err})") from None
+        if dtype not in _FLOAT_DTYPES:
+            raise TypeError(
+                "TwoLayerNet.init: dtype must be float16, bfloat16, float32 or float64, "
+                f"got {dtype}"
+            )
+        _check_key(key, "TwoLayerNet.init")
         ka, kw, kc, kv, kb = jax.random.split(key, 5)
         m1, m2, d = self.m1, self.m2, self.dim
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-__all__ = ["MAX_SOBOL_DIM", "halton", "sobol", "unit_cube"]
+__all__ = ["MAX_POINTS", "MAX_SOBOL_DIM", "halton", "sobol", "unit_cube"]
 
 # (degree s, coefficient a, initial direction numbers m_1..m_s) for dimensions 2, 3, ...
 _JOE_KUO = (
@@ -40,6 +40,33 @@ _JOE_KUO = (
 )
 MAX_SOBOL_DIM = len(_JOE_KUO) + 1
 _BITS = 52
+#: The most points one call makes (10^8 points of D = 3 take 2.4 GB in float64): larger
+#: requests, e.g. a grid whose n^D is astronomically large, raise ``ValueError`` at once instead
+#: of exhausting memory or running for hours.
+MAX_POINTS = 10**8
+
+
+def _count(n, what: str, minimum: int = 1) -> int:
+    """``n`` as a Python int in ``minimum..MAX_POINTS`` (numpy ints accepted, bools not)."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < minimum:
+        kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{what} must be {kind}, got {n!r}")
+    if n > MAX_POINTS:
+        raise ValueError(
+            f"{what} = {n} is more than nnpde.sampling.MAX_POINTS = {MAX_POINTS} points"
+        )
+    return int(n)
+
+
+def _dim(dim, limit: int | None = None, what: str = "dim") -> int:
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"{what} must be a positive int, got {dim!r}")
+    if limit is not None and dim > limit:
+        raise ValueError(
+            f"sobol: dim must be in 1..{limit}, got {dim}; use method='halton' "
+            "or 'uniform' in higher dimensions"
+        )
+    return int(dim)
 
 
 def _direction_numbers(dim: int) -> np.ndarray:
@@ -60,19 +87,27 @@ def _direction_numbers(dim: int) -> np.ndarray:
 
 
 def sobol(n: int, dim: int) -> np.ndarray:
-    """The first ``n`` points of the unscrambled Sobol' sequence in [0, 1)^dim: (n, dim)."""
-    if not 1 <= dim <= MAX_SOBOL_DIM:
-        raise ValueError(
-            f"sobol: dim must be in 1..{MAX_SOBOL_DIM}, got {dim}; use method='halton' "
-            "or 'uniform' in higher dimensions"
-        )
+    """The first ``n`` points of the unscrambled Sobol' sequence in [0, 1)^dim: (n, dim).
+
+    In Gray-code order: point i is the XOR of the direction numbers of the set bits of
+    gray(i) = i ^ (i >> 1), so point i differs from point i - 1 in one direction number.
+
+    Raises:
+      ValueError: ``n`` not an int in 0..MAX_POINTS or ``dim`` not in 1..MAX_SOBOL_DIM.
+    """
+    return _sobol(_count(n, "sobol: n", minimum=0), _dim(dim, MAX_SOBOL_DIM, "sobol: dim"))
+
+
+def _sobol(n: int, dim: int) -> np.ndarray:
     v = _direction_numbers(dim)
     out = np.zeros((n, dim), dtype=np.uint64)
-    x = np.zeros(dim, dtype=np.uint64)
-    for i in range(1, n):  # Gray code: point i differs from i-1 by one direction number
-        c = (i & -i).bit_length() - 1  # index of the lowest set bit of i
-        x ^= v[:, c]
-        out[i] = x
+    # gray(2^k + j) = 2^k | gray(2^k - 1 - j): the points 2^k .. 2^(k+1) - 1 are the earlier
+    # ones in reverse order with direction number k XOR-ed in (each point made once).
+    k = 0
+    while (1 << k) < n:
+        lo, hi = 1 << k, min(1 << (k + 1), n)
+        out[lo:hi] = out[:lo][::-1][: hi - lo] ^ v[:, k]
+        k += 1
     return out.astype(np.float64) / float(1 << _BITS)
 
 
@@ -87,7 +122,18 @@ def _primes(k: int) -> list[int]:
 
 
 def halton(n: int, dim: int, *, skip: int = 1) -> np.ndarray:
-    """Halton points ``skip .. skip + n - 1`` in [0, 1)^dim (bases: the first ``dim`` primes)."""
+    """Halton points ``skip .. skip + n - 1`` in [0, 1)^dim (bases: the first ``dim`` primes).
+
+    Raises:
+      ValueError: ``n`` not an int in 0..MAX_POINTS, ``dim`` not a positive int, or ``skip``
+        not an int >= 0.
+    """
+    n = _count(n, "halton: n", minimum=0)
+    dim = _dim(dim, what="halton: dim")
+    if isinstance(skip, (bool, np.bool_)) or not isinstance(skip, (int, np.integer)) or skip < 0:
+        raise ValueError(f"halton: skip must be an int >= 0, got {skip!r}")
+    if skip > 2**62 - n:
+        raise ValueError(f"halton: skip = {skip} is too large for int64 point indices")
     idx = np.arange(skip, skip + n, dtype=np.int64)
     out = np.zeros((n, dim))
     for j, base in enumerate(_primes(dim)):
@@ -101,10 +147,50 @@ def halton(n: int, dim: int, *, skip: int = 1) -> np.ndarray:
 
 
 def _rng(key) -> np.random.Generator:
-    """A numpy generator seeded by a JAX PRNG key (float64 draws whatever jax_enable_x64 says)."""
-    if not (isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)):
-        key = jax.random.wrap_key_data(np.asarray(key, dtype=np.uint32))
-    return np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
+    """A numpy generator seeded by a JAX PRNG key (float64 draws whatever jax_enable_x64 says).
+
+    Raises:
+      TypeError: ``key`` is not one PRNG key (``jax.random.key(seed)``) or legacy raw key data
+        (``jax.random.PRNGKey(seed)``, uint32 of shape (2,)).
+    """
+    try:
+        if not (
+            isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        ):
+            raw = np.asarray(key)
+            if raw.dtype.kind not in "iu" or raw.ndim != 1:
+                raise TypeError("not raw key data")
+            if raw.size and (raw.min() < 0 or raw.max() > np.iinfo(np.uint32).max):
+                raise TypeError("raw key data must be uint32 values")
+            key = jax.random.wrap_key_data(raw.astype(np.uint32))
+        if key.shape != ():
+            raise TypeError(f"a batch of {key.shape} keys")
+        data = np.asarray(jax.random.key_data(key)).ravel().tolist()
+    except Exception as err:
+        raise TypeError(
+            f"key must be one JAX PRNG key, e.g. jax.random.key(0), got {_describe(key)} ({err})"
+        ) from None
+    return np.random.default_rng(data)
+
+
+def _describe(value) -> str:
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_sampling(method, key) -> np.random.Generator | None:
+    """Checks ``method`` and ``key`` (as ``unit_cube`` takes them); returns the key's generator."""
+    if not isinstance(method, str) or method not in ("sobol", "halton", "uniform"):
+        raise ValueError(
+            f"unknown sampling method {method!r}; expected 'sobol', 'halton' or 'uniform'"
+        )
+    if method == "uniform" and key is None:
+        raise ValueError("method='uniform' needs a key (e.g. key=jax.random.key(0))")
+    return None if key is None else _rng(key)
 
 
 def unit_cube(n: int, dim: int, *, key=None, method: str = "sobol") -> np.ndarray:
@@ -112,22 +198,18 @@ def unit_cube(n: int, dim: int, *, key=None, method: str = "sobol") -> np.ndarra
 
     With ``key``, the low-discrepancy sets are shifted by a random vector modulo 1 (and the
     first, all-zero Sobol' point is kept off the corner); "uniform" requires a key.
+
+    Raises:
+      ValueError: ``n`` not an int in 1..MAX_POINTS, ``dim`` not a positive int (at most
+        MAX_SOBOL_DIM for "sobol"), or an unknown ``method``.
+      TypeError: ``key`` is not a PRNG key.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"number of points must be a positive int, got {n!r}")
+    n = _count(n, "number of points")
+    dim = _dim(dim, MAX_SOBOL_DIM if method == "sobol" else None)
+    rng = _check_sampling(method, key)
     if method == "uniform":
-        if key is None:
-            raise ValueError("method='uniform' needs a key (e.g. key=jax.random.key(0))")
-        return _rng(key).random((n, dim))
-    if method == "sobol":
-        pts = sobol(n + 1, dim)[1:]  # skip the corner point 0
-    elif method == "halton":
-        pts = halton(n, dim)
-    else:
-        raise ValueError(
-            f"unknown sampling method {method!r}; expected 'sobol', 'halton' or 'uniform'"
-        )
-    if key is not None:
-        shift = _rng(key).random(dim)
-        pts = np.mod(pts + shift, 1.0)
+        return rng.random((n, dim))
+    pts = _sobol(n + 1, dim)[1:] if method == "sobol" else halton(n, dim)  # Sobol': no corner 0
+    if rng is not None:
+        pts = np.mod(pts + rng.random(dim), 1.0)
     return pts
