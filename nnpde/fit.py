@@ -174,7 +174,7 @@ def fit(
     theta0=None,
     tol: float = 0.0,
     learning_rate: float | Callable = 1e-3,
-    lm: LMConfig = LMConfig(),
+    lm: LMConfig = LMConfig(),  # noqa: B008 (frozen, immutable)
     steps_per_call: int | None = None,
     callback: Callable | None = None,
     progress: bool = False,

@@ -5,6 +5,7 @@ shape (D,) and ``u`` is a :class:`Jet` holding the local values of the solution.
 second-order equation, linear or not, fits; ODEs are D = 1.
 
     >>> import jax.numpy as jnp
+import numpy as np
     >>> import nnpde
     >>> poisson = nnpde.Problem(
     ...     nnpde.Box((0.0, 0.0), (1.0, 1.0)),
@@ -18,13 +19,15 @@ second-order equation, linear or not, fits; ODEs are D = 1.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["Dirichlet", "Initial", "Jet", "Neumann", "Problem", "Robin"]
+__all__ = ["Dirichlet", "Initial", "Jet", "Neumann", "Periodic", "Problem", "Robin"]
 
 Array = jax.Array
 
@@ -53,6 +56,28 @@ def _value_ok(value, name: str, cls: str):
     return value
 
 
+def _component_ok(component, cls: str):
+    if isinstance(component, bool) or not isinstance(component, int) or component < 0:
+        raise ValueError(f"{cls}: component must be an int >= 0, got {component!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Periodic:
+    """u(x) = u(x + L e_axis) between the lower and upper faces of ``axis`` of a ``Box``, and,
+    with ``derivative=True`` (needed by second-order equations), ∂u/∂x_axis likewise: weighted
+    penalty residuals at matched point pairs on the two faces."""
+
+    axis: int
+    weight: float = 1.0
+    derivative: bool = True
+    component: int = 0
+
+    def __post_init__(self):
+        _component_ok(self.component, "Periodic")
+        if isinstance(self.axis, bool) or not isinstance(self.axis, int) or self.axis < 0:
+            raise ValueError(f"Periodic: axis must be an int >= 0, got {self.axis!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Dirichlet:
     """u = value(x) on the faces ``where`` (None: the whole boundary).
@@ -64,8 +89,10 @@ class Dirichlet:
     value: Callable
     where: Any = None
     weight: float = 1.0
+    component: int = 0
 
     def __post_init__(self):
+        _component_ok(self.component, "Dirichlet")
         _value_ok(self.value, "value", "Dirichlet")
         _where_ok(self.where, "Dirichlet")
 
@@ -77,8 +104,10 @@ class Neumann:
     flux: Callable
     where: Any = None
     weight: float = 1.0
+    component: int = 0
 
     def __post_init__(self):
+        _component_ok(self.component, "Neumann")
         _value_ok(self.flux, "flux", "Neumann")
         _where_ok(self.where, "Neumann")
 
@@ -92,8 +121,10 @@ class Robin:
     value: Callable
     where: Any = None
     weight: float = 1.0
+    component: int = 0
 
     def __post_init__(self):
+        _component_ok(self.component, "Robin")
         _value_ok(self.value, "value", "Robin")
         _where_ok(self.where, "Robin")
 
@@ -106,14 +137,16 @@ class Initial:
 
     value: Callable
     derivative: Callable | None = None
+    component: int = 0
 
     def __post_init__(self):
+        _component_ok(self.component, "Initial")
         _value_ok(self.value, "value", "Initial")
         if self.derivative is not None:
             _value_ok(self.derivative, "derivative", "Initial")
 
 
-BoundaryCondition = Dirichlet | Neumann | Robin | Initial
+BoundaryCondition = Dirichlet | Neumann | Robin | Initial | Periodic
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -130,6 +163,29 @@ class Problem:
       name: a label for reports.
       trial: optional ``(A, B)``, callables of one point, to use ψ = A + B N instead of the
         trial solution built from the Dirichlet/initial data.
+      components: K, the number of unknown functions (a system; one network per component).
+        With K > 1, ``equation(x, u)`` receives a tuple of K Jets and returns E residuals (E,)
+        (one per equation), conditions say which ``component`` they constrain, and ``exact``
+        returns (K,).
+      params: unknown scalar coefficients to identify with θ (an inverse problem), as
+        ``{"name": initial value}``; the equation is then ``equation(x, u, p)`` with ``p`` a
+        dict of scalars.
+      data: observations ``(x_obs (Q, D), u_obs (Q,) or (Q, K))``: residuals
+        ``data_weight·(ψ(x_obs) - u_obs)`` join the interior and boundary ones.
+      data_weight: weight of the data residuals.
+
+    Example (identify κ in -κΔu = f from observations):
+
+    >>> import jax.numpy as jnp, nnpde
+    >>> problem = nnpde.Problem(
+    ...     nnpde.Box((0.0, 0.0), (1.0, 1.0)),
+    ...     lambda x, u, p: -p["kappa"] * u.laplacian - 1.0,
+    ...     boundary=[nnpde.Dirichlet(lambda x: 0.0)],
+    ...     params={"kappa": 1.0},
+    ...     data=(jnp.full((3, 2), 0.5), jnp.full((3,), 0.04)),
+    ... )
+    >>> problem.param_names
+    ('kappa',)
     """
 
     domain: Any
@@ -138,6 +194,10 @@ class Problem:
     exact: Callable | None = None
     name: str = "problem"
     trial: tuple | None = None
+    components: int = 1
+    params: Any = None
+    data: Any = None
+    data_weight: float = 1.0
 
     def __post_init__(self):
         if not callable(self.equation):
@@ -146,10 +206,22 @@ class Problem:
         if boundary is None:
             raise TypeError("Problem: boundary must be a list or tuple of boundary conditions")
         for bc in boundary:
-            if not isinstance(bc, (Dirichlet, Neumann, Robin, Initial)):
+            if not isinstance(bc, (Dirichlet, Neumann, Robin, Initial, Periodic)):
                 raise TypeError(
-                    "Problem: each boundary condition must be Dirichlet, Neumann, Robin or "
-                    f"Initial, got {type(bc).__name__}"
+                    "Problem: each boundary condition must be Dirichlet, Neumann, Robin, "
+                    f"Initial or Periodic, got {type(bc).__name__}"
+                )
+            if bc.component >= self.components:
+                raise ValueError(
+                    f"Problem: {type(bc).__name__} constrains component {bc.component}, but the "
+                    f"problem has components={self.components}"
+                )
+            if isinstance(bc, Periodic) and (
+                not hasattr(self.domain, "face_axis") or bc.axis >= self.domain.dim
+            ):
+                raise ValueError(
+                    f"Problem: Periodic(axis={bc.axis}) needs a Box/Interval with that axis, "
+                    f"got {self.domain!r}"
                 )
             where = getattr(bc, "where", None)
             if isinstance(where, str):
@@ -159,11 +231,62 @@ class Problem:
         if self.trial is not None and (len(self.trial) != 2 or not all(map(callable, self.trial))):
             raise TypeError("Problem: trial must be a pair (A, B) of callables of one point")
         object.__setattr__(self, "boundary", boundary)
+        if isinstance(self.components, bool) or not isinstance(self.components, int) or \
+                self.components < 1:  # fmt: skip
+            raise ValueError(f"Problem: components must be a positive int, got {self.components!r}")
+        if self.params is not None:
+            if not isinstance(self.params, dict) or not self.params or not all(
+                isinstance(k, str) for k in self.params
+            ):
+                raise TypeError("Problem: params must be a non-empty dict {name: initial value}")
+            params = {}
+            for k, v in self.params.items():
+                try:
+                    params[k] = float(v)
+                except (TypeError, ValueError):
+                    raise TypeError(f"Problem: params[{k!r}] must be a number, got {v!r}") \
+                        from None  # fmt: skip
+                if not math.isfinite(params[k]):
+                    raise ValueError(f"Problem: params[{k!r}] must be finite, got {v!r}")
+            object.__setattr__(self, "params", params)
+        if self.data is not None:
+            object.__setattr__(self, "data", _check_data(self.data, self.dim, self.components))
+
+    @property
+    def param_names(self) -> tuple:
+        """Names of the unknown coefficients (empty for a forward problem)."""
+        return tuple(self.params) if self.params else ()
+
+    @property
+    def is_simple(self) -> bool:
+        """One unknown, no parameters, no data, no periodic condition: the fast path."""
+        return (self.components == 1 and not self.params and self.data is None
+                and not any(isinstance(bc, Periodic) for bc in self.boundary))  # fmt: skip
 
     @property
     def dim(self) -> int:
         """D, the number of coordinates."""
         return self.domain.dim
+
+
+def _check_data(data, dim: int, components: int):
+    """Observations (x_obs (Q, D), u_obs (Q, K)) as float numpy arrays, checked."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError("Problem: data must be a pair (x_obs (Q, D), u_obs (Q,) or (Q, K))")
+    x = np.asarray(data[0], dtype=np.float64)
+    u = np.asarray(data[1], dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != dim or x.shape[0] == 0:
+        raise ValueError(f"Problem: x_obs must have shape (Q, {dim}) with Q >= 1, got {x.shape}")
+    if u.ndim == 1 and components == 1:
+        u = u[:, None]
+    if u.shape != (x.shape[0], components):
+        raise ValueError(
+            f"Problem: u_obs must have shape ({x.shape[0]},) or ({x.shape[0]}, {components}) "
+            f"to match x_obs {x.shape}, got {u.shape}"
+        )
+    if not (np.isfinite(x).all() and np.isfinite(u).all()):
+        raise ValueError("Problem: the observations contain NaN or Inf")
+    return x, u
 
 
 def jet_of(fn: Callable, x: Array) -> Jet:
