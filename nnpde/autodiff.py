@@ -181,3 +181,40 @@ value_vjp = _named_vjp("value_vjp", 0)
 grad_x_vjp = _named_vjp("grad_x_vjp", 1)
 hessian_x_vjp = _named_vjp("hessian_x_vjp", 2)
 laplacian_x_vjp = _named_vjp("laplacian_x_vjp", 3)
+
+
+# ---- twins of nnpde.backprop (MLP losses and Jacobians): jax.value_and_grad / jax.jacrev ------
+from nnpde import losses as _losses  # noqa: E402  (kept with the twins it serves)
+
+__all__ += ["jacobian", "value_and_grad"]
+
+
+@functools.partial(jax.jit, static_argnames=("net", "loss"))
+def _mlp_value_and_grad(net, params, x, y, loss):
+    return jax.value_and_grad(lambda p: _losses.value(net, loss, net.logits(p, x), y))(params)
+
+
+@functools.partial(jax.jit, static_argnames=("net",))
+def _mlp_jacobian(net, params, x):
+    # jax.jacrev of one sample's outputs, vmapped over samples (a jacrev of all P·NK outputs
+    # at once would pull every seed back through the whole batch: O(P²) work).
+    one = jax.jacrev(lambda t, xp: net.apply(net.unravel(t), xp))
+    jac = jax.vmap(one, in_axes=(None, 0))(net.ravel(params), x)  # (P, NK, NT)
+    return jac.reshape(-1, jac.shape[-1])
+
+
+def value_and_grad(net, params, x, y, loss="mse"):
+    """Autodiff twin of :func:`nnpde.backprop.value_and_grad`: ``jax.value_and_grad`` of the
+    loss as defined in :func:`nnpde.losses.value` (same signature, checks and output tree)."""
+    params, x2, y2 = _losses.check_inputs(net, params, x, y, loss, "autodiff.value_and_grad")
+    return _mlp_value_and_grad(net, params, x2, y2, loss)
+
+
+def jacobian(net, params, x):
+    """Autodiff twin of :func:`nnpde.backprop.jacobian`: ``jax.jacrev`` of each sample's
+    outputs (NK,) with respect to θ = ``net.ravel(params)``, vmapped over samples; shape
+    (P·NK, NT)."""
+    _losses.check_net(net, "autodiff.jacobian")
+    params = net.check_params(params, "autodiff.jacobian")
+    x2, _ = net.check_x(x, params[0][0].dtype, "autodiff.jacobian")
+    return _mlp_jacobian(net, params, x2)

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 import nnpde
-from nnpde import autodiff, kernels
+from nnpde import autodiff, backprop, kernels
 
 
 def _signature(fn):
@@ -34,9 +34,17 @@ def test_star_import_gives_all():
     assert isinstance(nnpde.__version__, str) and nnpde.__version__
 
 
+# Public functions of nnpde.backprop with an autodiff twin of the same name and signature
+# (seed001_approx_grad reproduces a seed's approximation and has none).
+BACKPROP_TWINS = ["jacobian", "value_and_grad"]
+
+
 def test_kernels_and_autodiff_export_the_same_names():
-    assert sorted(kernels.__all__) == sorted(autodiff.__all__)
+    """autodiff's names are kernels' names plus backprop's twin names, with no overlap."""
+    assert sorted(autodiff.__all__) == sorted(kernels.__all__ + BACKPROP_TWINS)
     assert len(set(kernels.__all__)) == len(kernels.__all__)
+    assert len(set(autodiff.__all__)) == len(autodiff.__all__)
+    assert not set(kernels.__all__) & set(BACKPROP_TWINS)
     expected = {
         "value", "grad_theta", "grad_x", "hessian_x", "laplacian_x", "grad_x_theta", "jet",
         "hessian_x_theta", "laplacian_x_theta", "value_vjp", "grad_x_vjp", "hessian_x_vjp",
@@ -71,6 +79,22 @@ def test_public_functions_are_documented(name):
 @pytest.mark.parametrize("name", CONSTANTS)
 def test_constants_agree(name):
     assert getattr(kernels, name) == getattr(autodiff, name)
+
+
+def test_backprop_exports():
+    assert sorted(backprop.__all__) == sorted(BACKPROP_TWINS + ["seed001_approx_grad"])
+
+
+@pytest.mark.parametrize("name", BACKPROP_TWINS)
+def test_backprop_twins_have_the_same_signature(name):
+    b, a = getattr(backprop, name), getattr(autodiff, name)
+    assert callable(b) and callable(a)
+    assert _params(b) == _params(a)
+    names = [p[0] for p in _params(b)]
+    assert names[:3] == ["net", "params", "x"]
+    for mod in (backprop, autodiff):
+        doc = inspect.getdoc(getattr(mod, name))
+        assert doc and doc.strip(), f"{mod.__name__}.{name} has no docstring"
 
 
 def test_operator_functions_take_the_four_weights_by_keyword():
