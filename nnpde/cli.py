@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         "--png", default="nnpde-solution.png", help="picture of the solution and its error"
     )
     p.add_argument("--no-png", action="store_true", help="do not write the picture")
+    p.add_argument("--checkpoint", default=None, metavar="PATH",
+                   help="write the optimiser state there (atomically) as the run goes, and on "
+                        "Ctrl-C")  # fmt: skip
+    p.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                   help="steps between checkpoints (default: steps/20)")  # fmt: skip
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint if that file exists")  # fmt: skip
     p.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
     p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
     p.add_argument(
@@ -84,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("dim", "points", "repeats", "grid"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if (args.resume or args.checkpoint_every is not None) and args.checkpoint is None:
+        parser.error("--resume and --checkpoint-every need --checkpoint PATH")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        parser.error(f"--checkpoint-every must be >= 1, got {args.checkpoint_every}")
     if args.steps is not None and args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
     if args.hidden is not None and min(args.hidden) < 1:
@@ -135,11 +146,22 @@ def _solve(args) -> int:
         f"backend={args.backend}, {'float32' if args.float32 else 'float64'}, "
         f"jax {jax.__version__} on {jax.devices()[0].platform}"
     )
+    ckpt = {}
+    if args.checkpoint is not None:
+        ckpt = {"checkpoint": args.checkpoint, "resume": True if args.resume else None,
+                "checkpoint_every": args.checkpoint_every or max(1, steps // 20)}  # fmt: skip
     t0 = time.perf_counter()
-    sol = nnpde.solve(
-        problem, net, problem.domain.grid(args.grid), method=args.method, steps=steps,
-        key=jax.random.key(args.seed), backend=args.backend, learning_rate=args.learning_rate,
-    )  # fmt: skip
+    try:
+        sol = nnpde.solve(
+            problem, net, problem.domain.grid(args.grid), method=args.method, steps=steps,
+            key=jax.random.key(args.seed), backend=args.backend,
+            learning_rate=args.learning_rate, **ckpt,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        where = (f"the state is saved in {args.checkpoint}; continue with --resume"
+                 if args.checkpoint else "nothing saved (no --checkpoint)")  # fmt: skip
+        print(f"interrupted: {where}", file=sys.stderr)
+        return 130
     wall = time.perf_counter() - t0
     err = sol.errors()
     print(f"status: {sol.status}")

@@ -1,0 +1,152 @@
+"""Checkpoints: exact resume, SIGKILL at random moments, mismatches, Ctrl-C, and the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+import nnpde
+from nnpde.solution import FileFormatError, _read_npz
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _setup():
+    from problems_for_tests import lagaris_pde1
+
+    problem = lagaris_pde1()
+    return problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5)
+
+
+@pytest.mark.parametrize(("method", "steps"), [("lm", 12), ("adam", 60)])
+def test_resumed_run_ends_with_the_uninterrupted_theta(tmp_path, method, steps):
+    problem, net, pts = _setup()
+    kw = dict(method=method, checkpoint_every=steps // 4, learning_rate=1e-2)
+    full = nnpde.solve(problem, net, pts, steps=steps, checkpoint=tmp_path / "a.npz", **kw)
+    part = tmp_path / "b.npz"
+    nnpde.solve(problem, net, pts, steps=steps // 2, checkpoint=part, **kw)
+    resumed = nnpde.solve(problem, net, pts, steps=steps, checkpoint=part, resume=part, **kw)
+    np.testing.assert_array_equal(np.asarray(resumed.theta), np.asarray(full.theta))
+    np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
+
+
+def test_resume_true_starts_afresh_without_a_file(tmp_path):
+    problem, net, pts = _setup()
+    path = tmp_path / "none.npz"
+    sol = nnpde.solve(problem, net, pts, steps=3, checkpoint=path, resume=True)
+    assert path.exists() and len(sol.history["loss"]) == 3
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(tmp_path):
+    problem, net, pts = _setup()
+    path = tmp_path / "c.npz"
+    nnpde.solve(problem, net, pts, steps=2, checkpoint=path)
+    with pytest.raises(FileFormatError, match="method"):
+        nnpde.solve(problem, net, pts, steps=4, method="adam", resume=path)
+    with pytest.raises(FileFormatError, match="points"):
+        nnpde.solve(problem, net, problem.domain.grid(6), steps=4, resume=path)
+    with pytest.raises(FileFormatError, match="num_params"):
+        nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 4)), pts, steps=4, resume=path)
+    with pytest.raises(FileFormatError, match=r"not a .checkpoint. file"):
+        nnpde.solve(problem, net, pts, steps=2).save(tmp_path / "s.npz")
+        nnpde.solve(problem, net, pts, steps=4, resume=tmp_path / "s.npz")
+
+
+def test_ctrl_c_saves_the_last_state(tmp_path):
+    problem, net, pts = _setup()
+    path = tmp_path / "int.npz"
+
+    def interrupt(step, loss, theta):
+        if step >= 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        nnpde.solve(problem, net, pts, steps=10, steps_per_call=2, callback=interrupt,
+                    checkpoint=path, checkpoint_every=3)  # fmt: skip
+    resumed = nnpde.solve(problem, net, pts, steps=10, steps_per_call=2, checkpoint=path,
+                          checkpoint_every=3, resume=path)  # fmt: skip
+    assert len(resumed.history["loss"]) == 10
+
+
+_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    import nnpde
+    sys.path.insert(0, {tests!r})
+    from problems_for_tests import lagaris_pde1
+    problem = lagaris_pde1()
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5),
+                      method="adam", steps=3000, learning_rate=1e-2, checkpoint=sys.argv[1],
+                      checkpoint_every=25, resume=True)
+    np.save(sys.argv[2], np.asarray(sol.theta))
+    """
+)
+
+
+def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_theta(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(_SCRIPT.format(tests=str(ROOT / "tests")))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+
+    def run(ckpt, out, kill_after=None):
+        cmd = [sys.executable, str(script), str(ckpt), str(out)]
+        if kill_after is None:
+            done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+            assert done.returncode == 0, done.stderr.decode()[-2000:]
+            return
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        # wait until this process has written a checkpoint (it is training), then kill it
+        # at a random moment: between writes or during one
+        start = time.time()
+        while proc.poll() is None and not (ckpt.exists() and ckpt.stat().st_mtime > start):
+            time.sleep(0.005)
+        time.sleep(kill_after)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+
+    run(tmp_path / "ref.npz", tmp_path / "ref.npy")
+    reference = np.load(tmp_path / "ref.npy")
+    rng = np.random.default_rng(0)
+    ckpt = tmp_path / "killed.npz"
+    steps_seen = []
+    for _ in range(3):
+        run(ckpt, tmp_path / "out.npy", kill_after=float(rng.uniform(0.0, 0.5)))
+        header, _ = _read_npz(ckpt, "checkpoint")
+        steps_seen.append(header["step"])
+    assert steps_seen == sorted(steps_seen) and steps_seen[-1] < 3000, steps_seen
+    run(ckpt, tmp_path / "out.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), reference)
+
+
+def test_cli_checkpoint_flags(tmp_path):
+    from nnpde.cli import main
+
+    path = tmp_path / "cli.npz"
+    assert main(["--steps", "3", "--grid", "4", "--hidden", "3", "3", "--no-png",
+                 "--checkpoint", str(path), "--checkpoint-every", "1"]) == 0  # fmt: skip
+    assert path.exists()
+    with pytest.raises(SystemExit) as e:
+        main(["--resume"])
+    assert e.value.code == 2
+
+
+def test_checkpoint_file_is_a_checked_nnpde_file(tmp_path):
+    problem, net, pts = _setup()
+    path = tmp_path / "k.npz"
+    nnpde.solve(problem, net, pts, steps=2, checkpoint=path, key=jax.random.key(1))
+    path.write_bytes(path.read_bytes()[:-20])  # truncated
+    with pytest.raises(FileFormatError, match=r"k\.npz"):
+        nnpde.solve(problem, net, pts, steps=4, key=jax.random.key(1), resume=path)
