@@ -114,6 +114,10 @@ def _default_chunk(rows: bool, dim: int | None = None) -> int:
 _jit = kernel_jit
 
 
+def _on_cpu() -> bool:  # at trace time, like the block sizes
+    return jax.default_backend() == "cpu"
+
+
 # ---- blocking over points ---------------------------------------------------------------------
 def _split_blocks(chunk: int, args):
     """Pads the leading (points) axis of every leaf to a multiple of ``chunk`` and folds it."""
@@ -294,7 +298,12 @@ def _operator_block(net: TwoLayerNet, p: Params, x, alpha, beta, h, lap, rows: b
     v_outer.append((a1bar, x))
 
     if rows:
-        gw = jnp.einsum("psj,psk->pjk", L, X)  # Σ_s L_ps ⊗ X_ps
+        if _on_cpu():
+            gw = jnp.einsum("psj,psk->pjk", L, X)  # Σ_s L_ps ⊗ X_ps
+        else:  # GPU: a sum of S broadcast products fuses into the packed rows; a batched dot
+            # with K = S (1 for grad_theta) does not, and made grad_theta 1.5x slower than
+            # autodiff on an H100 (benchmarks/results/kernels-gpu-float64.md)
+            gw = sum(L[:, s, :, None] * X[:, s, None, :] for s in range(L.shape[1]))
         gv = sum(lt[:, :, None] * rt[:, None, :] for lt, rt in v_outer)
         if v_dense is not None:
             gv = gv + v_dense

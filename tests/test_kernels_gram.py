@@ -21,7 +21,6 @@ from nnpde import autodiff, kernels
 CASES = [
     (Config("tanh", 2, 4, 7, 9), ("value", "grad", "hessian", "laplacian")),
     (Config("sigmoid", 3, 6, 5, 11), ("value", "laplacian")),
-    (Config("sin", 1, 5, 3, 6), ("grad",)),
 ]
 CHUNKS = (None, 4)
 
