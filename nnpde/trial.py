@@ -101,7 +101,7 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
         )
 
     def xi(x, i):
-        return (x[i] - lo[i]) / (hi[i] - lo[i])
+        return (x[i] - lo[i].astype(x.dtype)) / (hi[i] - lo[i]).astype(x.dtype)
 
     def B(x):
         out = jnp.ones((), x.dtype)
@@ -129,7 +129,7 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
         y = x
         weight = jnp.ones((), x.dtype)
         for i, s in zip(subset, choice):
-            y = y.at[i].set((lo, hi)[s][i])
+            y = y.at[i].set((lo, hi)[s][i].astype(x.dtype))
             if len(sides[i]) == 2:
                 z = xi(x, i)
                 weight = weight * (z if s else 1 - z)
