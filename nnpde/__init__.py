@@ -4,40 +4,49 @@ The network is the two-hidden-layer N(x, θ) of seed 000; :mod:`nnpde.kernels` h
 hand-written derivatives and :mod:`nnpde.autodiff` their ``jax.grad``/``jax.hessian`` twins.
 """
 
-from nnpde import autodiff, kernels
+from nnpde import autodiff, backprop, kernels, problems
 from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
 from nnpde.domains import BoundarySample, Box, Disk, Interval
+from nnpde.fit import FitResult, fit
+from nnpde.mlp import MLP
 from nnpde.network import Params, TwoLayerNet
-from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Problem, Robin
-from nnpde.solution import Solution, load
+from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Periodic, Problem, Robin
+from nnpde.solution import FileFormatError, Solution, load
 from nnpde.solvers import LMConfig, solve
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "MLP",
     "Activation",
     "BoundarySample",
     "Box",
     "Dirichlet",
     "Disk",
+    "FileFormatError",
+    "FitResult",
     "Initial",
     "Interval",
     "Jet",
     "LMConfig",
     "Neumann",
     "Params",
+    "Periodic",
     "Problem",
     "Robin",
     "Solution",
     "TwoLayerNet",
     "__version__",
     "autodiff",
+    "backprop",
     "compiler_options",
+    "fit",
     "get_activation",
     "kernels",
     "list_activations",
     "load",
+    "problems",
     "register_activation",
     "solve",
 ]

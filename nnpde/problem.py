@@ -202,6 +202,9 @@ class Problem:
     def __post_init__(self):
         if not callable(self.equation):
             raise TypeError(f"Problem: equation must be callable, got {self.equation!r}")
+        if isinstance(self.components, bool) or not isinstance(self.components, int) or \
+                self.components < 1:  # fmt: skip
+            raise ValueError(f"Problem: components must be a positive int, got {self.components!r}")
         boundary = tuple(self.boundary) if isinstance(self.boundary, (list, tuple)) else None
         if boundary is None:
             raise TypeError("Problem: boundary must be a list or tuple of boundary conditions")
@@ -231,9 +234,6 @@ class Problem:
         if self.trial is not None and (len(self.trial) != 2 or not all(map(callable, self.trial))):
             raise TypeError("Problem: trial must be a pair (A, B) of callables of one point")
         object.__setattr__(self, "boundary", boundary)
-        if isinstance(self.components, bool) or not isinstance(self.components, int) or \
-                self.components < 1:  # fmt: skip
-            raise ValueError(f"Problem: components must be a positive int, got {self.components!r}")
         if self.params is not None:
             if not isinstance(self.params, dict) or not self.params or not all(
                 isinstance(k, str) for k in self.params

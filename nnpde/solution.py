@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import kernels
+from nnpde import _nets, kernels
 from nnpde.activations import get_activation
 from nnpde.network import TwoLayerNet
 
@@ -104,16 +104,43 @@ class Solution:
     info: dict = dataclasses.field(default_factory=dict)
 
     def __call__(self, x) -> jax.Array:
-        """ψ at points x (P, D): (P,)."""
+        """ψ at points x (P, D): (P,), or (P, K) for a system of K components."""
         x = jnp.asarray(x, self.theta.dtype)
-        if x.ndim != 2 or x.shape[1] != self.net.dim:
-            raise ValueError(f"x must have shape (P, {self.net.dim}), got {tuple(x.shape)}")
+        dim = _nets.input_dim(self.net)
+        if x.ndim != 2 or x.shape[1] != dim:
+            raise ValueError(f"x must have shape (P, {dim}), got {tuple(x.shape)}")
         if self.problem is None and self.info.get("has_trial", False):
             raise ValueError(
                 "this solution was loaded without its problem; use "
                 "nnpde.load(path, problem=...) to rebuild the trial solution"
             )
-        return _evaluate(self.net, self.trial, self.theta, x)
+        k, nt = self.components, self.net.num_params
+        trials = self.trial if isinstance(self.trial, tuple) else (self.trial,) * k
+        out = [_evaluate(self.net, trials[i], self.theta[i * nt:(i + 1) * nt], x)
+               for i in range(k)]  # fmt: skip
+        return out[0] if k == 1 else jnp.stack(out, axis=1)
+
+    @property
+    def components(self) -> int:
+        """K, the number of unknown functions (1 unless the problem is a system)."""
+        return int(self.info.get("components", 1))
+
+    @property
+    def param_names(self) -> tuple:
+        """Names of the identified coefficients (inverse problems), in θ's order."""
+        return tuple(self.info.get("param_names", ()))
+
+    @property
+    def params(self) -> dict:
+        """The identified coefficients ``{name: value}`` (empty for a forward problem)."""
+        names = self.param_names
+        tail = np.asarray(self.theta)[len(self.theta) - len(names):] if names else []
+        return {n: float(v) for n, v in zip(names, tail)}
+
+    @property
+    def num_theta(self) -> int:
+        """Length of θ: K network parameter vectors, then the coefficients."""
+        return self.net.num_params * self.components + len(self.param_names)
 
     def test_points(self) -> np.ndarray:
         """Default test set: a fine grid with the boundary (101² in 2-D) or 10⁴ Sobol' points."""
@@ -177,7 +204,7 @@ class Solution:
           'demo'
         """
         theta = np.asarray(self.theta)
-        nt = self.net.num_params
+        nt = self.num_theta
         if theta.dtype.name not in _THETA_DTYPES:
             raise ValueError(
                 f"save: theta must be float16, float32 or float64 to be stored, got {theta.dtype}"
@@ -202,14 +229,17 @@ class Solution:
             "status": str(self.status),
             "info": _json_info(self.info),
             "problem": problem_name if isinstance(problem_name, str) else None,
-            "has_trial": self.trial is not None or bool(self.info.get("has_trial", False)),
+            "has_trial": _has_trial(self.trial) or bool(self.info.get("has_trial", False)),
         }
         _write_npz_atomic(path, arrays, header, kind=KIND)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _evaluate(net, trial, theta, x):
-    N = kernels.value(net, theta, x)
+    if isinstance(net, TwoLayerNet):
+        N = kernels.value(net, theta, x)
+    else:
+        N = jax.vmap(functools.partial(_nets.apply_single, net, theta))(x)
     if trial is None:
         return N
     return jax.vmap(trial.A)(x) + jax.vmap(trial.B)(x) * N
@@ -642,8 +672,15 @@ def load(path, problem=None) -> Solution:
             fail(f"header {key!r} has the wrong type: {_json_type(value)}")
     net = _net_from_spec(header["net"], fail)
     nt = header["num_params"]
-    if nt != net.num_params:
-        fail(f"header 'num_params' is {nt} but {net!r} has {net.num_params} parameters")
+    k = header["info"].get("components", 1)
+    names = header["info"].get("param_names", [])
+    if not _is_int(k) or k < 1 or not isinstance(names, list) or not all(
+        isinstance(n, str) for n in names
+    ):
+        fail(f"header 'info' has bad components {k!r} or param_names {names!r}")
+    if nt != net.num_params * k + len(names):
+        fail(f"header 'num_params' is {nt} but {net!r} with {k} component(s) and "
+             f"{len(names)} coefficient(s) has {net.num_params * k + len(names)} parameters")
     if "theta" not in arrays:
         fail("no theta array")
     theta = arrays.pop("theta")
@@ -666,16 +703,27 @@ def load(path, problem=None) -> Solution:
         )
     trial = None
     if problem is not None:
-        if problem.dim != net.dim:
+        dim = _nets.input_dim(net)
+        if problem.dim != dim:
             raise ValueError(f"cannot load {path!r} with this problem: the problem is "
-                             f"{problem.dim}-D but the network has dim={net.dim}")  # fmt: skip
-        trial = build_trial(problem)[0]
-        if (trial is not None) != header["has_trial"]:
+                             f"{problem.dim}-D but the network has dim={dim}")  # fmt: skip
+        if problem.components != k or list(problem.param_names) != names:
+            raise ValueError(f"cannot load {path!r} with this problem: it was trained with "
+                             f"{k} component(s) and coefficients {names}, the problem has "
+                             f"{problem.components} and {list(problem.param_names)}")  # fmt: skip
+        if problem.is_simple:
+            trial = build_trial(problem)[0]
+        else:
+            from nnpde.systems import _component_problem
+
+            trial = tuple(build_trial(_component_problem(problem, i))[0] for i in range(k))
+        has = any(t is not None for t in trial) if isinstance(trial, tuple) else trial is not None
+        if has != header["has_trial"]:
             raise ValueError(
                 f"cannot load {path!r} with this problem: the solution was trained "
                 + ("with" if header["has_trial"] else "without")
                 + " a trial solution ψ = A + B·N, but this problem's conditions give "
-                + ("one" if trial is not None else "none")
+                + ("one" if has else "none")
             )
     info = dict(header["info"])
     info["has_trial"] = header["has_trial"]
@@ -688,3 +736,9 @@ def load(path, problem=None) -> Solution:
         status=header["status"],
         info=info,
     )
+
+
+def _has_trial(trial) -> bool:
+    if isinstance(trial, tuple):
+        return any(t is not None for t in trial)
+    return trial is not None

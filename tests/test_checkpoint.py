@@ -89,7 +89,7 @@ _SCRIPT = textwrap.dedent(
     problem = lagaris_pde1()
     sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5),
                       method="adam", steps=3000, learning_rate=1e-2, checkpoint=sys.argv[1],
-                      checkpoint_every=25, resume=True)
+                      checkpoint_every=5, resume=True)
     np.save(sys.argv[2], np.asarray(sol.theta))
     """
 )
@@ -108,12 +108,17 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_theta(tmp
             return
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)  # fmt: skip
-        # wait until this process has written a checkpoint (it is training), then kill it
-        # at a random moment: between writes or during one
-        start = time.time()
-        while proc.poll() is None and not (ckpt.exists() and ckpt.stat().st_mtime > start):
-            time.sleep(0.005)
-        time.sleep(kill_after)
+        # kill it once its checkpoint has passed step ``kill_after`` (it is training), a
+        # random moment later: between two writes or during one
+        target, delay = kill_after
+        while proc.poll() is None:
+            try:
+                if _read_npz(ckpt, "checkpoint")[0]["step"] >= target:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.002)
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
 
@@ -122,8 +127,8 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_theta(tmp
     rng = np.random.default_rng(0)
     ckpt = tmp_path / "killed.npz"
     steps_seen = []
-    for _ in range(3):
-        run(ckpt, tmp_path / "out.npy", kill_after=float(rng.uniform(0.0, 0.5)))
+    for target in (500, 1400, 2300):
+        run(ckpt, tmp_path / "out.npy", kill_after=(target, float(rng.uniform(0.0, 0.02))))
         header, _ = _read_npz(ckpt, "checkpoint")
         steps_seen.append(header["step"])
     assert steps_seen == sorted(steps_seen) and steps_seen[-1] < 3000, steps_seen
