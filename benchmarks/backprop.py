@@ -11,8 +11,9 @@ For each configuration (task, depth K, width, batch P, dtype) it times, side by 
                   copying y to the host to check the probability rows), and the hand-written
                   one compiles with nnpde's XLA options (``nnpde.compiler_options()``).
 
-and, for the smaller configurations, ``backprop.jacobian`` against ``autodiff.jacobian``
-(``jax.jacrev``), both jitted with XLA defaults. Tasks: "regression" (N0 = 2 inputs, NK = 1
+and, at the smallest width and for Jacobians of at most 2e7 entries, ``backprop.jacobian``
+against ``autodiff.jacobian`` (``jax.jacrev`` per sample, vmapped), both jitted with XLA
+defaults. Tasks: "regression" (N0 = 2 inputs, NK = 1
 identity output, loss "mse") and "classification" (N0 = 16, NK = 10 softmax outputs, loss
 "cross_entropy"); hidden layers tanh, all hidden widths equal.
 
@@ -73,8 +74,8 @@ def parse_args(argv=None):
     p.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=list(DTYPES))
     p.add_argument("--smoke", action="store_true", help="one small row per task")
     p.add_argument("--no-jacobian", action="store_true")
-    p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--min-repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=21)
+    p.add_argument("--min-repeats", type=int, default=7)
     p.add_argument("--time-budget", type=float, default=0.6, help="seconds per implementation")
     p.add_argument("--wait-idle", type=float, default=0.0, help="max seconds to wait per row")
     p.add_argument("--out", type=Path, default=None)
@@ -119,6 +120,18 @@ def implementations(nnpde, net, loss, jacobian: bool):
     }
 
 
+def hlo_summary(compiled) -> dict:
+    """Top-level fusions and dots of the compiled program, and XLA's flop estimate."""
+    text = compiled.as_text()
+    entry = text[text.index("ENTRY") :]
+    summary = {"fusions": entry.count(" fusion("), "dots": entry.count(" dot(")}
+    try:
+        summary["flops"] = compiled.cost_analysis().get("flops")
+    except Exception:  # not every backend reports it
+        summary["flops"] = None
+    return summary
+
+
 def flat(out) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(leaf, np.float64)) for leaf in jax.tree.leaves(out)])
 
@@ -144,6 +157,7 @@ def bench_row(kb, nnpde, task, depth, width, points, dtype, what, opts):
         if jitted:
             compiled = fn.lower(params, x, y).compile()
             rec["compile_s"] = time.perf_counter() - t0
+            rec.update(hlo_summary(compiled))
 
             def call(compiled=compiled):
                 return compiled(params, x, y)
@@ -162,13 +176,15 @@ def bench_row(kb, nnpde, task, depth, width, points, dtype, what, opts):
     for name, r in runs.items():
         rec = entry["impls"][name]
         rec["median_s"] = statistics.median(r["times"])
+        rec["min_s"] = min(r["times"])
         rec["times_s"] = r["times"]
         rec["calls_per_repeat"] = r["inner"]
         rec["max_rel_diff_vs_autodiff"] = float(
             np.max(np.abs(outs[name] - ref)) / max(np.max(np.abs(ref)), 1e-300)
         )
-    hand = entry["impls"]["hand"]["median_s"]
-    entry["ratio"] = entry["impls"]["autodiff"]["median_s"] / hand
+    hand = entry["impls"]["hand"]
+    entry["ratio"] = entry["impls"]["autodiff"]["median_s"] / hand["median_s"]
+    entry["ratio_min"] = entry["impls"]["autodiff"]["min_s"] / hand["min_s"]
     if "hand pub" in entry["impls"]:
         entry["ratio_public"] = (
             entry["impls"]["autodiff pub"]["median_s"] / entry["impls"]["hand pub"]["median_s"]
@@ -189,10 +205,11 @@ def configs(opts):
         n0, nk, _, _ = TASKS[task]
         for dtype in opts.dtypes:
             for depth in opts.depths:
-                width, points = min(opts.widths), min(opts.points)
+                width = min(opts.widths)
                 nt = width * (n0 + 1) + (depth - 2) * width * (width + 1) + nk * (width + 1)
-                if points * nk * nt <= JAC_MAX_ELEMENTS:
-                    yield "jacobian", task, depth, width, points, dtype
+                for points in opts.points:
+                    if points * nk * nt <= JAC_MAX_ELEMENTS:
+                        yield "jacobian", task, depth, width, points, dtype
 
 
 def fmt_ms(s: float) -> str:
@@ -222,14 +239,17 @@ def report(meta, entries) -> str:
         "Expect ratios near 1. Reverse-mode autodiff of an MLP *is* back-propagation: "
         "`jax.value_and_grad` records the same forward pass and XLA compiles its transpose to "
         "the same matrix products (δ Wᵏ, δᵀ Aᵏ⁻¹, the column sums for bᵏ) that the "
-        "hand-written code spells out, and fuses the element-wise work around them in both. "
-        "The hand-written version saves little: it reuses f'(Z) from the forward pass (tanh: "
-        "1 - t², which autodiff also derives from the saved output) and forms the "
-        "softmax/cross-entropy δ = (A - Y)/P directly instead of differentiating through "
-        "log-softmax. Differences of 10-20 % either way are within what fusion decisions and "
-        "machine load move. The point of `nnpde.backprop` is an explicit, checked derivation "
-        "(seeds 001-004) and an exact Jacobian for Levenberg-Marquardt without `jacrev`'s "
-        "NK-fold vmap, not speed over XLA's reverse mode.",
+        "hand-written code spells out, and fuses the element-wise work around them alike. The "
+        "*fusions, dots* column counts the top-level operations of the two compiled programs: "
+        "for the regression nets they are the same program (the HLO of 2×32×1 matches op for "
+        "op), for classification the hand-written one saves two fusions by forming the "
+        "softmax/cross-entropy δ = (A - Y)/P directly. Row-to-row differences are then mostly "
+        "the machine's noise, largest for the sub-millisecond rows. The point of "
+        "`nnpde.backprop` is an explicit derivation checked against autodiff and the seeds "
+        "(001-004), and an exact Jacobian for Levenberg-Marquardt, not speed over XLA's "
+        "reverse mode. The Jacobian baseline is `jax.jacrev` of one sample's outputs vmapped "
+        "over samples (a `jacrev` of all P·NK outputs at once would pull each seed back "
+        "through the whole batch, O(P²) work).",
         "",
         "## Machine",
         "",
@@ -245,6 +265,16 @@ def report(meta, entries) -> str:
         f"- command: `{meta['command']}`",
         "",
     ]
+    load = meta["load_average_start"]
+    if load and load[0] > 0.5 * (meta["cpu_count"] or 1):
+        lines += [
+            f"**Load:** other processes kept the load average at {load[0]:.1f} on "
+            f"{meta['cpu_count']} cores during this run. Interleaved rounds expose both "
+            "implementations of a row to it alike, but single rows can still be off by 2x or "
+            "more (sub-millisecond rows most); read the medians over rows and the ratio of "
+            "minimum times (each implementation's least disturbed round) rather than one row.",
+            "",
+        ]
     for what in ("value_and_grad", "jacobian"):
         rows = [e for e in entries if e["what"] == what]
         if not rows:
@@ -252,15 +282,16 @@ def report(meta, entries) -> str:
         lines += [f"## {what}", ""]
         if what == "value_and_grad":
             head = (
-                "| task | sizes | P | dtype | NT | hand ms | autodiff ms | ratio | hand pub ms | "
-                "autodiff pub ms | pub ratio | compile s hand / autodiff |"
+                "| task | sizes | P | dtype | NT | hand ms | autodiff ms | ratio | ratio of min | "
+                "hand pub ms | autodiff pub ms | pub ratio | fusions, dots hand / autodiff | "
+                "compile s hand / autodiff |"
             )
-            lines += [head, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            lines += [head, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
         else:
             lines += [
-                "| task | sizes | P | dtype | NT | hand ms | jacrev ms | ratio | "
-                "compile s hand / jacrev |",
-                "|---|---|---:|---|---:|---:|---:|---:|---:|",
+                "| task | sizes | P | dtype | NT | hand ms | jacrev ms | ratio | ratio of min | "
+                "fusions, dots hand / jacrev | compile s hand / jacrev |",
+                "|---|---|---:|---|---:|---:|---:|---:|---:|---|---:|",
             ]
         for e in rows:
             im = e["impls"]
@@ -274,6 +305,7 @@ def report(meta, entries) -> str:
                 fmt_ms(im["hand"]["median_s"]),
                 fmt_ms(im["autodiff"]["median_s"]),
                 f"{e['ratio']:.2f}",
+                f"{e['ratio_min']:.2f}",
             ]
             if what == "value_and_grad":
                 cells += [
@@ -281,13 +313,18 @@ def report(meta, entries) -> str:
                     fmt_ms(im["autodiff pub"]["median_s"]),
                     f"{e['ratio_public']:.2f}",
                 ]
-            cells.append(f"{im['hand']['compile_s']:.2f} / {im['autodiff']['compile_s']:.2f}")
+            h, a = im["hand"], im["autodiff"]
+            cells.append(f"{h['fusions']}, {h['dots']} / {a['fusions']}, {a['dots']}")
+            cells.append(f"{h['compile_s']:.2f} / {a['compile_s']:.2f}")
             lines.append("| " + " | ".join(cells) + " |")
         ratios = [e["ratio"] for e in rows]
+        mins = [e["ratio_min"] for e in rows]
         lines += [
             "",
             f"Ratio over these {len(rows)} rows: median {statistics.median(ratios):.2f}, "
-            f"range {min(ratios):.2f}-{max(ratios):.2f}. Largest difference between the two "
+            f"range {min(ratios):.2f}-{max(ratios):.2f}; ratio of minimum times: median "
+            f"{statistics.median(mins):.2f}, range {min(mins):.2f}-{max(mins):.2f}. "
+            "Largest difference between the two "
             f"outputs: {max(e['impls']['hand']['max_rel_diff_vs_autodiff'] for e in rows):.1e} "
             "(relative to the largest entry).",
             "",

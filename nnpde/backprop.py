@@ -86,8 +86,9 @@ def value_and_grad(net: MLP, params, x, y, loss: str = "mse") -> tuple[Array, ML
       net: the :class:`~nnpde.MLP` spec (static).
       params: K pairs (W (N_k, N_{k-1}), b (N_k,)) of one float dtype.
       x: inputs, (P, N0), or (N0,) for one sample; same dtype as ``params``.
-      y: targets, (P, NK), or (NK,) with a 1-D ``x``. With ``output="softmax"`` each row must
-        be a probability vector (checked when ``y`` is a concrete array, not under ``jit``).
+      y: targets, (P, NK), or (NK,) with a 1-D ``x``; any real dtype, cast to the parameters'
+        dtype. With ``output="softmax"`` each row must be a probability vector (checked when
+        ``y`` is a concrete array, not under ``jit``).
       loss: ``"mse"`` L = 1/(2P) Σ_p |A_p - Y_p|² (seed 001 eq. 11: a half and a mean),
         ``"sum_squares"`` L = Σ_p |A_p - Y_p|² (seeds 002-004), or ``"cross_entropy"``
         L = -(1/P) Σ_pk Y_pk log A_pk (needs ``output="softmax"``). See :mod:`nnpde.losses`.
@@ -128,17 +129,25 @@ def _jacobian(net, params, x):
     else:
         _, da = net.output_activation.up_to(z, 1)
         seeds = da[:, None, :] * eye[None, :, :]
-    blocks = []
+    # Each block of columns is zero-padded to the full width NT and the blocks are summed:
+    # XLA fuses pads and adds into one loop that writes the (P·NK, NT) output once, where a
+    # concatenate (on CPU) first materialises every outer product and then copies it.
+    nt = net.num_params
+    jac = None
     delta = seeds.reshape(p * nk, nk)  # row (p, j): ∂A_pj/∂Zᴷ_p
     for k in range(net.num_layers - 1, -1, -1):
         n, m = params[k][0].shape
-        a_in = inputs[k]  # (P, N_{k-1})
-        dw = delta.reshape(p, nk, n)[:, :, :, None] * a_in[:, None, None, :]
-        blocks.append((dw.reshape(p * nk, n * m), delta))
+        dw = delta.reshape(p, nk, n)[:, :, :, None] * inputs[k][:, None, None, :]
+        for block, start in (
+            (dw.reshape(p * nk, n * m), net.offsets[k][0]),
+            (delta, net.offsets[k][1]),
+        ):
+            block = jnp.pad(block, ((0, 0), (start, nt - start - block.shape[1])))
+            jac = block if jac is None else jac + block
         if k > 0:
             back = (delta @ params[k][0]).reshape(p, nk, m)  # rows (p, j)
             delta = (back * slopes[k - 1][:, None, :]).reshape(p * nk, m)
-    return jnp.concatenate([part for pair in reversed(blocks) for part in pair], axis=1)
+    return jac
 
 
 def jacobian(net: MLP, params, x) -> Array:
