@@ -1,0 +1,164 @@
+"""Systems, inverse problems (unknown coefficients + observations) and periodic conditions."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import nnpde
+from nnpde.systems import make_system
+
+PI = jnp.pi
+UNIT = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+
+
+def _sinsin(x):
+    return jnp.sin(PI * x[0]) * jnp.sin(PI * x[1])
+
+
+def _bubble(x):
+    return 4 * x[0] * (1 - x[0]) * x[1] * (1 - x[1])
+
+
+def _lap(f, x):
+    return jnp.trace(jax.hessian(f)(x))
+
+
+def reaction_diffusion(boundary=None):
+    """-Δu + v = f1, -Δv + u v = f2 with u = sin(πx)sin(πy), v = 4x(1-x)y(1-y)."""
+
+    def equation(x, u):
+        U, V = u
+        return jnp.stack([
+            -U.laplacian + V.value - (-_lap(_sinsin, x) + _bubble(x)),
+            -V.laplacian + U.value * V.value - (-_lap(_bubble, x) + _sinsin(x) * _bubble(x)),
+        ])  # fmt: skip
+
+    boundary = boundary or [nnpde.Dirichlet(lambda x: 0.0, component=0),
+                            nnpde.Dirichlet(lambda x: 0.0, component=1)]  # fmt: skip
+    return nnpde.Problem(UNIT, equation, boundary=boundary, components=2,
+                         exact=lambda x: jnp.stack([_sinsin(x), _bubble(x)]),
+                         name="reaction_diffusion")  # fmt: skip
+
+
+def inverse_kappa(noise: float, kappa: float = 2.0, weight: float = 40.0):
+    """-κΔu = f on [0,1]², u = sin(πx)sin(πy), κ unknown, 50 observations of u."""
+    x_obs = UNIT.sample(50, key=jax.random.key(5))
+    u_obs = np.asarray(jax.vmap(_sinsin)(jnp.asarray(x_obs)))
+    u_obs = u_obs * (1 + noise * np.random.default_rng(0).standard_normal(u_obs.shape))
+    return nnpde.Problem(
+        UNIT, lambda x, u, p: -p["kappa"] * u.laplacian - kappa * 2 * PI**2 * _sinsin(x),
+        boundary=[nnpde.Dirichlet(lambda x: 0.0)], exact=_sinsin, params={"kappa": 1.0},
+        data=(x_obs, u_obs), data_weight=weight, name="inverse_kappa",
+    )  # fmt: skip
+
+
+def advection_periodic():
+    """u_t + u_x = 0, x periodic on [0,1], u(x,0) = sin(2πx): u = sin(2π(x - t))."""
+    domain = nnpde.Box((0.0, 0.0), (1.0, 0.5), time=True)
+    return nnpde.Problem(
+        domain, lambda x, u: u.grad[1] + u.grad[0],
+        boundary=[nnpde.Initial(lambda x: jnp.sin(2 * PI * x[0])), nnpde.Periodic(0, weight=4.0)],
+        exact=lambda x: jnp.sin(2 * PI * (x[0] - x[1])), name="advection_periodic",
+    )  # fmt: skip
+
+
+def mixed_system():
+    """Every feature at once, for the Jacobian check: 2 components, a Neumann and a periodic
+    condition, a coefficient and observations of both components."""
+
+    def equation(x, u, p):
+        U, V = u
+        return jnp.stack([-p["a"] * U.laplacian + V.value ** 2 - 1.0,
+                          -V.hessian[0, 1] + U.grad[0] * V.value - p["b"] * x[0]])  # fmt: skip
+
+    return nnpde.Problem(
+        UNIT, equation, components=2, params={"a": 1.5, "b": -0.5},
+        boundary=[nnpde.Dirichlet(lambda x: x[0], component=0),
+                  nnpde.Neumann(lambda x: 0.1, where="left", component=1),
+                  nnpde.Periodic(1, component=1)],
+        data=(np.full((3, 2), 0.3), np.ones((3, 2))),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [mixed_system, reaction_diffusion, lambda: inverse_kappa(0.0),
+                                  advection_periodic])  # fmt: skip
+def test_block_jacobian_is_exact(make):
+    problem = make()
+    net = nnpde.TwoLayerNet(2, (4, 3))
+    x = jnp.asarray(problem.domain.grid(4))
+    col, data, phi = make_system(problem, net, x, boundary_points=16)
+    keys = jax.random.split(jax.random.key(1), problem.components)
+    theta = jnp.concatenate([net.init(k) for k in keys] + [phi + 0.3])
+    r, J = jax.jit(col.residuals_and_jacobian)(theta, data)
+    ref = jax.jacrev(col.residuals)(theta, data)
+    assert J.shape == (r.shape[0], problem.components * net.num_params + len(phi))
+    assert float(jnp.max(jnp.abs(J - ref)) / jnp.max(jnp.abs(ref))) < 1e-12
+    col_a, data_a, _ = make_system(problem, net, x, boundary_points=16, backend="autodiff")
+    r_a, J_a = col_a.residuals_and_jacobian(theta, data_a)
+    np.testing.assert_allclose(np.asarray(r), np.asarray(r_a), atol=1e-12)
+    assert float(jnp.max(jnp.abs(J - J_a)) / jnp.max(jnp.abs(J_a))) < 1e-12
+
+
+def test_identifies_kappa_from_exact_observations_to_1e6():
+    sol = nnpde.solve(inverse_kappa(0.0), nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12),
+                      steps=400, tol=1e-24)  # fmt: skip
+    assert abs(sol.params["kappa"] / 2.0 - 1) < 1e-6, (sol.params, sol.status)
+    assert sol.errors()["max_abs"] < 1e-4
+
+
+def test_identifies_kappa_from_noisy_observations_to_1_percent():
+    sol = nnpde.solve(inverse_kappa(0.01), nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12),
+                      steps=300)  # fmt: skip
+    assert abs(sol.params["kappa"] / 2.0 - 1) < 1e-2, (sol.params, sol.status)
+    assert sol.errors()["max_abs"] < 1e-2
+
+
+def test_coupled_reaction_diffusion_pair():
+    problem = reaction_diffusion()
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(16), steps=400)
+    err = sol.errors()
+    assert sol(UNIT.grid(3)).shape == (9, 2)
+    assert err["max_abs"] < 1e-4, (err, sol.status)
+
+
+def test_periodic_advection():
+    problem = advection_periodic()
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), problem.domain.grid(20),
+                      steps=400, boundary_points=256)  # fmt: skip
+    assert sol.errors()["max_abs"] < 1e-3, (sol.errors(), sol.status)
+
+
+def test_system_solution_saves_and_loads(tmp_path):
+    problem = inverse_kappa(0.0)
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (3, 3)), UNIT.grid(4), steps=2)
+    sol.save(tmp_path / "s.npz")
+    back = nnpde.load(tmp_path / "s.npz", problem=problem)
+    assert back.params == sol.params
+    np.testing.assert_array_equal(np.asarray(back(UNIT.grid(3))), np.asarray(sol(UNIT.grid(3))))
+    with pytest.raises(ValueError, match="coefficients"):
+        nnpde.load(tmp_path / "s.npz", problem=dataclasses.replace(problem, params=None))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"components": 0}, "components must be a positive int"),
+        ({"params": {"k": "x"}}, r"params\['k'\] must be a number"),
+        ({"params": []}, "params must be a non-empty dict"),
+        ({"data": (np.zeros((3, 3)), np.zeros(3))}, r"x_obs must have shape \(Q, 2\)"),
+        ({"data": (np.zeros((3, 2)), np.zeros(4))}, "u_obs must have shape"),
+        ({"data": (np.zeros((3, 2)), np.full(3, np.nan))}, "NaN"),
+        ({"boundary": [nnpde.Dirichlet(lambda x: 0.0, component=1)]}, "constrains component 1"),
+        ({"boundary": [nnpde.Periodic(2)]}, "Periodic"),
+    ],
+)
+def test_bad_system_input_is_refused(kwargs, match):
+    args = {"boundary": [nnpde.Dirichlet(lambda x: 0.0)]}
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        nnpde.Problem(UNIT, lambda x, u: u.laplacian, **args)
