@@ -5,7 +5,6 @@ shape (D,) and ``u`` is a :class:`Jet` holding the local values of the solution.
 second-order equation, linear or not, fits; ODEs are D = 1.
 
     >>> import jax.numpy as jnp
-import numpy as np
     >>> import nnpde
     >>> poisson = nnpde.Problem(
     ...     nnpde.Box((0.0, 0.0), (1.0, 1.0)),
