@@ -29,6 +29,7 @@ LAGARIS = {
     "lagaris_ode2": 2,
     "lagaris_ode3_ivp": 3,
     "lagaris_ode3_bvp": 3,
+    "lagaris_ode4": 4,
     "lagaris_pde1": 5,
     "lagaris_pde2": 6,
     "lagaris_pde3": 7,
@@ -133,9 +134,25 @@ def _penalty_points(problem, recipe) -> int:
 def test_exact_solution_satisfies_the_equation(name):
     problem = catalogue.get(name).problem
     x = jnp.asarray(problem.domain.sample(256, key=jax.random.key(5)))
-    r = jax.jit(jax.vmap(lambda p: problem.equation(p, jet_of(problem.exact, p))))(x)
-    assert r.shape == (x.shape[0],)
+    r = jax.jit(jax.vmap(lambda p: problem.equation(p, _exact_jets(problem, p))))(x)
+    # one residual per point, or (P, K) for a system of K equations in K unknowns
+    k = problem.components
+    assert r.shape == ((x.shape[0],) if k == 1 else (x.shape[0], k))
     assert float(jnp.max(jnp.abs(r))) <= EXACT_ATOL
+
+
+def _exact_component(problem, k):
+    """The exact solution's component k as a scalar function (the whole of it when K = 1)."""
+    if problem.components == 1:
+        return problem.exact
+    return lambda p: problem.exact(p)[k]
+
+
+def _exact_jets(problem, p):
+    """The exact solution's Jet at p, or a tuple of K Jets for a system (what ``equation``
+    receives)."""
+    jets = tuple(jet_of(_exact_component(problem, k), p) for k in range(problem.components))
+    return jets[0] if problem.components == 1 else jets
 
 
 def _faces_of(domain, bc, sample):
@@ -153,28 +170,28 @@ def test_exact_solution_satisfies_the_conditions(name):
     problem = catalogue.get(name).problem
     domain = problem.domain
     sample = domain.sample_boundary(200, key=jax.random.key(6))
-    exact = problem.exact
-    grad = jax.grad(exact)
     for bc in problem.boundary:
+        exact = _exact_component(problem, bc.component)
+        grad = jax.grad(exact)
         if isinstance(bc, Initial):
             face = "left" if isinstance(domain, nnpde.Interval) else "t_min"
             x = jnp.asarray(sample.x[sample.face == domain.canonical_face(face)])
-            err = jax.vmap(lambda p, bc=bc: exact(p) - bc.value(p))(x)
+            err = jax.vmap(lambda p, bc=bc, f=exact, g=grad: f(p) - bc.value(p))(x)
             if bc.derivative is not None:
-                dt = jax.vmap(lambda p, bc=bc: grad(p)[-1] - bc.derivative(p))(x)
+                dt = jax.vmap(lambda p, bc=bc, f=exact, g=grad: g(p)[-1] - bc.derivative(p))(x)
                 err = jnp.concatenate([err, dt])
         else:
             mask = _faces_of(domain, bc, sample)
             assert mask.any(), bc
             x, n = jnp.asarray(sample.x[mask]), jnp.asarray(sample.normal[mask])
             if isinstance(bc, Dirichlet):
-                err = jax.vmap(lambda p, bc=bc: exact(p) - bc.value(p))(x)
+                err = jax.vmap(lambda p, bc=bc, f=exact, g=grad: f(p) - bc.value(p))(x)
             elif isinstance(bc, Neumann):
-                err = jax.vmap(lambda p, m, bc=bc: grad(p) @ m - bc.flux(p))(x, n)
+                err = jax.vmap(lambda p, m, bc=bc, f=exact, g=grad: g(p) @ m - bc.flux(p))(x, n)
             else:
                 assert isinstance(bc, Robin)
-                err = jax.vmap(lambda p, m, bc=bc: bc.alpha * exact(p) + bc.beta * grad(p) @ m
-                               - bc.value(p))(x, n)  # fmt: skip
+                err = jax.vmap(lambda p, m, bc=bc, f=exact, g=grad: bc.alpha * f(p)
+                               + bc.beta * g(p) @ m - bc.value(p))(x, n)  # fmt: skip
         assert err.size > 0
         assert float(jnp.max(jnp.abs(err))) <= EXACT_ATOL, (bc, float(jnp.max(jnp.abs(err))))
 
@@ -185,6 +202,10 @@ def test_quick_recipe_reaches_its_documented_accuracy(name):
     bench = catalogue.get(name)
     sol = bench.solve(quick=True)
     err = sol.errors()  # default test set: a fine grid with the boundary, or 10^4 Sobol' points
+    # ψ(x) is (P,) for one component and (P, K) for a system of K
+    x = bench.problem.domain.grid(5)
+    k = bench.problem.components
+    assert sol(x).shape == ((x.shape[0],) if k == 1 else (x.shape[0], k))
     assert err["points"] >= 1000
     assert err["max_abs"] <= bench.quick.max_abs, (err, sol.status)
     assert err["rel_l2"] <= bench.quick.rel_l2, (err, sol.status)
