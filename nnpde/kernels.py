@@ -848,7 +848,7 @@ def operator_gram(
       >>> ones = jnp.ones(7, theta.dtype)
       >>> JtJ, Jtr = nnpde.kernels.operator_gram(net, theta, x, ones, value=ones, chunk_size=3)
       >>> JtJ.shape, Jtr.shape
-      ((49, 49), (49,))
+      ((43, 43), (43,))
     """
     theta, x, *ws = _check_operator(
         net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_gram"
