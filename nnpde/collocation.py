@@ -201,6 +201,102 @@ class Collocation:
         r = self.residuals(theta, data)
         return 0.5 * jnp.mean(r * r)
 
+    # ---- matrix-free products and the Gauss-Newton matrix ---------------------------------
+    def linearize(self, theta, data: CollocationData):
+        """(r, jvp, vjp): the residuals (R,) at θ and the linear maps v ↦ J v ((NT,) → (R,))
+        and u ↦ Jᵀu ((R,) → (NT,)) of the residual Jacobian J at θ, never forming J.
+
+        The pointwise weights (α, β, h, λ) are computed once here; each product is then one
+        pass of :func:`nnpde.kernels.operator_jvp` / :func:`~nnpde.kernels.operator_vjp`
+        (interior, then boundary penalty points). The autodiff backend uses
+        ``jax.linearize`` and its transpose. Used by the matrix-free Gauss-Newton step
+        (``method="gn-cg"``), which applies JᵀJ many times at one θ.
+        """
+        if self.backend == "autodiff":
+            r, jvp = jax.linearize(lambda t: self._residuals_and_weights(t, data)[0], theta)
+            transpose = jax.linear_transpose(jvp, theta)
+            return r, jvp, lambda u: transpose(u)[0]
+        r, dF = self._residuals_and_weights(theta, data)
+        weights = _operator_weights(dF, data.B, self.used)
+        ab, bb = self.boundary_weights(data)
+        p = data.x.shape[0]
+        alpha, beta, h, lap = weights
+
+        def jvp(v):
+            j_int = kernels.operator_jvp(self.net, theta, data.x, v, value=alpha, grad=beta,
+                                         hessian=h, laplacian=lap)  # fmt: skip
+            j_b = kernels.operator_jvp(self.net, theta, data.xb, v, value=ab, grad=bb)
+            return jnp.concatenate([j_int, j_b])
+
+        def vjp(u):
+            return _weighted_vjp(self, theta, data, weights, u[:p], u[p:])
+
+        return r, jvp, vjp
+
+    def jvp(self, theta, data: CollocationData, v) -> Array:
+        """J v: the residual Jacobian at θ times a direction v (NT,), shape (P + Q,).
+
+        Equals ``jacobian(theta, data) @ v`` without forming J (:func:`kernels.operator_jvp`
+        with the weights of :meth:`residuals_and_jacobian`, plus the boundary block)."""
+        return self.linearize(theta, data)[1](v)
+
+    def vjp(self, theta, data: CollocationData, u) -> Array:
+        """Jᵀu for u of shape (P + Q,): shape (NT,), without forming J
+        (:func:`kernels.operator_vjp`, as the loss's custom VJP)."""
+        return self.linearize(theta, data)[2](u)
+
+    def gram(self, theta, data: CollocationData):
+        """(½·mean(r²), JᵀJ (NT, NT), Jᵀr (NT,)) at θ, in bounded memory.
+
+        The kernels backend accumulates JᵀJ and Jᵀr over blocks of points
+        (:func:`kernels.operator_gram`), so the (P, NT) Jacobian is never held: memory
+        O(chunk·NT + NT²) for any P. The autodiff backend forms J. JᵀJ is exactly
+        symmetric."""
+        if self.backend == "autodiff":
+            r, J = self.residuals_and_jacobian(theta, data)
+            JTJ = J.T @ J
+            return 0.5 * jnp.mean(r * r), 0.5 * (JTJ + JTJ.T), J.T @ r
+        r, dF = self._residuals_and_weights(theta, data)
+        alpha, beta, h, lap = _operator_weights(dF, data.B, self.used)
+        p = data.x.shape[0]
+        JTJ, JTr = kernels.operator_gram(self.net, theta, data.x, r[:p], value=alpha,
+                                         grad=beta, hessian=h, laplacian=lap)  # fmt: skip
+        ab, bb = self.boundary_weights(data)
+        JTJ_b, JTr_b = kernels.operator_gram(self.net, theta, data.xb, r[p:], value=ab, grad=bb)
+        return 0.5 * jnp.mean(r * r), JTJ + JTJ_b, JTr + JTr_b
+
+    def gram_diagonal(self, theta, data: CollocationData) -> Array:
+        """diag(JᵀJ) = Σ_p J_pk², the squared column norms of J: shape (NT,).
+
+        The Jacobi preconditioner of the matrix-free step. The kernels backend forms the
+        rows of J one block of points at a time and keeps only their squared column sums
+        (memory O(chunk·NT)); the autodiff backend forms J."""
+        if self.backend == "autodiff":
+            J = self.jacobian(theta, data)
+            return jnp.sum(J * J, axis=0)
+        _, dF = self._residuals_and_weights(theta, data)
+        alpha, beta, h, lap = _operator_weights(dF, data.B, self.used)
+        ab, bb = self.boundary_weights(data)
+        return _column_sq_sums(self.net, theta, data.x, alpha, beta, h, lap) + \
+            _column_sq_sums(self.net, theta, data.xb, ab, bb, None, None)  # fmt: skip
+
+    # ---- sharding over points (nnpde.distributed) -------------------------------------------
+    def shard_specs(self, data: CollocationData, axis: str):
+        """PartitionSpecs of ``data`` for a mesh run: the interior points and their jets are
+        split over mesh axis ``axis``; the (few) boundary penalty points are replicated."""
+        from jax.sharding import PartitionSpec
+
+        split, whole = PartitionSpec(axis), PartitionSpec()
+        tree = jax.tree_util.tree_map(lambda _: whole, data)
+        return tree._replace(x=split, A=jax.tree_util.tree_map(lambda _: split, data.A),
+                             B=jax.tree_util.tree_map(lambda _: split, data.B))  # fmt: skip
+
+    def mask_replicated(self, data: CollocationData, keep) -> CollocationData:
+        """``data`` with the replicated boundary rows' weights zeroed unless ``keep`` (a bool
+        scalar): on all shards but the first they then give exact zeros (residuals, Jacobian
+        rows), so sums over shards count each boundary point once."""
+        return data._replace(wb=jnp.where(keep, data.wb, jnp.zeros_like(data.wb)))
+
 
 def _autodiff_jacobian(col: Collocation, theta, data: CollocationData):
     """J by autodiff: each residual depends on θ and its own point only."""
@@ -231,11 +327,9 @@ def _residuals_fwd(col, theta, data):
     return r, (theta, dF, data)
 
 
-def _residuals_bwd(col, saved, ct):
-    theta, dF, data = saved
-    p = data.x.shape[0]
-    ct_int, ct_b = ct[:p], ct[p:]
-    alpha, beta, h, lap = _operator_weights(dF, data.B, col.used)
+def _weighted_vjp(col: Collocation, theta, data: CollocationData, weights, ct_int, ct_b):
+    """Jᵀ(ct_int, ct_b) from the interior operator weights (α, β, h, λ) (kernels backend)."""
+    alpha, beta, h, lap = weights
 
     def scale(w, c):
         return None if w is None else w * c.reshape(c.shape + (1,) * (w.ndim - 1))
@@ -246,7 +340,43 @@ def _residuals_bwd(col, saved, ct):
         hessian=scale(h, ct_int), laplacian=scale(lap, ct_int),
     )  # fmt: skip
     ab, bb = col.boundary_weights(data)
-    g = g + kernels.operator_vjp(col.net, theta, data.xb, value=ab * ct_b, grad=bb * ct_b[:, None])
+    return g + kernels.operator_vjp(col.net, theta, data.xb, value=ab * ct_b,
+                                    grad=bb * ct_b[:, None])  # fmt: skip
+
+
+def _column_sq_sums(net, theta, x, alpha, beta, h, lap):
+    """Σ_p (∂F_p/∂θ)² (NT,) with rows formed one block of points at a time."""
+    chunk = kernels.ROWS_CHUNK_SIZE
+    if jax.default_backend() != "cpu":  # larger blocks, up to 2^25 entries (256 MiB in f64)
+        chunk = max(chunk, min(kernels.GPU_CHUNK_SIZE, (1 << 25) // net.num_params))
+
+    def block(xb, a, be, hh, la):
+        rows = kernels.operator_rows(net, theta, xb, value=a, grad=be, hessian=hh, laplacian=la,
+                                     chunk_size=chunk)  # fmt: skip
+        return jnp.sum(rows * rows, axis=0)
+
+    n = x.shape[0]
+    if n <= chunk:
+        return block(x, alpha, beta, h, lap)
+    nb = -(-n // chunk)
+
+    def fold(leaf):  # zero padding: zero weights give zero rows
+        leaf = jnp.pad(leaf, [(0, nb * chunk - n)] + [(0, 0)] * (leaf.ndim - 1))
+        return leaf.reshape((nb, chunk) + leaf.shape[1:])
+
+    blocks = jax.tree_util.tree_map(fold, (x, alpha, beta, h, lap))
+
+    def body(acc, blk):
+        return acc + block(*blk), None
+
+    return jax.lax.scan(body, jnp.zeros(theta.shape, x.dtype), blocks)[0]
+
+
+def _residuals_bwd(col, saved, ct):
+    theta, dF, data = saved
+    p = data.x.shape[0]
+    weights = _operator_weights(dF, data.B, col.used)
+    g = _weighted_vjp(col, theta, data, weights, ct[:p], ct[p:])
     return g, jax.tree_util.tree_map(jnp.zeros_like, data)
 
 

@@ -193,7 +193,8 @@ def fit(
       loss: "mse" (½·mean over samples of |N - y|², the default for regression),
         "sum_squares" (Σ |N - y|²) or "cross_entropy" (the default for an MLP with
         ``output="softmax"``); see :mod:`nnpde.backprop`.
-      method: "lm" (least-squares losses only: the exact Jacobian of the outputs), "adam",
+      method: "lm" (least-squares losses only: the exact Jacobian of the outputs), "gn-cg"
+        (the same step by matrix-free conjugate gradients, J v by ``jax.linearize``), "adam",
         "lbfgs" or an optax transformation.
       backend: "backprop" (hand-written gradients and Jacobian) or "autodiff" (their
         ``jax.value_and_grad``/``jax.jacrev`` twins). A TwoLayerNet always uses the kernels.
@@ -223,8 +224,8 @@ def fit(
                          "one linear output")  # fmt: skip
     if loss == "cross_entropy" and not softmax:
         raise ValueError("cross_entropy needs output='softmax' (class probabilities)")
-    if method == "lm" and loss == "cross_entropy":
-        raise ValueError("method='lm' needs a least-squares loss ('mse' or 'sum_squares'); "
+    if method in ("lm", "gn-cg") and loss == "cross_entropy":
+        raise ValueError(f"method={method!r} needs a least-squares loss ('mse' or 'sum_squares'); "
                          "use 'adam' or 'lbfgs' for cross_entropy")  # fmt: skip
     key = jax.random.key(0) if key is None else key
     dtype = jnp.zeros((), float).dtype
@@ -242,7 +243,7 @@ def fit(
     data = FitData(x, y)
     # LM minimises ½·mean(r²) over the P·NK residuals; report in the units of ``loss``
     scale = 1.0
-    if method == "lm":
+    if method in ("lm", "gn-cg"):
         scale = float(y.shape[1]) if loss == "mse" else 2.0 * y.size
     trained = train(
         model, data, theta, method=method, steps=steps, tol=tol / scale,

@@ -1,5 +1,6 @@
-"""``nnpde.solve``: a PDE problem trained by Levenberg-Marquardt, Adam (any optax
-transformation) or L-BFGS at collocation points.
+"""``nnpde.solve``: a PDE problem trained by Levenberg-Marquardt (dense, or matrix-free
+Gauss-Newton with conjugate gradients), Adam (any optax transformation) or L-BFGS at
+collocation points, on one device or with the points split over a device mesh.
 
 The optimisers live in :mod:`nnpde.training` (shared with :func:`nnpde.fit`). A run stops on
 ``tol`` (loss), ``steps``, ``time_limit``, a stalled LM damping or a non-finite/diverging loss,
@@ -16,14 +17,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnpde import _nets
+from nnpde import _nets, distributed
 from nnpde.collocation import Collocation, CollocationData, make_collocation
 from nnpde.network import TwoLayerNet
 from nnpde.problem import Problem
 from nnpde.solution import Solution
-from nnpde.training import LMConfig, train
+from nnpde.systems import make_system
+from nnpde.training import CGConfig, LMConfig, train
 
-__all__ = ["LMConfig", "solve"]
+__all__ = ["CGConfig", "LMConfig", "solve"]
 
 
 def _points(problem: Problem, points, key, dtype):
@@ -75,7 +77,10 @@ def solve(
     tol: float = 0.0,
     learning_rate: float | Callable = 1e-3,
     boundary_points: int = 64,
-    lm: LMConfig = LMConfig(),
+    lm: LMConfig = LMConfig(),  # noqa: B008 (frozen, immutable)
+    cg: CGConfig = CGConfig(),  # noqa: B008
+    mesh=None,
+    devices=None,
     steps_per_call: int | None = None,
     callback: Callable | None = None,
     progress: bool = False,
@@ -84,6 +89,7 @@ def solve(
     checkpoint=None,
     checkpoint_every: int | None = None,
     resume=None,
+    adapt=(),
 ) -> Solution:
     """Trains ``net`` so that ψ = A + B·N solves ``problem`` at collocation ``points``.
 
@@ -92,8 +98,11 @@ def solve(
       net: a :class:`~nnpde.TwoLayerNet` with ``net.dim == problem.dim``, or a scalar
         :class:`~nnpde.MLP` (``sizes = (D, ..., 1)``; derivatives by autodiff).
       points: interior collocation points (P, D), or an int P (then Sobol' points).
-      method: "lm" (Levenberg-Marquardt on the exact Jacobian), "adam", "lbfgs" (optax's
-        L-BFGS with zoom line search), or any ``optax.GradientTransformation``.
+      method: "lm" (Levenberg-Marquardt on the exact Jacobian: Cholesky on JᵀJ, or
+        matrix-free above ``lm.dense_max_params`` parameters), "gn-cg" (the same damped
+        Gauss-Newton step always solved matrix-free by preconditioned conjugate gradients on
+        J v / Jᵀu products, :mod:`nnpde.matfree`), "adam", "lbfgs" (optax's L-BFGS with zoom
+        line search), or any ``optax.GradientTransformation``.
       steps: maximum number of steps (LM iterations, including rejected ones).
       key: PRNG key for θ's initialisation and sampled points (default ``jax.random.key(0)``).
       backend: "kernels" (hand-written derivatives; the default for ``TwoLayerNet``) or
@@ -102,7 +111,15 @@ def solve(
       tol: stop once the loss ½·mean(r²) is at most ``tol``.
       learning_rate: Adam's learning rate, a float or an optax schedule.
       boundary_points: boundary points for penalty conditions.
-      lm: :class:`LMConfig`.
+      lm: :class:`LMConfig` (damping; ``dense_max_params``, the dense/matrix-free switch).
+      cg: :class:`CGConfig` (iterations and tolerance of the matrix-free step).
+      mesh: a :class:`jax.sharding.Mesh` with a ``"points"`` axis
+        (:func:`nnpde.distributed.make_mesh`): the interior points are split over its
+        devices (their number must divide P), θ is replicated, and the sums over points
+        (loss, JᵀJ, Jᵀr, JᵀJ·p) are reduced across devices. In a multi-process run
+        (:func:`nnpde.distributed.initialize`) every process passes the same arguments and
+        keeps only its own rows of the points.
+      devices: instead of ``mesh``, an int n (the first n devices) or a list of devices.
       steps_per_call: steps per jitted dispatch (default: all of them); with ``callback`` or
         ``progress`` the run is split into calls of this many steps.
       callback: ``callback(step, loss, theta)`` after each call of ``steps_per_call`` steps.
@@ -120,10 +137,17 @@ def solve(
         must match; ``steps`` counts from the start of the original run. With the same
         ``checkpoint_every``, a resumed run ends with exactly the θ of an uninterrupted one.
 
+      adapt: strategies that change the collocation data between dispatches without changing
+        any shape (nothing recompiles): :class:`nnpde.adaptive.ResidualAdaptive` (points
+        moved to large residuals) and :class:`nnpde.adaptive.GradientBalance` (adaptive
+        boundary weight); what they did is in ``history["adapt"]`` and the final points in
+        ``info["points_final"]``. Problems with one unknown only.
+
     Returns:
       A :class:`~nnpde.Solution`.
     """
     t_start = time.perf_counter()
+    mesh = distributed.resolve_mesh(mesh, devices)
     _nets.check_net(net)
     _nets.check_scalar(net)
     dim = _nets.input_dim(net)
@@ -137,34 +161,65 @@ def solve(
     key = jax.random.key(0) if key is None else key
     k_init, k_pts, k_bnd = jax.random.split(key, 3)
     dtype = jnp.zeros((), float).dtype
+    n_k, names = problem.components, problem.param_names
+    n_total = net.num_params * n_k + len(names)
     if theta0 is None:
-        theta = _nets.flat_init(net, k_init, dtype)
+        keys = [k_init] if n_k == 1 else list(jax.random.split(k_init, n_k))
+        phi = jnp.asarray([problem.params[n] for n in names], dtype)
+        theta = jnp.concatenate([_nets.flat_init(net, k, dtype) for k in keys] + [phi])
     else:
         theta = jnp.asarray(theta0)
-        if theta.shape != (net.num_params,):
-            raise ValueError(f"theta0 must have shape ({net.num_params},), got {theta.shape}")
+        if theta.shape != (n_total,):
+            raise ValueError(f"theta0 must have shape ({n_total},) (components × "
+                             f"{net.num_params} + {len(names)} params), got {theta.shape}")
         dtype = theta.dtype
     x = _points(problem, points, k_pts, dtype)
-    col, data = make_collocation(
-        problem, net, x, boundary_points=boundary_points, key=k_bnd, backend=backend,
-        dtype=dtype,
-    )  # fmt: skip
-    _check_first_point(col, theta, data)
+    rows = slice(None)
+    if mesh is not None:  # this process's rows; the others build their own data
+        rows = distributed.local_rows(x.shape[0], mesh)
+    if problem.is_simple:
+        col, data = make_collocation(
+            problem, net, x[rows], boundary_points=boundary_points, key=k_bnd, backend=backend,
+            dtype=dtype,
+        )  # fmt: skip
+        _check_first_point(col, theta, data)
+    else:  # systems, unknown parameters, observations, periodic conditions
+        if adapt:
+            raise ValueError("adapt= supports problems with one unknown and no params/data/"
+                             "Periodic conditions")  # fmt: skip
+        if mesh is not None:
+            raise ValueError("mesh= supports problems with one unknown and no params/data/"
+                             "Periodic conditions")  # fmt: skip
+        col, data, _ = make_system(problem, net, x, boundary_points=boundary_points, key=k_bnd,
+                                   backend=backend, dtype=dtype)  # fmt: skip
+    if mesh is not None:
+        data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
+                                      local=True)  # fmt: skip
 
     trained = train(
         col, data, theta, method=method, steps=steps, tol=tol, learning_rate=learning_rate,
-        lm=lm, steps_per_call=steps_per_call, callback=callback, progress=progress,
-        divergence=divergence, time_limit=time_limit, checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every, resume=resume, key=key,
+        lm=lm, cg=cg, mesh=mesh, steps_per_call=steps_per_call, callback=callback,
+        progress=progress, divergence=divergence, time_limit=time_limit,
+        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, key=key,
+        adapt=adapt,
     )  # fmt: skip
     info = dict(trained.info, backend=col.backend, wall_s=time.perf_counter() - t_start,
-                points=int(x.shape[0]), boundary_points=int(data.xb.shape[0]))  # fmt: skip
+                points=int(x.shape[0]), boundary_points=_n_penalty(data))  # fmt: skip
+    if not problem.is_simple:
+        info.update(components=problem.components, param_names=list(problem.param_names))
     return Solution(
         theta=trained.theta,
         net=net,
         problem=problem,
-        trial=col.trial,
+        trial=col.trial if problem.is_simple else col.trials,
         history=trained.history,
         status=trained.status,
         info=info,
     )
+
+
+def _n_penalty(data) -> int:
+    """Number of penalty residuals (boundary, periodic, observations)."""
+    if hasattr(data, "xb"):
+        return int(data.xb.shape[0])
+    return sum(int(p.x.shape[0]) for p in data.pen)

@@ -4,7 +4,16 @@ A *model* is a static, hashable object with three methods over a flat θ (NT,) a
 pytree: ``residuals(θ, data) -> (R,)``, ``residuals_and_jacobian(θ, data) -> ((R,), (R, NT))``
 and ``loss(θ, data) -> ()``. Collocation (:class:`nnpde.collocation.Collocation`) and data
 fitting (:mod:`nnpde.fit`) are both models, so Levenberg-Marquardt, Adam / any optax
-transformation and L-BFGS exist once.
+transformation and L-BFGS exist once. Optional methods make the least-squares methods cheaper:
+
+- ``gram(θ, data) -> (½·mean(r²), JᵀJ, Jᵀr)``: dense LM uses it instead of forming J
+  (Collocation accumulates it over blocks of points, so memory does not grow with R);
+- ``linearize(θ, data) -> (r, v ↦ J v, u ↦ Jᵀu)`` and ``gram_diagonal(θ, data) -> diag(JᵀJ)``:
+  the matrix-free step (``method="gn-cg"``, :mod:`nnpde.matfree`); without them it uses
+  ``jax.linearize`` of ``residuals`` and the Jacobian's column norms;
+- ``shard_specs(data, axis)`` and ``mask_replicated(data, keep)``: how ``data`` is split over
+  a device mesh (``mesh=``, :mod:`nnpde.distributed`); without them every array of ``data``
+  is split over its leading axis. The loss must then be a mean over residuals.
 
 Steps run many per jitted dispatch (``lax.while_loop``). The whole optimiser state (θ, the LM
 damping μ and ν, the optax state, the divergence limit) is carried from one dispatch to the
@@ -16,7 +25,6 @@ uninterrupted run with the same ``checkpoint_every``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import os
 import time
@@ -28,13 +36,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from nnpde import distributed
 from nnpde._jit import compiler_options
+from nnpde.matfree import CGConfig, gn_dispatch, gn_init
 
-__all__ = ["LMConfig", "METHODS", "Trained", "train"]
+__all__ = ["METHODS", "CGConfig", "LMConfig", "Trained", "train"]
 
 Array = jax.Array
-METHODS = ("lm", "adam", "lbfgs")
-CHECKPOINT_KIND = "nnpde-checkpoint"
+METHODS = ("lm", "gn-cg", "adam", "lbfgs")
+CHECKPOINT_KIND = "checkpoint"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +56,24 @@ class LMConfig:
     Nielsen's rule (H. B. Nielsen, IMM-REP-1999-05) from the ratio ρ of the actual to the
     predicted decrease. A failed Cholesky (ill-conditioned JᵀJ: non-finite δ) is a rejected
     step, so μ grows until the system is well conditioned: it never returns NaN.
+
+    ``dense_max_params``: ``method="lm"`` forms JᵀJ (NT × NT) and factors it while
+    NT <= dense_max_params, and above that takes the same damped step matrix-free (conjugate
+    gradients on J v / Jᵀu products, :mod:`nnpde.matfree`, settings in :class:`CGConfig`)
+    when the model has ``linearize`` (collocation does). The default 4096 bounds JᵀJ at
+    128 MiB in float64 and one Cholesky at ≈2·10¹⁰ flop (≈0.3 s on a 2-core CPU, paid again
+    at every rejected step); beyond it memory grows as NT² and time as NT³, while the
+    matrix-free step needs O(R + NT) memory. Dense LM never forms the (R, NT) Jacobian of a
+    model with ``gram`` (collocation accumulates JᵀJ over blocks of points), so R is not
+    limited by it.
     """
 
     mu0: float = 1e-3
     mu_min: float = 1e-15
     mu_max: float = 1e12
     eps: float = 1e-12  # relative floor on the diagonal scaling
+    mu_singular: float = 1e-6  # least μ after a failed Cholesky factorisation
+    dense_max_params: int = 4096  # above this NT, "lm" solves its step by CG (matrix-free)
 
 
 # ---- Levenberg-Marquardt ----------------------------------------------------------------------
@@ -64,19 +86,29 @@ class _LMCarry(NamedTuple):
     nu: Array  # () Nielsen's rejection factor
 
 
-def _linearize(model, data, theta):
-    r, J = model.residuals_and_jacobian(theta, data)
-    return 0.5 * jnp.mean(r * r), J.T @ J, J.T @ r
+def _linearize(model, data, theta, shards):
+    """(½·mean(r²), JᵀJ, Jᵀr) at θ, summed over shards."""
+    t = shards.local(theta)
+    if hasattr(model, "gram"):
+        loss, JTJ, JTr = model.gram(t, data)
+    else:
+        r, J = model.residuals_and_jacobian(t, data)
+        loss, JTJ, JTr = 0.5 * jnp.mean(r * r), J.T @ J, J.T @ r
+    return shards.loss(loss), shards.sum(JTJ), shards.sum(JTr)
 
 
-def _lm_init(model, data, theta, cfg: LMConfig):
-    loss, JTJ, JTr = _linearize(model, data, theta)
-    dt = theta.dtype
-    return _LMCarry(theta, loss, JTJ, JTr, jnp.asarray(cfg.mu0, dt), jnp.asarray(2.0, dt))
+def _lm_init(model, data, theta, cfg: LMConfig, shards):
+    def run(data, theta):
+        loss, JTJ, JTr = _linearize(model, data, theta, shards)
+        dt = theta.dtype
+        return _LMCarry(theta, loss, JTJ, JTr, jnp.asarray(cfg.mu0, dt), jnp.asarray(2.0, dt))
+
+    return shards.run(model, run, data, theta)
 
 
-def lm_step(model, data, s: _LMCarry, cfg: LMConfig, nres: int) -> _LMCarry:
-    """One LM iteration (accepted or rejected) from carry ``s``."""
+def lm_step(model, data, s: _LMCarry, cfg: LMConfig, shards) -> _LMCarry:
+    """One LM iteration (accepted or rejected) from carry ``s``; ``shards`` is the run's
+    :class:`nnpde.distributed.Shards` (residual counts, sums over devices)."""
     dt = s.theta.dtype
     diag = jnp.diag(s.JTJ)
     scale = jnp.maximum(diag, cfg.eps * jnp.max(diag))
@@ -85,40 +117,45 @@ def lm_step(model, data, s: _LMCarry, cfg: LMConfig, nres: int) -> _LMCarry:
     ok = jnp.all(jnp.isfinite(delta))
     delta = jnp.where(ok, delta, 0.0)
     cand = s.theta + delta
-    r_new = model.residuals(cand, data)
-    new_loss = 0.5 * jnp.mean(r_new * r_new)
+    new_loss = shards.half_mean_sq(model.residuals(shards.local(cand), data))
     # predicted decrease of ½|r|²/R under the linear model
-    pred = -(delta @ s.JTr + 0.5 * delta @ (s.JTJ @ delta)) / nres
+    pred = -(delta @ s.JTr + 0.5 * delta @ (s.JTJ @ delta)) / shards.nres
     rho = (s.loss - new_loss) / jnp.where(pred > 0, pred, jnp.inf)
     accept = ok & jnp.isfinite(new_loss) & (new_loss < s.loss)
 
     def on_accept(_):
-        loss, JTJ, JTr = _linearize(model, data, cand)
+        loss, JTJ, JTr = _linearize(model, data, cand, shards)
         mu = s.mu * jnp.maximum(1 / 3, 1 - (2 * rho - 1) ** 3)
         return _LMCarry(cand, loss, JTJ, JTr, jnp.maximum(mu, cfg.mu_min), jnp.asarray(2.0, dt))
 
     def on_reject(_):
-        return s._replace(mu=s.mu * s.nu, nu=s.nu * 2)
+        # a failed factorisation (singular JᵀJ + μD in this precision) jumps μ to at least
+        # mu_singular instead of creeping up from a tiny μ
+        mu = jnp.where(ok, s.mu * s.nu, jnp.maximum(s.mu * s.nu, cfg.mu_singular))
+        return s._replace(mu=mu, nu=s.nu * 2)
 
     return jax.lax.cond(accept, on_accept, on_reject, None)
 
 
-def _lm_dispatch(model, data, carry: _LMCarry, n: int, tol: float, cfg: LMConfig):
+def _lm_dispatch(model, data, carry: _LMCarry, n: int, tol, cfg: LMConfig, shards):
     """Up to ``n`` LM iterations in one while_loop: (carry, losses (n,), taken)."""
-    nres = model.residuals(carry.theta, data).shape[0]
-    hist = jnp.full((n,), jnp.nan, carry.theta.dtype)
 
-    def cond(st):
-        s, i, _ = st
-        return (i < n) & (s.loss > tol) & jnp.isfinite(s.loss) & (s.mu < cfg.mu_max)
+    def run(data, carry, tol):
+        hist = jnp.full((n,), jnp.nan, carry.theta.dtype)
 
-    def body(st):
-        s, i, losses = st
-        s = lm_step(model, data, s, cfg, nres)
-        return s, i + 1, losses.at[i].set(s.loss)
+        def cond(st):
+            s, i, _ = st
+            return (i < n) & (s.loss > tol) & jnp.isfinite(s.loss) & (s.mu < cfg.mu_max)
 
-    carry, taken, losses = jax.lax.while_loop(cond, body, (carry, jnp.asarray(0), hist))
-    return carry, losses, taken
+        def body(st):
+            s, i, losses = st
+            s = lm_step(model, data, s, cfg, shards)
+            return s, i + 1, losses.at[i].set(s.loss)
+
+        carry, taken, losses = jax.lax.while_loop(cond, body, (carry, jnp.asarray(0), hist))
+        return carry, losses, taken
+
+    return shards.run(model, run, data, carry, jnp.asarray(tol, carry.theta.dtype))
 
 
 # ---- first-order methods (optax) ---------------------------------------------------------------
@@ -130,13 +167,25 @@ class _OptCarry(NamedTuple):
     limit: Array  # () divergence limit: divergence × initial loss
 
 
-def _opt_init(model, data, theta, opt, divergence: float):
-    loss = model.loss(theta, data)
-    return _OptCarry(theta, opt.init(theta), loss, theta, divergence * loss)
+def _opt_init(model, data, theta, opt, divergence: float, shards):
+    def run(data, theta):
+        loss = shards.loss(model.loss(shards.local(theta), data))
+        return _OptCarry(theta, opt.init(theta), loss, theta, divergence * loss)
+
+    return shards.run(model, run, data, theta)
 
 
-def _opt_dispatch(model, data, carry: _OptCarry, opt, n: int, tol: float, lbfgs: bool):
-    loss_fn = functools.partial(model.loss, data=data)
+def _opt_dispatch(model, data, carry: _OptCarry, opt, n: int, tol, lbfgs: bool, shards):
+    def run(data, carry, tol):
+        return _opt_loop(model, data, carry, opt, n, tol, lbfgs, shards)
+
+    return shards.run(model, run, data, carry, jnp.asarray(tol, carry.theta.dtype))
+
+
+def _opt_loop(model, data, carry: _OptCarry, opt, n: int, tol, lbfgs: bool, shards):
+    def loss_fn(theta):  # a sum over shards: its gradient is summed by the transpose
+        return shards.loss(model.loss(shards.local(theta), data))
+
     if lbfgs:
         value_and_grad = optax.value_and_grad_from_state(loss_fn)
     else:
@@ -190,7 +239,7 @@ def _fingerprint(model, data, theta, method_name: str) -> dict:
     """What a checkpoint must match to be resumed: method, sizes, dtype and the data."""
     h = hashlib.sha256()
     for leaf in jax.tree_util.tree_leaves(data):
-        a = np.ascontiguousarray(np.asarray(leaf))
+        a = np.ascontiguousarray(distributed.gather_to_host(leaf))
         h.update(str(a.shape).encode())
         h.update(a.tobytes())
     return {"method": method_name, "num_params": int(theta.shape[0]),
@@ -198,23 +247,25 @@ def _fingerprint(model, data, theta, method_name: str) -> dict:
 
 
 def _save_checkpoint(path, carry, done: int, losses: list, key_data, fingerprint: dict):
-    from nnpde.solution import write_npz_atomic
+    from nnpde.solution import _write_npz_atomic
 
+    if jax.process_index() != 0:  # multi-process runs: the state is replicated; one writer
+        return
     leaves = jax.tree_util.tree_leaves(carry)
-    arrays = {f"state_{i}": np.asarray(v) for i, v in enumerate(leaves)}
+    arrays = {f"state_{i}": distributed.to_host(v) for i, v in enumerate(leaves)}
     arrays["history_loss"] = np.asarray(losses, dtype=np.float64)
     arrays["rng"] = np.asarray(key_data)
     header = dict(fingerprint, step=int(done), num_state=len(leaves))
-    write_npz_atomic(path, arrays, header, kind=CHECKPOINT_KIND)
+    _write_npz_atomic(path, arrays, header, kind=CHECKPOINT_KIND)
 
 
 def _load_checkpoint(path, template, fingerprint: dict):
-    from nnpde.solution import FileFormatError, read_npz
+    from nnpde.solution import FileFormatError, _read_npz
 
-    header, arrays = read_npz(path, kind=CHECKPOINT_KIND)
+    header, arrays = _read_npz(path, CHECKPOINT_KIND)
 
     def fail(msg):
-        raise FileFormatError(f"cannot resume from checkpoint {os.fspath(path)!r}: {msg}")
+        raise FileFormatError(path, f"cannot resume from this checkpoint: {msg}")
 
     for k, v in fingerprint.items():
         if header.get(k) != v:
@@ -226,7 +277,7 @@ def _load_checkpoint(path, template, fingerprint: dict):
     new = []
     for i, ref in enumerate(leaves):
         a = arrays.get(f"state_{i}")
-        ref = np.asarray(ref)
+        ref = distributed.to_host(ref)
         if a is None or a.shape != ref.shape or a.dtype != ref.dtype:
             got = None if a is None else (a.shape, str(a.dtype))
             fail(f"state array {i} is {got}, expected {(ref.shape, str(ref.dtype))}")
@@ -240,7 +291,7 @@ def _load_checkpoint(path, template, fingerprint: dict):
     return jax.tree_util.tree_unflatten(treedef, new), step, hist.tolist()
 
 
-# ---- the driver ------------------------------------------------------------------------------------
+# ---- the driver ----------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Trained:
     """What :func:`train` returns: final θ, per-step loss history, status line and timings."""
@@ -265,6 +316,8 @@ def train(
     tol: float = 0.0,
     learning_rate=1e-3,
     lm: LMConfig = LMConfig(),
+    cg: CGConfig = CGConfig(),  # noqa: B008 (frozen, immutable)
+    mesh=None,
     steps_per_call: int | None = None,
     callback: Callable | None = None,
     progress: bool = False,
@@ -274,11 +327,15 @@ def train(
     checkpoint_every: int | None = None,
     resume=None,
     key=None,
+    adapt=(),
 ) -> Trained:
     """Runs ``method`` on ``model`` from ``theta``; see :func:`nnpde.solve` for the arguments.
 
     The loss recorded in ``history["loss"]`` is ``model.loss`` for first-order methods and
-    ½·mean(r²) for LM (the same for collocation). Returns a :class:`Trained`.
+    ½·mean(r²) for LM and gn-cg (the same for collocation). ``mesh``: a
+    :class:`jax.sharding.Mesh` with a ``"points"`` axis; ``data`` is split over it
+    (:func:`nnpde.distributed.shard_data`; arrays already placed on it are kept) and θ is
+    replicated. Returns a :class:`Trained` whose θ is an ordinary (host-local) array.
     """
     if isinstance(method, str) and method not in METHODS:
         raise ValueError(f"method must be one of {METHODS} or an optax transformation, "
@@ -298,39 +355,62 @@ def train(
         raise ValueError("checkpoint_every and resume=True need checkpoint=path")
     if not divergence > 1:
         raise ValueError(f"divergence must be a factor > 1, got {divergence!r}")
+    if not isinstance(lm, LMConfig):
+        raise TypeError(f"lm must be an LMConfig, got {type(lm).__name__}")
+    if not isinstance(cg, CGConfig):
+        raise TypeError(f"cg must be a CGConfig, got {type(cg).__name__}")
+    if mesh is not None:
+        mesh = distributed.resolve_mesh(mesh, None)
 
     t_start = time.perf_counter()
     opts = compiler_options()
     name = _method_name(method)
-    if method == "lm":
-        carry = jax.jit(_lm_init, static_argnums=(0, 3), compiler_options=opts)(
-            model, data, theta, lm
+    fingerprint = _fingerprint(model, data, theta, name)
+    specs = None
+    if mesh is not None:
+        specs = distributed.data_specs(model, data)
+        data = distributed.shard_data(data, specs, mesh)
+        theta = distributed.replicate(theta, mesh)
+    shards = distributed.make_shards(model, data, theta, mesh, specs)
+    solver = _solver(model, method, theta.shape[0], lm)
+    if solver == "dense":
+        carry = jax.jit(_lm_init, static_argnums=(0, 3, 4), compiler_options=opts)(
+            model, data, theta, lm, shards
         )
-        dispatch = jax.jit(_lm_dispatch, static_argnums=(0, 3, 5), compiler_options=opts)
+        dispatch = jax.jit(_lm_dispatch, static_argnums=(0, 3, 5, 6), compiler_options=opts)
 
         def run(c, n):
-            return dispatch(model, data, c, n, tol, lm)
+            return dispatch(model, data, c, n, tol, lm, shards)
+    elif solver == "cg":
+        carry = jax.jit(gn_init, static_argnums=(0, 3, 4), compiler_options=opts)(
+            model, data, theta, lm, shards
+        )
+        dispatch = jax.jit(gn_dispatch, static_argnums=(0, 3, 5, 6, 7), compiler_options=opts)
+
+        def run(c, n):
+            return dispatch(model, data, c, n, tol, lm, cg, shards)
     else:
         opt = _optimizer(method, learning_rate)
         lbfgs = method == "lbfgs"
-        carry = jax.jit(_opt_init, static_argnums=(0, 3, 4), compiler_options=opts)(
-            model, data, theta, opt, float(divergence)
+        carry = jax.jit(_opt_init, static_argnums=(0, 3, 4, 5), compiler_options=opts)(
+            model, data, theta, opt, float(divergence), shards
         )
-        dispatch = jax.jit(_opt_dispatch, static_argnums=(0, 3, 4, 6), compiler_options=opts)
+        dispatch = jax.jit(_opt_dispatch, static_argnums=(0, 3, 4, 6, 7), compiler_options=opts)
 
         def run(c, n):
-            return dispatch(model, data, c, opt, n, tol, lbfgs)
+            return dispatch(model, data, c, opt, n, tol, lbfgs, shards)
 
-    if not bool(jnp.isfinite(carry.loss)):
+    if not np.isfinite(distributed.to_host(carry.loss)):
         raise ValueError("the initial loss is not finite: check the equation, data and θ")
 
-    fingerprint = _fingerprint(model, data, theta, name)
     key_data = jax.random.key_data(key) if key is not None else np.zeros((0,), np.uint32)
     done, losses = 0, []
     if resume is not None:
         path = checkpoint if resume is True else resume
         if resume is not True or os.path.exists(path):
             carry, done, losses = _load_checkpoint(path, carry, fingerprint)
+            if mesh is not None:
+                carry = distributed.replicate(carry, mesh)
 
     if steps_per_call is None:
         if checkpoint_every is not None:
@@ -341,7 +421,27 @@ def train(
             steps_per_call = steps
     if checkpoint_every is not None:
         steps_per_call = min(steps_per_call, checkpoint_every)
+    adapt = tuple(adapt or ())
+    records: list = []
+    if adapt:
+        if mesh is not None or resume is not None:
+            raise ValueError("adapt= cannot be combined with mesh= or resume= yet: the adapted "
+                             "points are neither sharded nor checkpointed")  # fmt: skip
+        steps_per_call = min([steps_per_call] + [a.every for a in adapt])
+        if solver == "optax":
+            loss_jit = jax.jit(lambda d, t: model.loss(t, d))
 
+            def relinearize(c, d):  # keep the optimiser state; the loss is the new data's
+                return c._replace(loss=loss_jit(d, c.theta))
+        else:
+            init_jit = jax.jit(_lm_init if solver == "dense" else gn_init,
+                               static_argnums=(0, 3, 4), compiler_options=opts)  # fmt: skip
+
+            def relinearize(c, d):  # same θ and damping, the new data's loss and derivatives
+                kept = {f: getattr(c, f) for f in ("mu", "nu", "cg_iters") if hasattr(c, f)}
+                return init_jit(model, d, c.theta, lm, shards)._replace(**kept)
+
+    host = distributed.to_host
     bar = _progress(progress, steps, done)
     status, t_compile, stop = None, None, None
     last_good = carry.theta
@@ -353,23 +453,23 @@ def train(
             new, hist, taken = jax.block_until_ready(run(carry, n))
             if t_compile is None:
                 t_compile = time.perf_counter() - t0
-            taken = int(taken)
-            losses.extend(np.asarray(hist[:taken]).tolist())
+            taken = int(host(taken))
+            losses.extend(host(hist)[:taken].tolist())
             done += taken
             since_ckpt += taken
             carry = new
-            loss = float(carry.loss)
+            loss = float(host(carry.loss))
             if bar is not None:
                 bar.update(taken)
                 bar.set_postfix(loss=f"{loss:.3e}")
-            finite_theta = bool(jnp.all(jnp.isfinite(carry.theta)))
+            finite_theta = bool(np.all(np.isfinite(host(carry.theta))))
             if checkpoint is not None and finite_theta and (
                 since_ckpt >= (checkpoint_every or steps_per_call) or done >= steps
             ):
                 _save_checkpoint(checkpoint, carry, done, losses, key_data, fingerprint)
                 since_ckpt = 0
             if callback is not None:
-                callback(done, loss, carry.theta)
+                callback(done, loss, carry.theta if mesh is None else _local(carry.theta))
             if not np.isfinite(loss) or not finite_theta:
                 stop = "diverged"
                 break
@@ -377,7 +477,7 @@ def train(
             if loss <= tol:
                 stop = "converged"
                 break
-            if method == "lm" and float(carry.mu) >= lm.mu_max:
+            if solver != "optax" and float(host(carry.mu)) >= lm.mu_max:
                 stop = "stalled"
                 break
             if time_limit is not None and time.perf_counter() - t_start >= time_limit:
@@ -385,16 +485,26 @@ def train(
                 break
             if taken < n:  # the loop ended early for a reason checked above
                 break
+            changed = False
+            for a in adapt:  # strategies change the data between dispatches, shapes kept
+                if done < steps and done // a.every > (done - taken) // a.every:
+                    data, rec = a(model, data, carry.theta, done // a.every)
+                    records.append(dict(rec, step=done, strategy=type(a).__name__))
+                    changed = True
+            if changed:
+                carry = relinearize(carry, data)
     except KeyboardInterrupt:
-        if checkpoint is not None and bool(jnp.all(jnp.isfinite(carry.theta))):
+        if checkpoint is not None and bool(np.all(np.isfinite(host(carry.theta)))):
             _save_checkpoint(checkpoint, carry, done, losses, key_data, fingerprint)
         raise
     finally:
         if bar is not None:
             bar.close()
 
-    theta = carry.theta if bool(jnp.all(jnp.isfinite(carry.theta))) else last_good
-    loss = float(carry.loss)
+    theta = carry.theta if bool(np.all(np.isfinite(host(carry.theta)))) else last_good
+    if mesh is not None:
+        theta = _local(theta)
+    loss = float(host(carry.loss))
     if stop == "diverged":
         status = (
             f"diverged at step {done}: the loss became non-finite or grew more than "
@@ -412,7 +522,32 @@ def train(
         status = f"reached the step limit ({steps} steps), loss {loss:.3e}"
     info = {"method": name, "steps": done, "loss": loss, "first_call_s": t_compile,
             "train_s": time.perf_counter() - t_start}  # fmt: skip
-    return Trained(theta, {"loss": np.asarray(losses)}, status, info)
+    if solver != "optax":
+        info["solver"] = solver
+    if solver == "cg":
+        info["cg_iters"] = int(host(carry.cg_iters))
+    if mesh is not None:
+        info["devices"] = int(mesh.devices.size)
+    history = {"loss": np.asarray(losses)}
+    if adapt:
+        history["adapt"] = records
+        info["points_final"] = np.asarray(data.x)
+    return Trained(theta, history, status, info)
+
+
+def _local(x):
+    """A replicated (possibly multi-process) array as an ordinary array on the default device."""
+    return jnp.asarray(distributed.to_host(x))
+
+
+def _solver(model, method, num_params: int, cfg: LMConfig) -> str:
+    """"dense" (Cholesky on JᵀJ), "cg" (matrix-free) or "optax" for ``method``."""
+    if method == "gn-cg":
+        return "cg"
+    if method == "lm":
+        big = num_params > cfg.dense_max_params
+        return "cg" if big and hasattr(model, "linearize") else "dense"
+    return "optax"
 
 
 def _progress(enabled: bool, total: int, initial: int):

@@ -1,0 +1,133 @@
+"""Points split over 4 CPU devices (``solve(..., devices=4)``) give the one-device result.
+
+The device count must be fixed before JAX starts (``--xla_force_host_platform_device_count``),
+so the runs happen in a subprocess; it prints one JSON line of relative differences.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import nnpde
+from nnpde import distributed
+
+TESTS = Path(__file__).resolve().parent
+
+# LM on 4 devices sums JᵀJ in another order: round-off, amplified a little by 5 solves.
+LM_RTOL = 1e-9
+# CG stops on a tolerance, so round-off can change the iteration count of a step; the
+# result is the same to the CG tolerance.
+CG_RTOL = 1e-4
+# First-order methods: gradients summed in another order.
+OPTAX_RTOL = 1e-12
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_numpy_rank_promotion", "raise")
+    import jax.numpy as jnp
+    import nnpde
+    from problems_for_tests import lagaris_pde1, mixed_nonlinear
+
+    assert jax.device_count() == 4, jax.devices()
+    out = {}
+    cases = [
+        ("lm", mixed_nonlinear, "kernels"),   # every jet field; Neumann, Robin penalties
+        ("lm", mixed_nonlinear, "autodiff"),
+        ("lm", lagaris_pde1, "kernels"),
+        ("gn-cg", lagaris_pde1, "kernels"),
+        ("adam", mixed_nonlinear, "kernels"),
+        ("lbfgs", lagaris_pde1, "kernels"),
+    ]
+    for method, make, backend in cases:
+        problem = make()
+        net = nnpde.TwoLayerNet(2, (6, 6), "tanh")
+        x = problem.domain.grid(8)
+        kw = dict(method=method, steps=5, backend=backend, boundary_points=20)
+        one = nnpde.solve(problem, net, x, **kw)
+        four = nnpde.solve(problem, net, x, devices=4, **kw)
+        d = float(jnp.max(jnp.abs(one.theta - four.theta)) / jnp.max(jnp.abs(one.theta)))
+        first = abs(one.history["loss"][0] - four.history["loss"][0]) / one.history["loss"][0]
+        theta0 = net.init(jax.random.split(jax.random.key(0), 3)[0])  # solve's default θ0
+        out[f"{method}-{make.__name__}-{backend}"] = {
+            "theta": d, "loss1": float(first), "devices": four.info["devices"],
+            "moved": float(jnp.max(jnp.abs(four.theta - theta0))),
+        }
+    try:
+        nnpde.solve(lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4)), 10, devices=4, steps=1)
+    except ValueError as err:
+        out["error"] = str(err)
+    print("RESULT " + json.dumps(out))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def sharded_runs():
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (
+        env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
+        " --xla_backend_optimization_level=0"
+    ).strip()
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(TESTS), str(TESTS.parent), env.get("PYTHONPATH", "")]
+    )  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
+@pytest.mark.parametrize(
+    ("case", "rtol"),
+    [
+        ("lm-mixed_nonlinear-kernels", LM_RTOL),
+        ("lm-mixed_nonlinear-autodiff", LM_RTOL),
+        ("lm-lagaris_pde1-kernels", LM_RTOL),
+        ("gn-cg-lagaris_pde1-kernels", CG_RTOL),
+        ("adam-mixed_nonlinear-kernels", OPTAX_RTOL),
+        ("lbfgs-lagaris_pde1-kernels", OPTAX_RTOL),
+    ],
+)
+def test_four_devices_equal_one(sharded_runs, case, rtol):
+    got = sharded_runs[case]
+    assert got["devices"] == 4
+    assert got["loss1"] <= rtol, got  # after the first step
+    assert got["theta"] <= rtol, got
+    assert got["moved"] > 1e-3, got  # the runs did something
+
+
+def test_points_must_divide_over_the_devices(sharded_runs):
+    assert "10 interior collocation points cannot be split evenly over 4 devices" in \
+        sharded_runs["error"]  # fmt: skip
+    assert "use a multiple of 4 (e.g. 8 or 12)" in sharded_runs["error"]
+
+
+def test_mesh_arguments_are_checked():
+    with pytest.raises(ValueError, match="not both"):
+        distributed.resolve_mesh(distributed.make_mesh(1), 1)
+    with pytest.raises(ValueError, match="devices=99"):
+        distributed.make_mesh(99)
+    with pytest.raises(TypeError, match=r"jax\.sharding\.Mesh"):
+        distributed.resolve_mesh("cpu", None)
+
+
+def test_one_device_mesh_runs_in_process():
+    """A mesh of one device goes through shard_map and gives the plain run's θ."""
+    import jax.numpy as jnp
+    from problems_for_tests import lagaris_pde1
+
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (4, 4))
+    plain = nnpde.solve(problem, net, problem.domain.grid(6), steps=3)
+    meshed = nnpde.solve(problem, net, problem.domain.grid(6), steps=3, devices=1)
+    assert meshed.info["devices"] == 1
+    assert float(jnp.max(jnp.abs(plain.theta - meshed.theta))) <= 1e-12
