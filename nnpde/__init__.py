@@ -4,11 +4,12 @@ The network is the two-hidden-layer N(x, θ) of seed 000; :mod:`nnpde.kernels` h
 hand-written derivatives and :mod:`nnpde.autodiff` their ``jax.grad``/``jax.hessian`` twins.
 """
 
-from nnpde import autodiff, backprop, kernels, problems
+from nnpde import adaptive, autodiff, backprop, distributed, kernels, problems
 from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
 from nnpde.domains import BoundarySample, Box, Disk, Interval
 from nnpde.fit import FitResult, fit
+from nnpde.matfree import CGConfig
 from nnpde.mlp import MLP
 from nnpde.network import Params, TwoLayerNet
 from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Periodic, Problem, Robin
@@ -22,6 +23,7 @@ __all__ = [
     "Activation",
     "BoundarySample",
     "Box",
+    "CGConfig",
     "Dirichlet",
     "Disk",
     "FileFormatError",
@@ -38,9 +40,11 @@ __all__ = [
     "Solution",
     "TwoLayerNet",
     "__version__",
+    "adaptive",
     "autodiff",
     "backprop",
     "compiler_options",
+    "distributed",
     "fit",
     "get_activation",
     "kernels",
