@@ -403,6 +403,25 @@ def _select(domain, bc, sample):
     return np.array([bool(where(p)) for p in sample.x])
 
 
+def penalty_condition(problem: Problem, bc, sample, dtype):
+    """A condition imposed by penalty, at its boundary points of ``sample``: (points (Q, D),
+    normals (Q, D), targets g (Q,), c0, c1) for residuals w (c0 ψ + c1 n·∇ψ - g)."""
+    mask = _select(problem.domain, bc, sample)
+    if not mask.any():
+        raise ValueError(f"no boundary point satisfies where={bc.where!r} of {bc!r}")
+    pts = sample.x[mask]
+    if isinstance(bc, Dirichlet):
+        fn, c0, c1 = bc.value, 1.0, 0.0
+    elif isinstance(bc, Neumann):
+        fn, c0, c1 = bc.flux, 0.0, 1.0
+    elif isinstance(bc, Robin):
+        fn, c0, c1 = bc.value, float(bc.alpha), float(bc.beta)
+    else:  # Initial on a domain without exact imposition
+        raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
+    values = jax.jit(jax.vmap(lambda p: jnp.asarray(fn(p), dtype)))(jnp.asarray(pts, dtype))
+    return pts, sample.normal[mask], np.asarray(values), c0, c1
+
+
 def make_collocation(
     problem: Problem,
     net,
@@ -446,23 +465,10 @@ def make_collocation(
     if rest:
         sample = problem.domain.sample_boundary(boundary_points, key=key)
         for bc in rest:
-            mask = _select(problem.domain, bc, sample)
-            if not mask.any():
-                raise ValueError(f"no boundary point satisfies where={bc.where!r} of {bc!r}")
-            pts = sample.x[mask]
-            if isinstance(bc, Dirichlet):
-                fn, a0, a1 = bc.value, 1.0, 0.0
-            elif isinstance(bc, Neumann):
-                fn, a0, a1 = bc.flux, 0.0, 1.0
-            elif isinstance(bc, Robin):
-                fn, a0, a1 = bc.value, float(bc.alpha), float(bc.beta)
-            else:  # Initial on a domain without exact imposition
-                raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
-            pj = jnp.asarray(pts, dtype)
-            values = jax.jit(jax.vmap(lambda p, f=fn: jnp.asarray(f(p), dtype)))(pj)
+            pts, normals, values, a0, a1 = penalty_condition(problem, bc, sample, dtype)
             xb.append(pts)
-            nb.append(sample.normal[mask])
-            gb.append(np.asarray(values))
+            nb.append(normals)
+            gb.append(values)
             c0.append(np.full(len(pts), a0))
             c1.append(np.full(len(pts), a1))
             wb.append(np.full(len(pts), float(bc.weight)))

@@ -32,8 +32,8 @@ import numpy as np
 
 from nnpde import _nets, kernels
 from nnpde.activations import get_activation
-from nnpde.collocation import _operator_weights, _psi_jet, _select, _trivial_jets
-from nnpde.problem import Dirichlet, Jet, Neumann, Periodic, Problem, Robin, jet_of
+from nnpde.collocation import _operator_weights, _psi_jet, _trivial_jets, penalty_condition
+from nnpde.problem import Jet, Periodic, Problem, jet_of
 from nnpde.trial import TrialSolution, build_trial
 
 __all__ = ["SystemCollocation", "SystemData", "make_system"]
@@ -270,20 +270,8 @@ def make_system(problem: Problem, net, x, *, boundary_points: int = 64, key=None
         for bc in rest:
             if sample is None:
                 sample = problem.domain.sample_boundary(boundary_points, key=key)
-            mask = _select(problem.domain, bc, sample)
-            if not mask.any():
-                raise ValueError(f"no boundary point satisfies where={bc.where!r} of {bc!r}")
-            pts = sample.x[mask]
-            if isinstance(bc, Dirichlet):
-                fn, c0, c1 = bc.value, 1.0, 0.0
-            elif isinstance(bc, Neumann):
-                fn, c0, c1 = bc.flux, 0.0, 1.0
-            elif isinstance(bc, Robin):
-                fn, c0, c1 = bc.value, float(bc.alpha), float(bc.beta)
-            else:
-                raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
-            g = np.asarray(jax.vmap(lambda p, f=fn: jnp.asarray(f(p), dtype))(jnp.asarray(pts)))
-            rows.append((pts, sample.normal[mask], g, c0, c1, bc.weight, 0.0, pts))
+            pts, normals, g, c0, c1 = penalty_condition(problem, bc, sample, dtype)
+            rows.append((pts, normals, g, c0, c1, bc.weight, 0.0, pts))
         for bc in problem.boundary:
             if isinstance(bc, Periodic) and bc.component == k:
                 p1, p2 = _periodic_points(problem.domain, bc, boundary_points, key)
