@@ -33,7 +33,13 @@ def _points(problem: Problem, points, key, dtype):
         if points < 1:
             raise ValueError(f"points must be a positive int or an array (P, D), got {points}")
         return jnp.asarray(problem.domain.sample(int(points), key=key), dtype)
-    x = jnp.asarray(points)
+    arr = np.asarray(points) if points is not None else None
+    if arr is None or arr.dtype.kind not in "iuf":
+        what = "None" if points is None else f"of dtype {arr.dtype}"
+        raise ValueError(f"points must be a positive int or a real array (P, D), got {what}")
+    x = jnp.asarray(arr)
+    if x.ndim == 2 and x.shape[0] == 0:
+        raise ValueError("points is empty: give at least one collocation point")
     if x.ndim != 2 or x.shape[1] != problem.dim:
         raise ValueError(
             f"points must have shape (P, {problem.dim}) for this {problem.dim}-D problem, "
@@ -148,6 +154,10 @@ def solve(
     """
     t_start = time.perf_counter()
     mesh = distributed.resolve_mesh(mesh, devices)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a nnpde.Problem, got {type(problem).__name__}")
+    _check_options(tol=tol, learning_rate=learning_rate, divergence=divergence, key=key,
+                   callback=callback, boundary_points=boundary_points)  # fmt: skip
     _nets.check_net(net)
     _nets.check_scalar(net)
     dim = _nets.input_dim(net)
@@ -168,7 +178,12 @@ def solve(
         phi = jnp.asarray([problem.params[n] for n in names], dtype)
         theta = jnp.concatenate([_nets.flat_init(net, k, dtype) for k in keys] + [phi])
     else:
-        theta = jnp.asarray(theta0)
+        theta = np.asarray(theta0)
+        if theta.dtype not in (np.float32, np.float64):
+            raise TypeError(f"theta0 must be a float32 or float64 array, got {theta.dtype}")
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("theta0 contains NaN or Inf")
+        theta = jnp.asarray(theta)
         if theta.shape != (n_total,):
             raise ValueError(f"theta0 must have shape ({n_total},) (components × "
                              f"{net.num_params} + {len(names)} params), got {theta.shape}")
@@ -223,3 +238,27 @@ def _n_penalty(data) -> int:
     if hasattr(data, "xb"):
         return int(data.xb.shape[0])
     return sum(int(p.x.shape[0]) for p in data.pen)
+
+
+def _check_options(*, tol, learning_rate, divergence, key, callback, boundary_points):
+    """Checks solve's scalar options up front, naming the one that is wrong."""
+
+    def real(v):
+        return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+    if not real(tol) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    if not callable(learning_rate) and (not real(learning_rate) or not learning_rate > 0):
+        raise ValueError(f"learning_rate must be a number > 0 or an optax schedule, "
+                         f"got {learning_rate!r}")  # fmt: skip
+    if not real(divergence) or not divergence > 1:
+        raise ValueError(f"divergence must be a factor > 1, got {divergence!r}")
+    if key is not None and not (
+        isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    ):
+        raise TypeError(f"key must be a PRNG key from jax.random.key, got {key!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable(step, loss, theta), got {callback!r}")
+    if isinstance(boundary_points, bool) or not isinstance(boundary_points, (int, np.integer)) \
+            or boundary_points < 1:  # fmt: skip
+        raise ValueError(f"boundary_points must be a positive int, got {boundary_points!r}")
