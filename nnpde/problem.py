@@ -55,6 +55,11 @@ def _value_ok(value, name: str, cls: str):
     return value
 
 
+def _number_ok(value, name: str, cls: str):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{cls}: {name} must be a finite number, got {value!r}")
+
+
 def _component_ok(component, cls: str):
     if isinstance(component, bool) or not isinstance(component, int) or component < 0:
         raise ValueError(f"{cls}: component must be an int >= 0, got {component!r}")
@@ -92,6 +97,7 @@ class Dirichlet:
 
     def __post_init__(self):
         _component_ok(self.component, "Dirichlet")
+        _number_ok(self.weight, "weight", "Dirichlet")
         _value_ok(self.value, "value", "Dirichlet")
         _where_ok(self.where, "Dirichlet")
 
@@ -107,6 +113,7 @@ class Neumann:
 
     def __post_init__(self):
         _component_ok(self.component, "Neumann")
+        _number_ok(self.weight, "weight", "Neumann")
         _value_ok(self.flux, "flux", "Neumann")
         _where_ok(self.where, "Neumann")
 
@@ -124,6 +131,8 @@ class Robin:
 
     def __post_init__(self):
         _component_ok(self.component, "Robin")
+        for name in ("alpha", "beta", "weight"):
+            _number_ok(getattr(self, name), name, "Robin")
         _value_ok(self.value, "value", "Robin")
         _where_ok(self.where, "Robin")
 
@@ -201,6 +210,9 @@ class Problem:
     def __post_init__(self):
         if not callable(self.equation):
             raise TypeError(f"Problem: equation must be callable, got {self.equation!r}")
+        if not all(hasattr(self.domain, a) for a in ("dim", "sample", "sample_boundary")):
+            raise TypeError(f"Problem: domain must be an Interval, Box or Disk, got "
+                            f"{type(self.domain).__name__}")  # fmt: skip
         if isinstance(self.components, bool) or not isinstance(self.components, int) or \
                 self.components < 1:  # fmt: skip
             raise ValueError(f"Problem: components must be a positive int, got {self.components!r}")
@@ -230,7 +242,9 @@ class Problem:
                 self.domain.canonical_face(where)  # raises ValueError naming the faces
         if self.exact is not None and not callable(self.exact):
             raise TypeError("Problem: exact must be a callable of one point, or None")
-        if self.trial is not None and (len(self.trial) != 2 or not all(map(callable, self.trial))):
+        if self.trial is not None and (not isinstance(self.trial, (tuple, list))
+                                       or len(self.trial) != 2
+                                       or not all(map(callable, self.trial))):  # fmt: skip
             raise TypeError("Problem: trial must be a pair (A, B) of callables of one point")
         object.__setattr__(self, "boundary", boundary)
         if self.params is not None:
