@@ -253,10 +253,11 @@ def _check_options(*, tol, learning_rate, divergence, key, callback, boundary_po
                          f"got {learning_rate!r}")  # fmt: skip
     if not real(divergence) or not divergence > 1:
         raise ValueError(f"divergence must be a factor > 1, got {divergence!r}")
-    if key is not None and not (
-        isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    ):
-        raise TypeError(f"key must be a PRNG key from jax.random.key, got {key!r}")
+    typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    raw = isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 and key.shape == (2,)
+    if key is not None and not (typed or raw):
+        raise TypeError(f"key must be a PRNG key (jax.random.key or jax.random.PRNGKey), "
+                        f"got {key!r}")  # fmt: skip
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable(step, loss, theta), got {callback!r}")
     if isinstance(boundary_points, bool) or not isinstance(boundary_points, (int, np.integer)) \
