@@ -105,6 +105,12 @@ def make_mesh(devices: int | Sequence | None = None) -> Mesh:
 
     Raises:
       ValueError: n < 1 or more devices than exist.
+
+    Example:
+      >>> import nnpde
+      >>> mesh = nnpde.distributed.make_mesh(1)
+      >>> mesh.axis_names, mesh.devices.size
+      (('points',), 1)
     """
     everything = jax.devices()
     if devices is None:

@@ -74,6 +74,15 @@ def pcg(matvec, b: Array, minv: Array, cfg: CGConfig):
     Returns:
       (x (NT,), iterations ()). A breakdown (pᵀAp ≤ 0 or not finite, from round-off) stops
       the iteration with the last good x.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from nnpde.matfree import CGConfig, pcg
+      >>> A = jnp.array([[4.0, 1.0], [1.0, 3.0]])
+      >>> b = jnp.array([1.0, 2.0])
+      >>> x, its = pcg(lambda p: A @ p, b, 1 / jnp.diag(A), CGConfig(rtol=1e-3))
+      >>> bool(jnp.allclose(A @ x, b, atol=1e-4)), int(its)
+      (True, 2)
     """
     z = minv * b
     rz = b @ z

@@ -60,12 +60,15 @@ class LMConfig:
     ``dense_max_params``: ``method="lm"`` forms JᵀJ (NT × NT) and factors it while
     NT <= dense_max_params, and above that takes the same damped step matrix-free (conjugate
     gradients on J v / Jᵀu products, :mod:`nnpde.matfree`, settings in :class:`CGConfig`)
-    when the model has ``linearize`` (collocation does). The default 4096 bounds JᵀJ at
-    128 MiB in float64 and one Cholesky at ≈2·10¹⁰ flop (≈0.3 s on a 2-core CPU, paid again
-    at every rejected step); beyond it memory grows as NT² and time as NT³, while the
-    matrix-free step needs O(R + NT) memory. Dense LM never forms the (R, NT) Jacobian of a
-    model with ``gram`` (collocation accumulates JᵀJ over blocks of points), so R is not
-    limited by it.
+    when the model has ``linearize`` (collocation does). The default 8192 is where the two
+    cost about the same per step on the 2-core CPU (float64, P = 4096 points, D = 2): at
+    NT = 8184 forming JᵀJ took 10.3 s and its Cholesky factorisation 14.3 s (under load; paid at
+    every rejected step), against 0.11 s per CG iteration, and gn-cg takes ≈100-450
+    iterations per step; at NT = 3900 it was 2.3 s + 1.0 s against 0.07 s (dense LM clearly
+    faster). Dense memory is 2·NT² floats (JᵀJ and its factor: 1 GiB at 8192) and grows as
+    NT², time as NT³; the matrix-free step needs O(R + NT). Dense LM never forms the (R, NT)
+    Jacobian of a model with ``gram`` (collocation accumulates JᵀJ over blocks of points),
+    so R is not limited by it.
     """
 
     mu0: float = 1e-3
@@ -73,7 +76,7 @@ class LMConfig:
     mu_max: float = 1e12
     eps: float = 1e-12  # relative floor on the diagonal scaling
     mu_singular: float = 1e-6  # least μ after a failed Cholesky factorisation
-    dense_max_params: int = 4096  # above this NT, "lm" solves its step by CG (matrix-free)
+    dense_max_params: int = 8192  # above this NT, "lm" solves its step by CG (matrix-free)
 
 
 # ---- Levenberg-Marquardt ----------------------------------------------------------------------
