@@ -17,7 +17,6 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 import nnpde  # noqa: E402
-from nnpde.cli import _lagaris_pde1  # noqa: E402
 
 RUNS = [  # (label, hidden, grid per axis, method, steps, extra kwargs)
     ("issue setting: LM", (10, 10), 10, "lm", 300, {}),
@@ -33,7 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/results/lagaris-pde1-cpu.md")
     args = ap.parse_args()
-    problem = _lagaris_pde1()
+    problem = nnpde.problems.lagaris_pde1().problem
     rows = []
     for label, hidden, grid, method, steps, kw in RUNS:
         net = nnpde.TwoLayerNet(2, hidden, "tanh")

@@ -26,7 +26,6 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 import nnpde  # noqa: E402
-from nnpde.cli import _lagaris_pde1  # noqa: E402
 
 HISTORY_BYTES_PER_STEP = 32  # a float in a Python list: 8-byte pointer + 24-byte float object
 
@@ -91,7 +90,7 @@ def main() -> None:
     if not os.path.exists("/proc/self/status"):
         sys.exit("long_run.py reads /proc/self/status (Linux only)")
 
-    problem = _lagaris_pde1()
+    problem = nnpde.problems.lagaris_pde1().problem
     net = nnpde.TwoLayerNet(2, (10, 10), "tanh")
     points = problem.domain.grid(10)
     before = memory_kib()

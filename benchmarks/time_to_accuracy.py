@@ -38,7 +38,6 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import nnpde  # noqa: E402
-from nnpde.cli import _lagaris_pde1  # noqa: E402
 from nnpde.collocation import make_collocation  # noqa: E402
 from nnpde.training import train  # noqa: E402
 from nnpde.trial import build_trial  # noqa: E402
@@ -246,7 +245,7 @@ def main() -> None:
     runs = []
     problems = (("Poisson 2-D, B = 16x(1-x)y(1-y)", poisson_2d),
                 ("Poisson 2-D, default B = x(1-x)y(1-y)", lambda: poisson_2d(scaled=False)),
-                ("Lagaris PDE 1", _lagaris_pde1))  # fmt: skip
+                ("Lagaris PDE 1", lambda: nnpde.problems.lagaris_pde1().problem))  # fmt: skip
     for name, make in problems:
         problem = make()
         points = problem.domain.grid(args.grid)

@@ -111,32 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     return _solve(args)
 
 
-def _lagaris_pde1():
-    import jax.numpy as jnp
-
-    import nnpde
-
-    def exact(x):
-        return jnp.exp(-x[0]) * (x[0] + x[1] ** 3)
-
-    def equation(x, u):
-        return u.laplacian - jnp.exp(-x[0]) * (x[0] - 2 + x[1] ** 3 + 6 * x[1])
-
-    return nnpde.Problem(
-        nnpde.Box((0.0, 0.0), (1.0, 1.0)),
-        equation,
-        boundary=[nnpde.Dirichlet(exact)],
-        exact=exact,
-        name="lagaris_pde1",
-    )
-
-
 def _solve(args) -> int:
     import jax
 
     import nnpde
 
-    problem = _lagaris_pde1()
+    problem = nnpde.problems.lagaris_pde1().problem
     hidden = tuple(args.hidden) if args.hidden else (10, 10)
     net = nnpde.TwoLayerNet(2, hidden, args.activation)
     steps = args.steps or {"lm": 300, "adam": 20000, "lbfgs": 3000}[args.method]
