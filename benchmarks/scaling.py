@@ -20,14 +20,22 @@ Sections and cases:
              ``dense_gram``, the dense reference: ``operator_rows`` forms J (P × NT) and then
              JᵀJ, Jᵀr (run up to ``--dense-max-points``).
 
-A later "solver step" section (one dense LM step vs a matrix-free one, 1 vs 4 devices) is one
-more entry in ``SECTIONS``: a function ``build(nnpde, net, n, dtype, opts) -> (fn, args)``
-per case, with ``fn`` jittable; everything else (subprocess, timing, memory, the report) is
-shared.
+  solver     one full optimiser step of ``nnpde.solve``'s engine on Poisson 2-D (the catalogue's
+             ``poisson_2d``, trial solution ψ = B·N, P uniform random interior points): dense
+             LM (Cholesky of JᵀJ + μD, then the residuals and JᵀJ, Jᵀr at the accepted θ,
+             accumulated over blocks), matrix-free LM (``gn-cg``: ``--cg-iters`` CG iterations
+             of J v and Jᵀu, then the residuals, Jᵀr and diag(JᵀJ) at the new θ) and Adam (one
+             loss gradient), each on 1 and on ``--devices`` forced CPU devices
+             (``XLA_FLAGS=--xla_force_host_platform_device_count``, points sharded over a
+             ``"points"`` mesh as ``solve(devices=)`` does). Against P (``--points``, at
+             ``--width``) and against NT (``--solver-widths`` at ``--nt-points`` points). "init"
+             is the state the step starts from (dense LM: JᵀJ and Jᵀr at θ0), built and timed
+             once; the step is compiled ahead of time and then timed.
 
 Run from the repository root::
 
-    PYTHONPATH=. .venv/bin/python benchmarks/scaling.py                 # CPU, full (~6 min)
+    PYTHONPATH=. .venv/bin/python benchmarks/scaling.py                 # CPU, full (~30 min)
+    PYTHONPATH=. .venv/bin/python benchmarks/scaling.py --sections solver   # solver steps only
     PYTHONPATH=. .venv/bin/python benchmarks/scaling.py --quick         # P = 1e3, 1e4
     PYTHONPATH=. python benchmarks/scaling.py --device gpu              # on a GPU machine
 
@@ -38,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import platform
@@ -147,6 +156,99 @@ SECTIONS = {
 }
 
 
+# solver section: case -> (what one step does, method name for nnpde's engine)
+SOLVER_CASES = {
+    "lm": "dense LM step: Cholesky, residuals, JᵀJ + Jᵀr in blocks",
+    "gn-cg": "matrix-free LM step: CG on J v, Jᵀu; residuals, Jᵀr, diag(JᵀJ)",
+    "adam": "Adam step: loss gradient Jᵀr",
+}
+SOLVER_WIDTHS = (16, 32, 64, 96)
+
+
+def solver_child(opts) -> dict:
+    """One optimiser step of nnpde's training engine at P points on ``opts.devices`` devices."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import optax
+
+    import nnpde
+    from nnpde import distributed, matfree, training
+    from nnpde.collocation import make_collocation
+
+    dtype = jnp.dtype(opts.dtype)
+    net = nnpde.TwoLayerNet(opts.dim, (opts.width, opts.width), "tanh")
+    problem = nnpde.problems.get("poisson_2d").problem
+    x = jnp.asarray(problem.domain.sample(opts.points, key=jax.random.key(0)), dtype)
+    model, data = make_collocation(problem, net, x)
+    theta = net.init(jax.random.key(1), dtype=dtype)
+    mesh = distributed.make_mesh(opts.devices) if opts.devices > 1 else None
+    specs = None
+    if mesh is not None:  # as training.train places them
+        specs = distributed.data_specs(model, data)
+        data = distributed.shard_data(data, specs, mesh)
+        theta = distributed.replicate(theta, mesh)
+    shards = distributed.make_shards(model, data, theta, mesh, specs)
+    data, theta = jax.block_until_ready((data, theta))
+    lm = training.LMConfig()
+    cg = nnpde.CGConfig(max_iters=opts.cg_iters, rtol=0.0)  # exactly cg_iters iterations
+    opt = optax.adam(1e-3)
+    if opts.case == "lm":
+        init = functools.partial(training._lm_init, model, cfg=lm, shards=shards)
+        step = functools.partial(training._lm_dispatch, model, n=1, tol=0.0, cfg=lm, shards=shards)
+    elif opts.case == "gn-cg":
+        init = functools.partial(matfree.gn_init, model, cfg=lm, shards=shards)
+        step = functools.partial(matfree.gn_dispatch, model, n=1, tol=0.0, cfg=lm, cg=cg,
+                                 shards=shards)  # fmt: skip
+    else:
+        init = functools.partial(training._opt_init, model, opt=opt, divergence=1e4,
+                                 shards=shards)  # fmt: skip
+        step = functools.partial(training._opt_dispatch, model, opt=opt, n=1, tol=0.0,
+                                 lbfgs=False, shards=shards)  # fmt: skip
+    rss_before = _status_kb("VmRSS")
+    t0 = time.perf_counter()
+    carry = jax.block_until_ready(jax.jit(init)(data, theta))
+    init_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    compiled = jax.jit(step).lower(data, carry).compile()
+    compile_s = time.perf_counter() - t0
+    analysis = compiled.memory_analysis()
+    times = []
+    budget_end = time.perf_counter() + opts.time_budget
+    while not times or (len(times) < opts.repeats and (
+            len(times) < opts.min_repeats or time.perf_counter() < budget_end)):  # fmt: skip
+        t0 = time.perf_counter()
+        out, _, taken = jax.block_until_ready(compiled(data, carry))
+        times.append(time.perf_counter() - t0)
+    steady = times[1:] or times
+    dev = jax.devices()[0]
+    stats = (dev.memory_stats() or {}) if dev.platform != "cpu" else {}
+    return {
+        "section": "solver",
+        "case": opts.case,
+        "points": opts.points,
+        "devices": opts.devices,
+        "width": opts.width,
+        "num_params": net.num_params,
+        "dtype": opts.dtype,
+        "cg_iters": opts.cg_iters if opts.case == "gn-cg" else None,
+        "loss_before": float(distributed.to_host(carry.loss)),
+        "loss_after": float(distributed.to_host(out.loss)),
+        "taken": int(taken),
+        "init_s": init_s,
+        "compile_s": compile_s,
+        "first_call_s": times[0],
+        "median_s": statistics.median(steady),
+        "min_s": min(steady),
+        "repeats": len(steady),
+        "rss_before_compile_mb": rss_before / 1024 if rss_before else None,
+        "peak_rss_mb": (_status_kb("VmHWM") or 0) / 1024 or None,
+        "device_peak_mb": stats.get("peak_bytes_in_use", 0) / 2**20 or None,
+        "xla_temp_mb": analysis.temp_size_in_bytes / 2**20 if analysis else None,
+    }
+
+
 # ---- child: one (case, P) in its own process ----------------------------------------------------
 def _status_kb(field: str) -> int | None:
     try:
@@ -217,17 +319,23 @@ def child(opts) -> dict:
 
 
 # ---- parent: one subprocess per setting; the report --------------------------------------------
-def run_child(opts, section: str, case: str, n: int, log) -> dict:
+def run_child(opts, section: str, case: str, n: int, log, devices: int = 1,
+              width: int | None = None) -> dict:  # fmt: skip
+    width = width or opts.width
     cmd = [
         sys.executable, str(Path(__file__).resolve()), "--child",
         "--section", section, "--case", case, "--points", str(n),
         "--device", opts.device, "--dtype", opts.dtype, "--dim", str(opts.dim),
-        "--width", str(opts.width), "--repeats", str(opts.repeats),
+        "--width", str(width), "--repeats", str(opts.repeats),
         "--min-repeats", str(opts.min_repeats), "--time-budget", str(opts.time_budget),
+        "--devices", str(devices), "--cg-iters", str(opts.cg_iters),
     ]  # fmt: skip
     if opts.chunk_size:
         cmd += ["--chunk-size", str(opts.chunk_size)]
     env = dict(os.environ)
+    if devices > 1:
+        flag = f"--xla_force_host_platform_device_count={devices}"
+        env["XLA_FLAGS"] = " ".join(filter(None, [env.get("XLA_FLAGS"), flag]))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # GPU: peak memory is what was used
     env["JAX_PLATFORMS"] = "cpu" if opts.device == "cpu" else ""
@@ -237,7 +345,8 @@ def run_child(opts, section: str, case: str, n: int, log) -> dict:
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         log(f"    {case} P={n}: FAILED (exit {proc.returncode}): {' | '.join(tail)}")
-        return {"section": section, "case": case, "points": n, "error": " | ".join(tail)}
+        return {"section": section, "case": case, "points": n, "devices": devices,
+                "width": width, "error": " | ".join(tail)}  # fmt: skip
     rec = json.loads(proc.stdout.strip().splitlines()[-1])
     rec["process_wall_s"] = wall
     return rec
@@ -335,6 +444,8 @@ def report(meta: dict, opts, records: list) -> str:
             "",
         ]
     for section, cases in SECTIONS.items():
+        if not any(r.get("section") == section for r in records):
+            continue
         lines += [f"## {section}", ""]
         head = "| case | computes | P | compile | time | time / point |"
         sep = "|---|---|---:|---:|---:|---:|"
@@ -371,13 +482,64 @@ def report(meta: dict, opts, records: list) -> str:
             row += f" {rate:.0f} |" if rate else " |"
             lines.append(row)
         lines.append("")
-    lines += [
-        "GFLOP/s counts only the 2·P·NT² of JᵀJ. `dense_gram` holds the whole P × NT Jacobian "
-        f"({8 if opts.dtype == 'float64' else 4} bytes × P × NT); `operator_gram` holds one "
-        "block of rows and the NT × NT sum.",
+    if any(r.get("section") == "products" for r in records):
+        lines += [
+            "GFLOP/s counts only the 2·P·NT² of JᵀJ. `dense_gram` holds the whole P × NT "
+            f"Jacobian ({8 if opts.dtype == 'float64' else 4} bytes × P × NT); "
+            "`operator_gram` holds one block of rows and the NT × NT sum.",
+            "",
+        ]
+    solver = [r for r in records if r.get("section") == "solver"]
+    if solver:
+        lines += _solver_report(opts, solver)
+    return "\n".join(lines)
+
+
+def _solver_report(opts, records: list) -> list:
+    lines = [
+        "## solver: one optimiser step",
+        "",
+        "Poisson 2-D (`nnpde.problems.poisson_2d`), P uniform random interior points, "
+        f"TwoLayerNet(2, (M, M), tanh), {opts.dtype}; gn-cg runs exactly {opts.cg_iters} CG "
+        "iterations per step (`CGConfig(max_iters, rtol=0)`). init = building the state the "
+        "step starts from (includes its compilation); step = median of the timed steps "
+        "(compiled ahead of time).",
         "",
     ]
-    return "\n".join(lines)
+    cpu = opts.device == "cpu"
+    head = "| step | devices | P | NT | init | compile | step | step / point |"
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|"
+    head += " peak RSS | RSS growth | XLA temp |" if cpu else " GPU peak | XLA temp |"
+    sep += "---:|---:|---:|" if cpu else "---:|---:|"
+    lines += [head, sep]
+    for rec in sorted(records, key=lambda r: (r.get("width", 0), r["case"], r["points"],
+                                               r.get("devices", 1))):  # fmt: skip
+        n, k = rec["points"], rec.get("devices", 1)
+        nt = rec.get("num_params", f"M={rec.get('width')}")
+        if "error" in rec:
+            lines.append(f"| {rec['case']} | {k} | {n:.0e} | {nt} | failed: {rec['error']} |")
+            continue
+        row = (
+            f"| {rec['case']} | {k} | {n:.0e} | {nt} | {_fmt_s(rec['init_s'])} | "
+            f"{_fmt_s(rec['compile_s'])} | {_fmt_s(rec['median_s'])} | "
+            f"{rec['median_s'] / n * 1e9:.0f} ns |"
+        )
+        if cpu:
+            growth = (rec["peak_rss_mb"] or 0) - (rec["rss_before_compile_mb"] or 0)
+            row += (f" {_fmt_mb(rec['peak_rss_mb'])} | {_fmt_mb(growth)} | "
+                    f"{_fmt_mb(rec['xla_temp_mb'])} |")  # fmt: skip
+        else:
+            row += f" {_fmt_mb(rec['device_peak_mb'])} | {_fmt_mb(rec['xla_temp_mb'])} |"
+        lines.append(row)
+    lines += [
+        "",
+        "RSS growth: peak resident set minus the resident set after building the problem, the "
+        "points and the trial solution's jets (so it covers init and the step). With "
+        "forced CPU devices every device is a thread pool on the same cores: the rows show "
+        "that the sharded step runs and what it costs in memory, not a speed-up.",
+        "",
+    ]
+    return lines
 
 
 def parse_args(argv=None):
@@ -406,6 +568,35 @@ def parse_args(argv=None):
         "--time-budget", type=float, default=3.0, help="stop repeating after this many seconds"
     )
     p.add_argument("--timeout", type=float, default=900, help="seconds per subprocess")
+    p.add_argument(
+        "--sections",
+        nargs="+",
+        choices=("products", "solver"),
+        default=["products", "solver"],
+        help="which sections (default both)",
+    )
+    p.add_argument(
+        "--solver-devices",
+        type=int,
+        nargs="+",
+        default=[1, 4],
+        help="device counts for the solver section (default 1 4; CPU: forced)",
+    )
+    p.add_argument(
+        "--solver-widths",
+        type=int,
+        nargs="+",
+        default=list(SOLVER_WIDTHS),
+        help=f"M1 = M2 for the solver rows against NT (default {SOLVER_WIDTHS})",
+    )
+    p.add_argument(
+        "--nt-points",
+        type=int,
+        default=10_000,
+        help="P of the solver rows against NT (default 1e4)",
+    )
+    p.add_argument("--cg-iters", type=int, default=10, help="CG iterations per gn-cg step")
+    p.add_argument("--devices", type=int, default=1, help=argparse.SUPPRESS)  # child
     p.add_argument("--out", type=Path, help="markdown path (default benchmarks/results/...)")
     # internal: one setting in this process
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -424,7 +615,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     opts = parse_args(argv)
     if opts.child:
-        print(json.dumps(child(opts)))
+        print(json.dumps(solver_child(opts) if opts.section == "solver" else child(opts)))
         return 0
     if opts.device == "cpu":
         os.environ["JAX_PLATFORMS"] = "cpu"
@@ -450,7 +641,19 @@ def main(argv=None) -> int:
         out.with_suffix(".json").write_text(json.dumps(payload, indent=1))
         return text
 
+    def done(rec):
+        records.append(rec)
+        if "error" not in rec:
+            log(
+                f"    compile {_fmt_s(rec['compile_s'])}, time {_fmt_s(rec['median_s'])}"
+                f", peak RSS {_fmt_mb(rec['peak_rss_mb'])}, "
+                f"device peak {_fmt_mb(rec['device_peak_mb'])}"
+            )
+        write(final=False)
+
     for section, cases in SECTIONS.items():
+        if section not in opts.sections:
+            continue
         for case, (_, _, _, limit) in cases.items():
             if opts.cases and case not in opts.cases:
                 continue
@@ -465,15 +668,17 @@ def main(argv=None) -> int:
                     )  # fmt: skip
                     continue
                 log(f"  {section}/{case} P={n} ...")
-                rec = run_child(opts, section, case, n, log)
-                records.append(rec)
-                if "error" not in rec:
-                    log(
-                        f"    compile {_fmt_s(rec['compile_s'])}, time {_fmt_s(rec['median_s'])}"
-                        f", peak RSS {_fmt_mb(rec['peak_rss_mb'])}, "
-                        f"device peak {_fmt_mb(rec['device_peak_mb'])}"
-                    )
-                write(final=False)
+                done(run_child(opts, section, case, n, log))
+    if "solver" in opts.sections:
+        settings = [(n, opts.width) for n in opts.points]
+        settings += [(opts.nt_points, w) for w in opts.solver_widths if w != opts.width]
+        for case in SOLVER_CASES:
+            if opts.cases and case not in opts.cases:
+                continue
+            for n, width in settings:
+                for k in opts.solver_devices:
+                    log(f"  solver/{case} P={n} M={width} devices={k} ...")
+                    done(run_child(opts, "solver", case, n, log, devices=k, width=width))
     text = write(final=True)
     print(text)
     return 0

@@ -2,9 +2,10 @@
 JAX PINN (Adam on a loss built with ``jax.hessian``), one run each, same points, same net.
 
     python benchmarks/time_to_accuracy.py [--budget 300] [--out PATH.md]   (and PATH.json)
+    python benchmarks/time_to_accuracy.py --device gpu [--dtype float32]    (on a GPU machine)
 
-Problems (float64, tanh, Dirichlet data imposed exactly by the same trial solution
-ψ = A + B·N for every method, so only the optimiser and the derivatives differ):
+Problems (``--dtype``, default float64; tanh; Dirichlet data imposed exactly by the same
+trial solution ψ = A + B·N for every method, so only the optimiser and the derivatives differ):
 
 - Poisson 2-D: −Δu = 2π² sin(πx) sin(πy) on [0,1]², u = sin(πx) sin(πy), with the trial
   solution's B scaled to a maximum of 1, B = 16 x(1−x) y(1−y) (``Problem(trial=(A, B))``);
@@ -39,10 +40,11 @@ import optax  # noqa: E402
 
 import nnpde  # noqa: E402
 from nnpde.collocation import make_collocation  # noqa: E402
-from nnpde.training import train  # noqa: E402
+from nnpde.training import LMConfig, train  # noqa: E402
 from nnpde.trial import build_trial  # noqa: E402
 
 THRESHOLDS = (1e-4, 1e-6)
+METHODS = ("lm", "lm-geodesic", "gn-cg", "adam")
 PI = jnp.pi
 
 
@@ -127,12 +129,12 @@ class _Reached(Exception):
     """Raised by a repeat run's callback once its target error is reached."""
 
 
-def nnpde_runner(problem, net, points, psi, theta0, method, steps, every):
+def nnpde_runner(problem, net, points, psi, theta0, method, steps, every, lm=LMConfig()):  # noqa: B008
     """``nnpde.training.train`` (what ``solve`` runs) on one collocation model, compiled by a
     warm-up run of ``every`` steps; returns (warm-up seconds, run(stop_at) -> result)."""
     t = time.perf_counter()
-    model, data = make_collocation(problem, net, jnp.asarray(points))
-    train(model, data, theta0, method=method, steps=every, steps_per_call=every)
+    model, data = make_collocation(problem, net, jnp.asarray(points, theta0.dtype))
+    train(model, data, theta0, method=method, steps=every, steps_per_call=every, lm=lm)
     warmup = time.perf_counter() - t
 
     def run(stop_at=None):
@@ -145,7 +147,7 @@ def nnpde_runner(problem, net, points, psi, theta0, method, steps, every):
 
         try:
             out = train(model, data, theta0, method=method, steps=steps, steps_per_call=every,
-                        callback=callback)  # fmt: skip
+                        callback=callback, lm=lm)  # fmt: skip
         except _Reached:
             return clock, clock.elapsed(), clock.trace[-1][1], "stopped at the target", {}
         info = {k: out.info.get(k) for k in ("solver", "cg_iters")}
@@ -158,7 +160,7 @@ def nnpde_runner(problem, net, points, psi, theta0, method, steps, every):
 def adam_runner(problem, net, points, psi, theta0, lr, max_steps, budget, every):
     """Adam on mean(r²) with r from jax.hessian of ψ at each point, jitted chunks of ``every``
     steps, compiled by a warm-up chunk; returns (warm-up seconds, run(stop_at) -> result)."""
-    x = jnp.asarray(points)
+    x = jnp.asarray(points, theta0.dtype)
 
     def residual(p, xp):
         fn = lambda y: psi.single(p, y)  # noqa: E731
@@ -229,19 +231,45 @@ def _fmt(hit):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="benchmarks/results/time-to-accuracy-cpu.md")
+    ap.add_argument("--out", help="markdown path (default benchmarks/results/"
+                    "time-to-accuracy-<device>[-float32].md; a .json beside it)")  # fmt: skip
+    ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    ap.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default="float64",
+        help="of θ, the points and every method's arithmetic (errors in float64)",
+    )
     ap.add_argument("--budget", type=float, default=300.0, help="baseline seconds per problem")
     ap.add_argument("--adam-steps", type=int, default=200_000)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
     ap.add_argument("--grid", type=int, default=24, help="interior points per axis")
     ap.add_argument("--hidden", type=int, default=16, help="neurons per hidden layer")
     ap.add_argument("--lm-steps", type=int, default=400)
-    ap.add_argument("--repeats", type=int, default=3,
-                    help="runs per method (the first full, the others stopped at the target)")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs per method (the first full, the others stopped at the target)",
+    )
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=METHODS,
+        help="which rows (default all; adam is the baseline of the speed-ups)",
+    )
     args = ap.parse_args()
+    if "adam" not in args.methods:
+        ap.error("--methods must include adam, the baseline")
+    if args.out is None:
+        tag = "-float32" if args.dtype == "float32" else ""
+        args.out = f"benchmarks/results/time-to-accuracy-{args.device}{tag}.md"
+    jax.config.update("jax_default_device", jax.devices(args.device)[0])
     load = os.getloadavg()
     net = nnpde.TwoLayerNet(2, (args.hidden, args.hidden), "tanh")
     theta0 = net.init(jax.random.split(jax.random.key(0), 3)[0])  # solve's default θ0
+    theta0 = theta0.astype(args.dtype)
     runs = []
     problems = (("Poisson 2-D, B = 16x(1-x)y(1-y)", poisson_2d),
                 ("Poisson 2-D, default B = x(1-x)y(1-y)", lambda: poisson_2d(scaled=False)),
@@ -252,12 +280,17 @@ def main() -> None:
         psi = Psi(problem, net)
         print(f"{name}: initial rel L2 {psi.error(psi.params(theta0)):.3e}", flush=True)
         results = {}
-        for label, fn, extra in (
-            ("nnpde LM", nnpde_runner, (theta0, "lm", args.lm_steps, 5)),
-            ("nnpde gn-cg", nnpde_runner, (theta0, "gn-cg", args.lm_steps, 5)),
-            (f"JAX PINN, Adam lr {args.lr:g}", adam_runner,
+        geodesic = LMConfig(geodesic=0.75)
+        for key, label, fn, extra in (
+            ("lm", "nnpde LM", nnpde_runner, (theta0, "lm", args.lm_steps, 5)),
+            ("lm-geodesic", "nnpde LM, geodesic 0.75", nnpde_runner,
+             (theta0, "lm", args.lm_steps, 5, geodesic)),
+            ("gn-cg", "nnpde gn-cg", nnpde_runner, (theta0, "gn-cg", args.lm_steps, 5)),
+            ("adam", f"JAX PINN, Adam lr {args.lr:g}", adam_runner,
              (theta0, args.lr, args.adam_steps, args.budget, 500)),
         ):  # fmt: skip
+            if key not in args.methods:
+                continue
             m = measure(fn(problem, net, points, psi, *extra), args.repeats)
             clock = m["clock"]
             final = clock.trace[-1][2] if clock.trace else float("nan")
@@ -283,8 +316,8 @@ def main() -> None:
         "# Time to accuracy: nnpde LM / gn-cg against a plain JAX PINN (Adam)",
         "",
         "Wall time until the relative L2 error of ψ on a 101×101 test grid first reaches 1e-4 "
-        "and 1e-6 (float64; after a warm-up run that compiles everything, whose time is the "
-        "'warm-up' column; the error checks excluded). Same "
+        f"and 1e-6 ({args.dtype}, error measured in float64; after a warm-up run that "
+        "compiles everything, whose time is the 'warm-up' column; the error checks excluded). Same "
         f"collocation points ({args.grid}×{args.grid} interior grid), same network "
         f"(TwoLayerNet(2, ({args.hidden}, {args.hidden}), tanh), NT = {net.num_params}), same "
         "initial θ, same trial solution ψ = A + B·N imposing the Dirichlet data exactly. nnpde: "
@@ -295,8 +328,8 @@ def main() -> None:
         "the least over the runs (the JSON file has every run), since load from other jobs "
         "only ever adds time. Final/best error, steps and run time are the first run's.",
         "",
-        f"- machine: {cpu}, {os.cpu_count()} CPU(s), {jax.device_count()} "
-        f"{jax.default_backend()} device(s); jax {jax.__version__}, Python "
+        f"- machine: {cpu}, {os.cpu_count()} CPU(s); ran on {jax.devices(args.device)[0]} "
+        f"({jax.devices(args.device)[0].device_kind}); jax {jax.__version__}, Python "
         f"{platform.python_version()}",
         f"- load average (1 min) at start / end: {load[0]:.1f} / {load_end[0]:.1f}"
         + (" — **measured under load** (other engineers' jobs shared the CPU): absolute "
