@@ -369,7 +369,10 @@ def _column_sq_sums(net, theta, x, alpha, beta, h, lap):
     def body(acc, blk):
         return acc + block(*blk), None
 
-    return jax.lax.scan(body, jnp.zeros(theta.shape, x.dtype), blocks)[0]
+    # from the first block, not zeros: see kernels._sum_blocks (shard_map's varying types)
+    first = jax.tree_util.tree_map(lambda leaf: leaf[0], blocks)
+    rest = jax.tree_util.tree_map(lambda leaf: leaf[1:], blocks)
+    return jax.lax.scan(body, block(*first), rest)[0]
 
 
 def _residuals_bwd(col, saved, ct):

@@ -141,13 +141,16 @@ def _sum_blocks(fn: Callable, chunk: int | None, *args):
     if n <= chunk:
         return fn(*args)
     blocks = _split_blocks(chunk, args)
-    first = jax.tree_util.tree_map(lambda leaf: leaf[0], blocks)
-    init = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(fn, *first))
+    # The sum starts from the first block rather than from zeros: under shard_map a zeros
+    # carry would be device-invariant while the blocks' sums vary over the mesh axis, and
+    # scan requires the carry's type to stay the same.
+    init = fn(*jax.tree_util.tree_map(lambda leaf: leaf[0], blocks))
+    rest = jax.tree_util.tree_map(lambda leaf: leaf[1:], blocks)
 
     def body(acc, blk):
         return jax.tree_util.tree_map(jnp.add, acc, fn(*blk)), None
 
-    return lax.scan(body, init, blocks)[0]
+    return lax.scan(body, init, rest)[0]
 
 
 def _map_blocks(fn: Callable, chunk: int | None, *args, rows: bool = False):

@@ -39,24 +39,29 @@ SCRIPT = textwrap.dedent(
     assert jax.device_count() == 4, jax.devices()
     out = {}
     cases = [
-        ("lm", mixed_nonlinear, "kernels"),   # every jet field; Neumann, Robin penalties
-        ("lm", mixed_nonlinear, "autodiff"),
-        ("lm", lagaris_pde1, "kernels"),
-        ("gn-cg", lagaris_pde1, "kernels"),
-        ("adam", mixed_nonlinear, "kernels"),
-        ("lbfgs", lagaris_pde1, "kernels"),
+        ("lm", mixed_nonlinear, "kernels", 8),   # every jet field; Neumann, Robin penalties
+        ("lm", mixed_nonlinear, "autodiff", 8),
+        ("lm", lagaris_pde1, "kernels", 8),
+        ("gn-cg", lagaris_pde1, "kernels", 8),
+        ("adam", mixed_nonlinear, "kernels", 8),
+        ("lbfgs", lagaris_pde1, "kernels", 8),
+        # 130² = 16900 points, 4225 per device: more than one block of every chunked sum
+        # (rows: 1024, sums: 4096 points), so the lax.scan paths run inside shard_map
+        ("lm", lagaris_pde1, "kernels", 130),
+        ("gn-cg", lagaris_pde1, "kernels", 130),
+        ("adam", lagaris_pde1, "kernels", 130),
     ]
-    for method, make, backend in cases:
+    for method, make, backend, n in cases:
         problem = make()
         net = nnpde.TwoLayerNet(2, (6, 6), "tanh")
-        x = problem.domain.grid(8)
+        x = problem.domain.grid(n)
         kw = dict(method=method, steps=5, backend=backend, boundary_points=20)
         one = nnpde.solve(problem, net, x, **kw)
         four = nnpde.solve(problem, net, x, devices=4, **kw)
         d = float(jnp.max(jnp.abs(one.theta - four.theta)) / jnp.max(jnp.abs(one.theta)))
         first = abs(one.history["loss"][0] - four.history["loss"][0]) / one.history["loss"][0]
         theta0 = net.init(jax.random.split(jax.random.key(0), 3)[0])  # solve's default θ0
-        out[f"{method}-{make.__name__}-{backend}"] = {
+        out[f"{method}-{make.__name__}-{backend}" + ("-chunked" if n > 8 else "")] = {
             "theta": d, "loss1": float(first), "devices": four.info["devices"],
             "moved": float(jnp.max(jnp.abs(four.theta - theta0))),
         }
@@ -95,6 +100,9 @@ def sharded_runs():
         ("gn-cg-lagaris_pde1-kernels", CG_RTOL),
         ("adam-mixed_nonlinear-kernels", OPTAX_RTOL),
         ("lbfgs-lagaris_pde1-kernels", OPTAX_RTOL),
+        ("lm-lagaris_pde1-kernels-chunked", LM_RTOL),
+        ("gn-cg-lagaris_pde1-kernels-chunked", CG_RTOL),
+        ("adam-lagaris_pde1-kernels-chunked", OPTAX_RTOL),
     ],
 )
 def test_four_devices_equal_one(sharded_runs, case, rtol):
