@@ -355,24 +355,7 @@ def _column_sq_sums(net, theta, x, alpha, beta, h, lap):
                                      chunk_size=chunk)  # fmt: skip
         return jnp.sum(rows * rows, axis=0)
 
-    n = x.shape[0]
-    if n <= chunk:
-        return block(x, alpha, beta, h, lap)
-    nb = -(-n // chunk)
-
-    def fold(leaf):  # zero padding: zero weights give zero rows
-        leaf = jnp.pad(leaf, [(0, nb * chunk - n)] + [(0, 0)] * (leaf.ndim - 1))
-        return leaf.reshape((nb, chunk) + leaf.shape[1:])
-
-    blocks = jax.tree_util.tree_map(fold, (x, alpha, beta, h, lap))
-
-    def body(acc, blk):
-        return acc + block(*blk), None
-
-    # from the first block, not zeros: see kernels._sum_blocks (shard_map's varying types)
-    first = jax.tree_util.tree_map(lambda leaf: leaf[0], blocks)
-    rest = jax.tree_util.tree_map(lambda leaf: leaf[1:], blocks)
-    return jax.lax.scan(body, block(*first), rest)[0]
+    return kernels._sum_blocks(block, chunk, x, alpha, beta, h, lap)
 
 
 def _residuals_bwd(col, saved, ct):

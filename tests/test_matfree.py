@@ -17,6 +17,21 @@ from nnpde.training import LMConfig, train
 PRODUCT_RTOL = 1e-12
 
 
+def test_gram_diagonal_summed_over_several_blocks_equals_the_formed_jacobian(monkeypatch):
+    """diag(JᵀJ) accumulated over 3 blocks of rows (the lax.scan path) equals Σ_p J_p²."""
+    from nnpde import kernels
+
+    monkeypatch.setattr(kernels, "ROWS_CHUNK_SIZE", 8)  # 17 points: blocks of 8, 8 and 1
+    problem = mixed_nonlinear()
+    net = nnpde.TwoLayerNet(problem.dim, (6, 5), "tanh")
+    theta = 2 * net.init(jax.random.key(3))
+    x = jnp.asarray(problem.domain.sample(17, key=jax.random.key(1)))
+    col, data = make_collocation(problem, net, x, boundary_points=24)
+    J = jax.jit(col.residuals_and_jacobian)(theta, data)[1]
+    diag = jax.jit(col.gram_diagonal)(theta, data)
+    assert rel_err(diag, jnp.sum(J * J, axis=0)) <= PRODUCT_RTOL
+
+
 @pytest.mark.parametrize("backend", ["kernels", "autodiff"])
 @pytest.mark.parametrize("make", [lagaris_pde1, mixed_nonlinear, disk_poisson])
 def test_products_equal_the_formed_jacobian(make, backend):
