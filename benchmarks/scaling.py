@@ -165,6 +165,42 @@ SOLVER_CASES = {
 SOLVER_WIDTHS = (16, 32, 64, 96)
 
 
+def _timed_calls(compiled, args, opts):
+    """Calls ``compiled(*args)`` once, then again until ``opts.repeats`` calls or, past
+    ``opts.min_repeats`` calls, ``opts.time_budget`` seconds: (last output, seconds per call)."""
+    import jax
+
+    times, budget_end = [], None
+    while not times or (len(times) < opts.repeats and (
+            len(times) < opts.min_repeats or time.perf_counter() < budget_end)):  # fmt: skip
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(compiled(*args))
+        times.append(time.perf_counter() - t0)
+        budget_end = budget_end or time.perf_counter() + opts.time_budget
+    return out, times
+
+
+def _measurements(times, compile_s, rss_before_kb, compiled, device) -> dict:
+    """Times (first call apart, then median and least of the rest) and memory of one case."""
+    steady = times[1:] or times
+    stats = (device.memory_stats() or {}) if device.platform != "cpu" else {}
+    analysis = compiled.memory_analysis()
+    mb = lambda field: getattr(analysis, field) / 2**20 if analysis else None  # noqa: E731
+    return {
+        "compile_s": compile_s,
+        "first_call_s": times[0],
+        "median_s": statistics.median(steady),
+        "min_s": min(steady),
+        "repeats": len(steady),
+        "rss_before_compile_mb": rss_before_kb / 1024 if rss_before_kb else None,
+        "peak_rss_mb": (_status_kb("VmHWM") or 0) / 1024 or None,
+        "device_peak_mb": stats.get("peak_bytes_in_use", 0) / 2**20 or None,
+        "xla_temp_mb": mb("temp_size_in_bytes"),
+        "xla_args_mb": mb("argument_size_in_bytes"),
+        "xla_out_mb": mb("output_size_in_bytes"),
+    }
+
+
 def solver_child(opts) -> dict:
     """One optimiser step of nnpde's training engine at P points on ``opts.devices`` devices."""
     import jax
@@ -213,18 +249,8 @@ def solver_child(opts) -> dict:
     t0 = time.perf_counter()
     compiled = jax.jit(step).lower(data, carry).compile()
     compile_s = time.perf_counter() - t0
-    analysis = compiled.memory_analysis()
-    times = []
-    budget_end = time.perf_counter() + opts.time_budget
-    while not times or (len(times) < opts.repeats and (
-            len(times) < opts.min_repeats or time.perf_counter() < budget_end)):  # fmt: skip
-        t0 = time.perf_counter()
-        out, _, taken = jax.block_until_ready(compiled(data, carry))
-        times.append(time.perf_counter() - t0)
-    steady = times[1:] or times
-    dev = jax.devices()[0]
-    stats = (dev.memory_stats() or {}) if dev.platform != "cpu" else {}
-    return {
+    (out, _, taken), times = _timed_calls(compiled, (data, carry), opts)
+    return _measurements(times, compile_s, rss_before, compiled, jax.devices()[0]) | {
         "section": "solver",
         "case": opts.case,
         "points": opts.points,
@@ -237,15 +263,6 @@ def solver_child(opts) -> dict:
         "loss_after": float(distributed.to_host(out.loss)),
         "taken": int(taken),
         "init_s": init_s,
-        "compile_s": compile_s,
-        "first_call_s": times[0],
-        "median_s": statistics.median(steady),
-        "min_s": min(steady),
-        "repeats": len(steady),
-        "rss_before_compile_mb": rss_before / 1024 if rss_before else None,
-        "peak_rss_mb": (_status_kb("VmHWM") or 0) / 1024 or None,
-        "device_peak_mb": stats.get("peak_bytes_in_use", 0) / 2**20 or None,
-        "xla_temp_mb": analysis.temp_size_in_bytes / 2**20 if analysis else None,
     }
 
 
@@ -284,37 +301,13 @@ def child(opts) -> dict:
             .compile()
         )
         compile_s = time.perf_counter() - t0
-        analysis = compiled.memory_analysis()
-        t0 = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        first_s = time.perf_counter() - t0
-        times = [first_s]
-        budget_end = time.perf_counter() + opts.time_budget
-        while len(times) < opts.repeats and (
-            len(times) < opts.min_repeats or time.perf_counter() < budget_end
-        ):
-            t0 = time.perf_counter()
-            jax.block_until_ready(compiled(*args))
-            times.append(time.perf_counter() - t0)
-        steady = times[1:] or times
-        stats = (device.memory_stats() or {}) if device.platform != "cpu" else {}
-    return {
+        _, times = _timed_calls(compiled, args, opts)
+    return _measurements(times, compile_s, rss_before, compiled, device) | {
         "section": opts.section,
         "case": opts.case,
         "points": opts.points,
         "num_params": net.num_params,
         "dtype": opts.dtype,
-        "compile_s": compile_s,
-        "first_call_s": first_s,
-        "median_s": statistics.median(steady),
-        "min_s": min(steady),
-        "repeats": len(steady),
-        "rss_before_compile_mb": rss_before / 1024 if rss_before else None,
-        "peak_rss_mb": (_status_kb("VmHWM") or 0) / 1024 or None,
-        "device_peak_mb": stats.get("peak_bytes_in_use", 0) / 2**20 or None,
-        "xla_temp_mb": analysis.temp_size_in_bytes / 2**20 if analysis else None,
-        "xla_args_mb": analysis.argument_size_in_bytes / 2**20 if analysis else None,
-        "xla_out_mb": analysis.output_size_in_bytes / 2**20 if analysis else None,
     }
 
 
