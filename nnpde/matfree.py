@@ -212,8 +212,10 @@ def gn_cg_step(model, data, s: GNCarry, cfg, cg: CGConfig, shards) -> GNCarry:
     return jax.lax.cond(accept, on_accept, on_reject, None)
 
 
-def gn_dispatch(model, data, carry: GNCarry, n: int, tol, cfg, cg: CGConfig, shards):
-    """Up to ``n`` matrix-free LM iterations in one while_loop: (carry, losses (n,), taken)."""
+def damped_dispatch(model, data, carry, n: int, tol, cfg, shards, step):
+    """Up to ``n`` damped Gauss-Newton iterations ``step(data, carry) -> carry`` in one
+    while_loop, stopping early at loss <= tol, a non-finite loss or μ >= cfg.mu_max; run per
+    shard by ``shards``: (carry, losses (n,), taken). Dense LM and gn-cg both use it."""
 
     def run(data, carry, tol):
         hist = jnp.full((n,), jnp.nan, carry.theta.dtype)
@@ -224,10 +226,19 @@ def gn_dispatch(model, data, carry: GNCarry, n: int, tol, cfg, cg: CGConfig, sha
 
         def body(st):
             s, i, losses = st
-            s = gn_cg_step(model, data, s, cfg, cg, shards)
+            s = step(data, s)
             return s, i + 1, losses.at[i].set(s.loss)
 
         carry, taken, losses = jax.lax.while_loop(cond, body, (carry, jnp.asarray(0), hist))
         return carry, losses, taken
 
     return shards.run(model, run, data, carry, jnp.asarray(tol, carry.theta.dtype))
+
+
+def gn_dispatch(model, data, carry: GNCarry, n: int, tol, cfg, cg: CGConfig, shards):
+    """Up to ``n`` matrix-free LM iterations in one while_loop: (carry, losses (n,), taken)."""
+
+    def step(data, s):
+        return gn_cg_step(model, data, s, cfg, cg, shards)
+
+    return damped_dispatch(model, data, carry, n, tol, cfg, shards, step)

@@ -38,7 +38,7 @@ import optax
 
 from nnpde import distributed
 from nnpde._jit import compiler_options
-from nnpde.matfree import CGConfig, gn_dispatch, gn_init
+from nnpde.matfree import CGConfig, damped_dispatch, gn_dispatch, gn_init
 
 __all__ = ["METHODS", "CGConfig", "LMConfig", "Trained", "train"]
 
@@ -188,22 +188,10 @@ def _geodesic_correction(model, data, theta, delta, cf, scale, cfg: LMConfig, sh
 def _lm_dispatch(model, data, carry: _LMCarry, n: int, tol, cfg: LMConfig, shards):
     """Up to ``n`` LM iterations in one while_loop: (carry, losses (n,), taken)."""
 
-    def run(data, carry, tol):
-        hist = jnp.full((n,), jnp.nan, carry.theta.dtype)
+    def step(data, s):
+        return lm_step(model, data, s, cfg, shards)
 
-        def cond(st):
-            s, i, _ = st
-            return (i < n) & (s.loss > tol) & jnp.isfinite(s.loss) & (s.mu < cfg.mu_max)
-
-        def body(st):
-            s, i, losses = st
-            s = lm_step(model, data, s, cfg, shards)
-            return s, i + 1, losses.at[i].set(s.loss)
-
-        carry, taken, losses = jax.lax.while_loop(cond, body, (carry, jnp.asarray(0), hist))
-        return carry, losses, taken
-
-    return shards.run(model, run, data, carry, jnp.asarray(tol, carry.theta.dtype))
+    return damped_dispatch(model, data, carry, n, tol, cfg, shards, step)
 
 
 # ---- first-order methods (optax) ---------------------------------------------------------------
