@@ -9,16 +9,9 @@ PI = jnp.pi
 
 
 def lagaris_pde1():
-    """Lagaris et al. (1998) PDE problem 1: ∇²ψ = e^{-x}(x - 2 + y³ + 6y), Dirichlet data."""
-
-    def exact(x):
-        return jnp.exp(-x[0]) * (x[0] + x[1] ** 3)
-
-    def equation(x, u):
-        return u.laplacian - jnp.exp(-x[0]) * (x[0] - 2 + x[1] ** 3 + 6 * x[1])
-
-    box = nnpde.Box((0.0, 0.0), (1.0, 1.0))
-    return nnpde.Problem(box, equation, boundary=[nnpde.Dirichlet(exact)], exact=exact)
+    """Lagaris et al. (1998) PDE problem 1: ∇²ψ = e^{-x}(x - 2 + y³ + 6y), Dirichlet data (the
+    catalogue's)."""
+    return nnpde.problems.lagaris_pde1().problem
 
 
 def _manufactured(u_exact):
@@ -78,20 +71,8 @@ def heat():
 
 
 def lagaris_ode1():
-    """Lagaris et al. (1998) ODE problem 1, an initial-value problem on [0, 1]."""
-
-    def exact(x):
-        t = x[0]
-        return jnp.exp(-(t**2) / 2) / (1 + t + t**3) + t**2
-
-    def equation(x, u):
-        t = x[0]
-        q = (1 + 3 * t**2) / (1 + t + t**3)
-        return u.grad[0] + (t + q) * u.value - (t**3 + 2 * t + t**2 * q)
-
-    return nnpde.Problem(
-        nnpde.Interval(0.0, 1.0), equation, boundary=[nnpde.Initial(lambda x: 1.0)], exact=exact
-    )
+    """Lagaris et al. (1998) ODE problem 1, an initial-value problem on [0, 1] (the catalogue's)."""
+    return nnpde.problems.lagaris_ode1().problem
 
 
 def disk_poisson():
