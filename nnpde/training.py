@@ -283,7 +283,7 @@ def _fingerprint(model, data, theta, method_name: str) -> dict:
 
 
 def _save_checkpoint(path, carry, done: int, losses: list, key_data, fingerprint: dict):
-    from nnpde.solution import _write_npz_atomic
+    from nnpde.files import write_npz_atomic as _write_npz_atomic
 
     if jax.process_index() != 0:  # multi-process runs: the state is replicated; one writer
         return
@@ -296,7 +296,8 @@ def _save_checkpoint(path, carry, done: int, losses: list, key_data, fingerprint
 
 
 def _load_checkpoint(path, template, fingerprint: dict):
-    from nnpde.solution import FileFormatError, _read_npz
+    from nnpde.files import FileFormatError
+    from nnpde.files import read_npz as _read_npz
 
     header, arrays = _read_npz(path, CHECKPOINT_KIND)
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import nnpde
-from nnpde.solution import FileFormatError, _read_npz
+from nnpde.files import FileFormatError
+from nnpde.files import read_npz as _read_npz
 
 ROOT = Path(__file__).resolve().parents[1]
 

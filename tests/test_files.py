@@ -21,7 +21,7 @@ import pytest
 from problems_for_tests import lagaris_pde1
 
 import nnpde
-from nnpde import solution as S
+from nnpde import files as S
 from nnpde.solution import FileFormatError
 from nnpde.trial import build_trial
 
@@ -39,7 +39,7 @@ def _solution(dtype=jnp.float64, net=NET, **kw):
         info={"method": "lm", "backend": "kernels", "wall_s": 0.5, "points": 9},
     )
     fields.update(kw)
-    return S.Solution(**fields)
+    return nnpde.Solution(**fields)
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_mlp_round_trip(tmp_path):
     net = mlp.MLP((2, 5, 1), "tanh")
     theta = net.ravel(net.init(jax.random.key(0), jnp.float64))
     path = tmp_path / "mlp.npz"
-    S.Solution(theta=theta, net=net).save(path)
+    nnpde.Solution(theta=theta, net=net).save(path)
     back = nnpde.load(path)
     assert back.net == net
     np.testing.assert_array_equal(np.asarray(back.theta), np.asarray(theta))
@@ -621,8 +621,8 @@ def test_low_level_round_trip_of_another_kind(tmp_path):
     arrays = {"theta": np.arange(5.0), "step": np.array(7), "mask": np.array([True, False]),
               "empty": np.zeros((0, 3), np.float32)}  # fmt: skip
     header = {"method": "adam", "nested": {"a": [1, 2.5, None]}}
-    S._write_npz_atomic(path, arrays, header, kind="checkpoint", version=4)
-    got_header, got = S._read_npz(path, "checkpoint", version=4)
+    S.write_npz_atomic(path, arrays, header, kind="checkpoint", version=4)
+    got_header, got = S.read_npz(path, "checkpoint", version=4)
     assert got_header == header
     assert set(got) == set(arrays)
     for name, arr in arrays.items():
@@ -632,7 +632,7 @@ def test_low_level_round_trip_of_another_kind(tmp_path):
     with pytest.raises(FileFormatError, match="an nnpde 'checkpoint' file, not a 'solution'"):
         nnpde.load(path)
     with pytest.raises(FileFormatError, match=r"format version 4 .* newer"):
-        S._read_npz(path, "checkpoint", version=3)
+        S.read_npz(path, "checkpoint", version=3)
 
 
 @pytest.mark.parametrize(
@@ -649,7 +649,7 @@ def test_low_level_round_trip_of_another_kind(tmp_path):
 )
 def test_low_level_write_refuses(tmp_path, arrays, header, message):
     with pytest.raises(ValueError, match=message):
-        S._write_npz_atomic(tmp_path / "x.npz", arrays, header, kind="checkpoint")
+        S.write_npz_atomic(tmp_path / "x.npz", arrays, header, kind="checkpoint")
     assert os.listdir(tmp_path) == []
 
 

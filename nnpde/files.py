@@ -1,0 +1,613 @@
+"""nnpde's file formats: the ``.npz`` envelope, solutions and checkpoints.
+
+Files are ``.npz`` archives (numpy's zip of ``.npy`` arrays, stored uncompressed) holding θ, the
+loss history and a JSON header. Nothing in a file is ever executed: arrays are read with
+``allow_pickle=False`` semantics (object arrays are refused), the JSON header is parsed as data,
+and a user's equation, being code, is not stored: ``load`` returns a solution whose ``problem``
+must be given again (``load(path, problem=...)``) to evaluate ψ.
+
+The header of format version 2 (``FORMAT_VERSION``) reads, for a solution::
+
+    {"format": "nnpde", "kind": "solution", "version": 2, "writer": "nnpde 0.1.0",
+     "arrays": {"theta": {"dtype": "<f8", "shape": [150]},
+                "history_loss": {"dtype": "<f8", "shape": [12]}},
+     "net": {"type": "TwoLayerNet", "dim": 2, "hidden": [10, 10], "activation": "tanh"},
+     "num_params": 150, "status": "...", "info": {...}, "problem": "lagaris_pde1",
+     "has_trial": true}
+
+The first five keys are the envelope that :func:`write_npz_atomic` writes and
+:func:`read_npz` checks for every kind of nnpde file (solutions, and the checkpoints of
+:mod:`nnpde.engine`); the rest belong to the kind. Every check on reading names the file and
+what is wrong, and raises :class:`FileFormatError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import zipfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnpde import _nets
+from nnpde.activations import get_activation
+from nnpde.network import TwoLayerNet
+
+__all__ = ["FORMAT_VERSION", "FileFormatError", "load", "read_npz", "save_solution",
+           "write_npz_atomic"]
+
+FORMAT = "nnpde"
+FORMAT_VERSION = 2
+KIND = "solution"
+
+# Envelope keys of every nnpde file's header, written and checked by the low-level functions.
+_ENVELOPE = ("format", "kind", "version", "writer", "arrays")
+# Array names: identifiers, so that ``name + ".npy"`` is a plain zip member name.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
+_HEADER_MEMBER = "header"
+# numpy's .npy header limit (numpy >= 1.24 refuses larger ones by default).
+_MAX_NPY_HEADER = 10_000
+# Parameter dtypes a file may hold: the float types numpy stores portably (bfloat16 is not one).
+_THETA_DTYPES = ("float16", "float32", "float64")
+
+class FileFormatError(ValueError):
+    """A file that is not a valid nnpde file of the expected kind.
+
+    Raised by :func:`load` for anything wrong with a file's contents: not an ``.npz`` archive
+    (a text file, a pickle, a lone ``.npy``), empty, truncated, corrupted (a failed CRC-32),
+    another kind of nnpde file, an unsupported format version, or a header that is not
+    consistent with itself or with the arrays (missing, extra or mistyped keys, wrong shapes,
+    non-finite θ). A subclass of ``ValueError``. Problems of the path itself (missing file,
+    a directory, no permission) raise the usual ``OSError`` subclasses instead.
+
+    Attributes:
+      path: the file (a str).
+      problem: what is wrong, as a sentence.
+    """
+
+    def __init__(self, path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"cannot load {os.fspath(path)!r}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.problem)
+
+
+
+def save_solution(sol, path) -> None:
+    """Writes ``sol`` (a :class:`nnpde.Solution`) to ``path``; see :meth:`nnpde.Solution.save`."""
+    theta = np.asarray(sol.theta)
+    nt = sol.num_theta
+    if theta.dtype.name not in _THETA_DTYPES:
+        raise ValueError(
+            f"save: theta must be float16, float32 or float64 to be stored, got {theta.dtype}"
+        )
+    if theta.shape != (nt,):
+        raise ValueError(f"save: theta must have shape ({nt},) for {sol.net!r}, got "
+                         f"{theta.shape}")  # fmt: skip
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("save: theta contains NaN or Inf; load would refuse the file")
+    arrays = {"theta": theta}
+    for key, value in sol.history.items():
+        arr = np.asarray(value)
+        if not isinstance(key, str) or not key or not _NAME.match(f"history_{key}"):
+            raise ValueError(f"save: history key {key!r} must be an identifier (a-z, 0-9, _)")
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"save: history[{key!r}] must be a numeric array, got {arr.dtype}")
+        arrays[f"history_{key}"] = arr
+    problem_name = None if sol.problem is None else getattr(sol.problem, "name", None)
+    header = {
+        "net": _net_to_spec(sol.net),
+        "num_params": nt,
+        "status": str(sol.status),
+        "info": _json_info(sol.info),
+        "problem": problem_name if isinstance(problem_name, str) else None,
+        "has_trial": _has_trial(sol.trial) or bool(sol.info.get("has_trial", False)),
+    }
+    write_npz_atomic(path, arrays, header, kind=KIND)
+
+
+def _json_default(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(type(v).__name__)
+
+
+def _json_info(info: dict) -> dict:
+    """The JSON-representable entries of ``info`` (numpy scalars as Python numbers)."""
+    out = {}
+    for k, v in info.items():
+        if k == "has_trial" or not isinstance(k, str):
+            continue
+        try:
+            out[k] = json.loads(json.dumps(v, default=_json_default))
+        except (TypeError, ValueError, RecursionError):
+            continue
+    return out
+
+
+# ---- networks in headers ----------------------------------------------------------------------
+def _registered_name(act, what: str) -> str:
+    """The registry name of an activation, checking that ``load`` would find the same one."""
+    try:
+        found = get_activation(act.name)
+    except ValueError:
+        found = None
+    if found is None or found != act:
+        raise ValueError(
+            f"save: the network's {what} {act.name!r} is not the activation registered under "
+            "that name, so load could not rebuild it; register it with "
+            "nnpde.register_activation first"
+        )
+    return act.name
+
+
+def _net_to_spec(net) -> dict:
+    if isinstance(net, TwoLayerNet):
+        return {"type": "TwoLayerNet", "dim": net.dim, "hidden": list(net.hidden),
+                "activation": _registered_name(net.activation, "activation")}  # fmt: skip
+    if type(net).__name__ == "MLP" and hasattr(net, "sizes"):
+        output = (
+            net.output if isinstance(net.output, str) else _registered_name(net.output, "output")
+        )
+        return {"type": "MLP", "sizes": list(net.sizes),
+                "activation": _registered_name(net.activation, "activation"),
+                "output": output}  # fmt: skip
+    raise TypeError(f"save: cannot store a network of type {type(net).__name__}")
+
+
+_NET_KEYS = {
+    "TwoLayerNet": {"type": str, "dim": int, "hidden": list, "activation": str},
+    "MLP": {"type": str, "sizes": list, "activation": str, "output": str},
+}
+
+
+def _net_from_spec(spec, fail):
+    if not isinstance(spec, dict):
+        fail(f"header 'net' must be an object, got {_json_type(spec)}")
+    kind = spec.get("type")
+    if not isinstance(kind, str) or kind not in _NET_KEYS:
+        fail(f"header 'net.type' must be one of {sorted(_NET_KEYS)}, got {kind!r}")
+    _check_keys(spec, _NET_KEYS[kind], "net", fail)
+    sizes = spec["hidden"] if kind == "TwoLayerNet" else spec["sizes"]
+    if not all(_is_int(m) for m in sizes):
+        fail(f"header 'net' sizes must be integers, got {sizes!r}")
+    try:
+        if kind == "TwoLayerNet":
+            return TwoLayerNet(spec["dim"], tuple(sizes), spec["activation"])
+        from nnpde.mlp import MLP
+
+        return MLP(tuple(sizes), spec["activation"], output=spec["output"])
+    except (TypeError, ValueError) as err:
+        hint = ""
+        if "unknown activation" in str(err) or "unknown output" in str(err):
+            hint = "; register it with nnpde.register_activation before loading"
+        fail(f"invalid network in the header ({err}){hint}")
+
+
+# ---- header checks ----------------------------------------------------------------------------
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _json_type(v) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             int: "an integer", float: "a number", type(None): "null"}  # fmt: skip
+    return names.get(type(v), type(v).__name__) + ("" if isinstance(v, (dict, list)) else f" {v!r}")
+
+
+def _check_keys(obj: dict, schema: dict, where: str, fail) -> None:
+    """``obj`` has exactly the keys of ``schema``, each of the type given there."""
+    missing = [k for k in schema if k not in obj]
+    extra = [k for k in obj if k not in schema]
+    if missing:
+        fail(f"header {where!r} lacks the key(s) {missing}")
+    if extra:
+        fail(f"header {where!r} has unexpected key(s) {extra}")
+    for key, typ in schema.items():
+        value = obj[key]
+        ok = _is_int(value) if typ is int else isinstance(value, typ)
+        if not ok:
+            want = {int: "an integer", str: "a string", list: "an array", dict: "an object",
+                    bool: "a boolean"}.get(typ, str(typ))  # fmt: skip
+            fail(f"header '{where}.{key}' must be {want}, got {_json_type(value)}")
+
+
+# ---- low-level file format: atomic .npz write, validated read ---------------------------------
+def _fsync_folder(folder: str) -> None:
+    """Makes a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_npz_atomic(path, arrays: dict, header: dict, *, kind: str,
+                      version: int = FORMAT_VERSION) -> None:  # fmt: skip
+    """Writes ``arrays`` and a JSON ``header`` to ``path`` as an nnpde ``.npz`` file, atomically.
+
+    The reusable writer behind :meth:`Solution.save` (and any other kind of nnpde file, e.g.
+    checkpoints); :func:`read_npz` reads it back.
+
+    The file is a zip archive of ``.npy`` members, stored uncompressed with fixed timestamps
+    (the same input gives the same bytes): ``header.npy`` holds the UTF-8 JSON header as a
+    uint8 vector, and each array is ``<name>.npy``. The JSON is ``header`` plus the envelope
+    ``format`` ("nnpde"), ``kind``, ``version``, ``writer`` (this nnpde's version) and
+    ``arrays`` (``{name: {"dtype": dtype.str, "shape": [...]}}``, checked on reading).
+
+    Atomicity: the bytes go to a new temporary file ``.<name>.<random>.tmp`` in the target's
+    folder (``O_EXCL``, mode 0o666 less the umask, like a plain ``open``), which is flushed and
+    fsynced, then renamed onto ``path`` with ``os.replace`` (atomic on POSIX and Windows), and
+    the folder is fsynced. A reader sees the old file or the new one, never a part; on any
+    error the temporary file is removed and an existing file at ``path`` is untouched.
+
+    Args:
+      path: the target file (str or path-like), used as given.
+      arrays: ``{name: array}``; names are identifiers other than "header"; arrays are numeric
+        (bool, int, uint or float16/32/64; no objects, no structured or extension dtypes).
+      header: a JSON-serialisable dict (NaN and Inf are written as JSON's common extension)
+        whose keys do not collide with the envelope's.
+      kind: what the file holds ("solution", "checkpoint", ...), checked by ``read_npz``.
+      version: the format version of this kind.
+
+    Raises:
+      ValueError: a bad array name or dtype, or a header that is not JSON or uses an envelope
+        key.
+      OSError: from the filesystem.
+    """
+    from nnpde import __version__
+
+    path = os.fspath(path)
+    clash = [k for k in header if k in _ENVELOPE]
+    if clash:
+        raise ValueError(f"header keys {clash} are reserved for the file envelope")
+    manifest = {}
+    for name, arr in arrays.items():
+        if not isinstance(name, str) or not _NAME.match(name) or name == _HEADER_MEMBER:
+            raise ValueError(f"array name {name!r} must be an identifier other than 'header'")
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf" or arr.dtype.fields:
+            raise ValueError(
+                f"array {name!r} must be a numpy array of bool, int or float16/32/64, got "
+                f"{getattr(arr, 'dtype', type(arr).__name__)}"
+            )
+        manifest[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape)}
+    full = {"format": FORMAT, "kind": kind, "version": version, "writer": f"nnpde {__version__}",
+            "arrays": manifest, **header}  # fmt: skip
+    try:
+        text = json.dumps(full, default=_json_default)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"header must be JSON-serialisable: {err}") from None
+    members = {_HEADER_MEMBER: np.frombuffer(text.encode(), dtype=np.uint8), **arrays}
+
+    folder, base = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+                for name, arr in members.items():
+                    info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                    info.external_attr = 0o644 << 16  # rw-r--r-- when unzipped
+                    with zf.open(info, "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_folder(folder)
+
+
+def _no_duplicate_keys(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def read_npz(path, expected_kind: str, *, version: int = FORMAT_VERSION) -> tuple[dict, dict]:
+    """Reads and checks an nnpde ``.npz`` file written by :func:`write_npz_atomic`.
+
+    Checks, in order, each failure raising :class:`FileFormatError` with the file's name and the
+    problem: not empty; a zip archive (not text, a pickle, a lone ``.npy``); readable (not
+    truncated); only ``<identifier>.npy`` members, stored, unencrypted, no duplicates; a
+    ``header.npy`` holding a UTF-8 JSON object without duplicate keys; the envelope (format
+    "nnpde", kind ``expected_kind``, this ``version``); every member listed in the header's
+    ``arrays`` with the same dtype and shape and vice versa; each member a valid ``.npy`` of a
+    numeric dtype whose size matches its header; every CRC-32. Nothing is unpickled or executed
+    (``.npy`` headers are parsed by numpy with ``ast.literal_eval``; object dtypes are
+    refused), and no array is allocated beyond the member's actual size.
+
+    Args:
+      path: the file (str or path-like).
+      expected_kind: the kind the caller reads ("solution", "checkpoint", ...).
+      version: the only format version accepted.
+
+    Returns:
+      ``(header, arrays)``: the header without the envelope keys (what the writer was given)
+      and ``{name: numpy array}`` (writable copies, without "header").
+
+    Raises:
+      FileFormatError: the contents are not a valid nnpde file of this kind and version.
+      OSError: the path cannot be opened (``FileNotFoundError``, ``IsADirectoryError``, ...).
+    """
+    path = os.fspath(path)
+
+    def fail(problem):
+        raise FileFormatError(path, problem)
+
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            fail("the file is empty (0 bytes)")
+        magic = fh.read(6)
+        if not magic.startswith(b"PK\x03\x04"):
+            what = "it is not an .npz (zip) archive"
+            if magic.startswith(b"\x93NUMPY"):
+                what = "it is a single .npy array, not an .npz archive"
+            elif magic[:1] == b"\x80":
+                what = "it looks like a Python pickle, which nnpde never unpickles"
+            fail(f"not an nnpde {expected_kind} file: unreadable, truncated or corrupted ({what}; "
+                 f"it starts with {magic!r})")  # fmt: skip
+        fh.seek(0)
+        try:
+            with zipfile.ZipFile(fh) as zf:
+                return _read_archive(zf, size, expected_kind, version, fail)
+        except FileFormatError:
+            raise
+        except Exception as err:  # zipfile and numpy raise many types on damaged input
+            fail(f"truncated or corrupted archive ({type(err).__name__}: {err})")
+
+
+def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: int, fail):
+    infos = {}
+    for info in zf.infolist():
+        name = info.filename
+        stem = name[:-4] if name.endswith(".npy") else None
+        if stem is None or not _NAME.match(stem):
+            fail(f"unexpected archive member {name!r} (an nnpde file holds only <name>.npy)")
+        if stem in infos:
+            fail(f"archive member {name!r} appears twice")
+        if info.flag_bits & 0x1:
+            fail(f"archive member {name!r} is encrypted")
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+            fail(f"archive member {name!r} is compressed; nnpde files are stored uncompressed")
+        if info.header_offset + info.compress_size > size:
+            fail(f"archive member {name!r} extends past the end of the file (truncated)")
+        infos[stem] = info
+    if _HEADER_MEMBER not in infos:
+        fail(f"not an nnpde {expected_kind} file: an .npz archive without a header "
+             f"(arrays: {sorted(infos)})")  # fmt: skip
+    raw = _read_member(zf, infos.pop(_HEADER_MEMBER), fail)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        fail(f"the header must be a uint8 vector, got {raw.dtype} of shape {raw.shape}")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        fail(f"the header is not valid UTF-8 JSON ({type(err).__name__}: {err})")
+    if not isinstance(header, dict):
+        fail(f"the header must be a JSON object, got {_json_type(header)}")
+
+    fmt = header.get("format")
+    if fmt == "nnpde.solution" and header.get("version") == 1:
+        fail("format version 1 (an nnpde development version); this nnpde reads format version "
+             f"{version}: re-create the file")  # fmt: skip
+    if fmt != FORMAT:
+        fail(f"not an nnpde {expected_kind} file (header 'format' is {fmt!r}, expected "
+             f"{FORMAT!r})")  # fmt: skip
+    missing = [k for k in _ENVELOPE if k not in header]
+    if missing:
+        fail(f"the header lacks the key(s) {missing}")
+    kind, got, writer = header["kind"], header["version"], header["writer"]
+    if not isinstance(kind, str) or not isinstance(writer, str):
+        fail(f"header 'kind' and 'writer' must be strings, got {kind!r} and {writer!r}")
+    if kind != expected_kind:
+        fail(f"this is an nnpde {kind!r} file, not a {expected_kind!r} file")
+    if not _is_int(got):
+        fail(f"header 'version' must be an integer, got {_json_type(got)}")
+    if got > version:
+        fail(f"format version {got} (written by {writer!r}) is newer than this nnpde reads "
+             f"({version}): upgrade nnpde")  # fmt: skip
+    if got != version:
+        fail(f"format version {got} (written by {writer!r}); this nnpde reads version {version}")
+    manifest = header["arrays"]
+    if not isinstance(manifest, dict):
+        fail(f"header 'arrays' must be an object, got {_json_type(manifest)}")
+    listed, present = set(manifest), set(infos)
+    if listed - present:
+        fail(f"array(s) {sorted(listed - present)} listed in the header are missing from the "
+             "archive")  # fmt: skip
+    if present - listed:
+        fail(f"the archive holds array(s) {sorted(present - listed)} that the header does not "
+             "list")  # fmt: skip
+    arrays = {}
+    for name, info in infos.items():
+        entry = manifest[name]
+        if not (isinstance(entry, dict) and set(entry) == {"dtype", "shape"}
+                and isinstance(entry["dtype"], str) and isinstance(entry["shape"], list)
+                and all(_is_int(n) and n >= 0 for n in entry["shape"])):  # fmt: skip
+            fail(f"header 'arrays.{name}' must be {{\"dtype\": str, \"shape\": [ints >= 0]}}, "
+                 f"got {entry!r}")  # fmt: skip
+        arr = _read_member(zf, info, fail)
+        if arr.dtype.str != entry["dtype"] or list(arr.shape) != entry["shape"]:
+            fail(f"array {name!r} has dtype {arr.dtype.str} and shape {list(arr.shape)}, but the "
+                 f"header says {entry['dtype']} and {entry['shape']}")  # fmt: skip
+        arrays[name] = arr
+    return {k: v for k, v in header.items() if k not in _ENVELOPE}, arrays
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, fail) -> np.ndarray:
+    """One ``.npy`` member, checked before anything is allocated; reading to the end verifies
+    its CRC-32 (zipfile raises ``BadZipFile`` on a mismatch)."""
+    name = info.filename
+    fmt = np.lib.format
+    with zf.open(info) as fh:
+        try:
+            major_minor = fmt.read_magic(fh)
+            if major_minor == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fh, _MAX_NPY_HEADER)
+            elif major_minor == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fh, _MAX_NPY_HEADER)
+            else:
+                fail(f"archive member {name!r} has an unsupported .npy version {major_minor}")
+        except ValueError as err:
+            if isinstance(err, FileFormatError):
+                raise
+            fail(f"archive member {name!r} is not a valid .npy array ({err})")
+        if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields or dtype.subdtype:
+            fail(f"archive member {name!r} has dtype {dtype}; nnpde files hold only numeric "
+                 "arrays (object arrays would need pickle, which is never used)")  # fmt: skip
+        nbytes = math.prod(shape) * dtype.itemsize
+        available = info.file_size - fh.tell()
+        if nbytes != available:
+            fail(f"archive member {name!r}: its .npy header says shape {shape} of {dtype} "
+                 f"({nbytes} bytes) but it holds {available} bytes")  # fmt: skip
+        data = fh.read(nbytes)
+        if len(data) != nbytes or fh.read(1):
+            fail(f"archive member {name!r} is truncated")
+    arr = np.frombuffer(data, dtype=dtype)
+    if fortran:
+        arr = arr.reshape(shape[::-1]).T
+    return np.array(arr.reshape(shape), order="C")
+
+
+# ---- load -------------------------------------------------------------------------------------
+_SOLUTION_KEYS = {"net": dict, "num_params": int, "status": str, "info": dict,
+                  "problem": (str, type(None)), "has_trial": bool}  # fmt: skip
+
+
+def load(path, problem=None):
+    """Reads a solution written by :meth:`Solution.save`.
+
+    Every check is made before anything is built, so ``load`` either returns a complete
+    solution or raises; nothing in the file is executed.
+
+    Args:
+      path: the file.
+      problem: the problem it solved (needed to evaluate ψ when it had a trial solution).
+
+    Returns:
+      A :class:`Solution` with θ bit-identical to the saved one, its history, status and info.
+
+    Raises:
+      FileFormatError: (a ``ValueError``) naming the file and the problem: not an nnpde file,
+        empty, truncated or corrupted, another kind of nnpde file, an unsupported format
+        version, an inconsistent or hand-edited header (missing, extra or mistyped keys, network
+        sizes that do not match θ, an unregistered activation), non-finite θ.
+      OSError: the path cannot be opened (``FileNotFoundError``, ``IsADirectoryError``, ...).
+      ValueError: ``problem`` does not fit the file (dimension, trial solution), or θ is
+        float64 while ``jax_enable_x64`` is off (it would be rounded to float32).
+      TypeError: ``problem`` is not a :class:`~nnpde.Problem`.
+    """
+    from nnpde.problem import Problem
+    from nnpde.solution import Solution
+    from nnpde.trial import build_trial
+
+    path = os.fspath(path)
+    if problem is not None and not isinstance(problem, Problem):
+        raise TypeError(f"load: problem must be a nnpde.Problem or None, got "
+                        f"{type(problem).__name__}")  # fmt: skip
+    header, arrays = read_npz(path, KIND)
+
+    def fail(why):
+        raise FileFormatError(path, why)
+
+    for key in header:
+        if key not in _SOLUTION_KEYS:
+            fail(f"header has unexpected key {key!r}")
+    for key, typ in _SOLUTION_KEYS.items():
+        if key not in header:
+            fail(f"header lacks the key {key!r}")
+        value = header[key]
+        if (typ is int and not _is_int(value)) or not isinstance(value, typ):
+            fail(f"header {key!r} has the wrong type: {_json_type(value)}")
+    net = _net_from_spec(header["net"], fail)
+    nt = header["num_params"]
+    k = header["info"].get("components", 1)
+    names = header["info"].get("param_names", [])
+    if not _is_int(k) or k < 1 or not isinstance(names, list) or not all(
+        isinstance(n, str) for n in names
+    ):
+        fail(f"header 'info' has bad components {k!r} or param_names {names!r}")
+    if nt != net.num_params * k + len(names):
+        fail(f"header 'num_params' is {nt} but {net!r} with {k} component(s) and "
+             f"{len(names)} coefficient(s) has {net.num_params * k + len(names)} parameters")
+    if "theta" not in arrays:
+        fail("no theta array")
+    theta = arrays.pop("theta")
+    if theta.dtype.kind != "f" or theta.dtype.itemsize not in (2, 4, 8):
+        fail(f"theta must be float16, float32 or float64, got {theta.dtype}")
+    if theta.shape != (nt,):
+        fail(f"theta has shape {theta.shape} but {net!r} needs ({nt},)")
+    if not np.all(np.isfinite(theta)):
+        fail("theta contains NaN or Inf")
+    theta = theta.astype(theta.dtype.newbyteorder("="), copy=False)
+    history = {}
+    for name, arr in arrays.items():
+        if not name.startswith("history_") or name == "history_":
+            fail(f"unexpected array {name!r} (a solution holds theta and history_<name>)")
+        history[name[len("history_") :]] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
+    if theta.dtype == np.float64 and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
+        raise ValueError(
+            f"cannot load {path!r}: θ is float64 but jax_enable_x64 is off, so JAX would round "
+            "it to float32; call jax.config.update('jax_enable_x64', True) first"
+        )
+    trial = None
+    if problem is not None:
+        dim = _nets.input_dim(net)
+        if problem.dim != dim:
+            raise ValueError(f"cannot load {path!r} with this problem: the problem is "
+                             f"{problem.dim}-D but the network has dim={dim}")  # fmt: skip
+        if problem.components != k or list(problem.param_names) != names:
+            raise ValueError(f"cannot load {path!r} with this problem: it was trained with "
+                             f"{k} component(s) and coefficients {names}, the problem has "
+                             f"{problem.components} and {list(problem.param_names)}")  # fmt: skip
+        if problem.is_simple:
+            trial = build_trial(problem)[0]
+        else:
+            from nnpde.systems import _component_problem
+
+            trial = tuple(build_trial(_component_problem(problem, i))[0] for i in range(k))
+        has = any(t is not None for t in trial) if isinstance(trial, tuple) else trial is not None
+        if has != header["has_trial"]:
+            raise ValueError(
+                f"cannot load {path!r} with this problem: the solution was trained "
+                + ("with" if header["has_trial"] else "without")
+                + " a trial solution ψ = A + B·N, but this problem's conditions give "
+                + ("one" if has else "none")
+            )
+    info = dict(header["info"])
+    info["has_trial"] = header["has_trial"]
+    return Solution(
+        theta=jnp.asarray(theta),
+        net=net,
+        problem=problem,
+        trial=trial,
+        history=history,
+        status=header["status"],
+        info=info,
+    )
+
+
+def _has_trial(trial) -> bool:
+    if isinstance(trial, tuple):
+        return any(t is not None for t in trial)
+    return trial is not None
