@@ -8,18 +8,25 @@ from nnpde import adaptive, autodiff, backprop, distributed, kernels, problems
 from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
 from nnpde.domains import BoundarySample, Box, Disk, Interval
+from nnpde.files import FileFormatError, load
+from nnpde.first_order import LBFGS, Optax
 from nnpde.fit import FitResult, fit
+from nnpde.lm import LM, GaussNewtonCG
 from nnpde.matfree import CGConfig
 from nnpde.mlp import MLP
 from nnpde.network import Params, TwoLayerNet
 from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Periodic, Problem, Robin
-from nnpde.solution import FileFormatError, Solution, load
-from nnpde.solvers import LMConfig, solve
+from nnpde.results import RESULTS
+from nnpde.solution import Solution
+from nnpde.solvers import solve
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LBFGS",
+    "LM",
     "MLP",
+    "RESULTS",
     "Activation",
     "BoundarySample",
     "Box",
@@ -28,11 +35,12 @@ __all__ = [
     "Disk",
     "FileFormatError",
     "FitResult",
+    "GaussNewtonCG",
     "Initial",
     "Interval",
     "Jet",
-    "LMConfig",
     "Neumann",
+    "Optax",
     "Params",
     "Periodic",
     "Problem",

@@ -133,6 +133,12 @@ class Collocation:
     trial: TrialSolution | None
     used: frozenset
     backend: str = "kernels"
+    penalty_blocks: tuple = ()  # ((name, rows), ...) of the penalty conditions, in order
+
+    def blocks(self, data: CollocationData) -> tuple:
+        """((name, size), ...) of the consecutive residual blocks: the interior points, then
+        each penalty condition (their per-block losses are in the history)."""
+        return (("interior", data.x.shape[0]),) + self.penalty_blocks
 
     # ---- the trial solution at one point (autodiff backend) -------------------------------
     def _psi_single(self, theta, x):
@@ -252,10 +258,15 @@ class Collocation:
         (:func:`kernels.operator_gram`), so the (P, NT) Jacobian is never held: memory
         O(chunk·NT + NT²) for any P. The autodiff backend forms J. JᵀJ is exactly
         symmetric."""
+        r, JTJ, JTr = self.gram_with_residuals(theta, data)
+        return 0.5 * jnp.mean(r * r), JTJ, JTr
+
+    def gram_with_residuals(self, theta, data: CollocationData):
+        """(r (P + Q,), JᵀJ (NT, NT), Jᵀr (NT,)) at θ: :meth:`gram` with the residuals."""
         if self.backend == "autodiff":
             r, J = self.residuals_and_jacobian(theta, data)
             JTJ = J.T @ J
-            return 0.5 * jnp.mean(r * r), 0.5 * (JTJ + JTJ.T), J.T @ r
+            return r, 0.5 * (JTJ + JTJ.T), J.T @ r
         r, dF = self._residuals_and_weights(theta, data)
         alpha, beta, h, lap = _operator_weights(dF, data.B, self.used)
         p = data.x.shape[0]
@@ -263,7 +274,7 @@ class Collocation:
                                          grad=beta, hessian=h, laplacian=lap)  # fmt: skip
         ab, bb = self.boundary_weights(data)
         JTJ_b, JTr_b = kernels.operator_gram(self.net, theta, data.xb, r[p:], value=ab, grad=bb)
-        return 0.5 * jnp.mean(r * r), JTJ + JTJ_b, JTr + JTr_b
+        return r, JTJ + JTJ_b, JTr + JTr_b
 
     def gram_diagonal(self, theta, data: CollocationData) -> Array:
         """diag(JᵀJ) = Σ_p J_pk², the squared column norms of J: shape (NT,).
@@ -447,7 +458,7 @@ def make_collocation(
         )
     A, B = _trivial_jets(x.shape[0], d, dtype, trial, x)
 
-    xb, nb, gb, c0, c1, wb = [], [], [], [], [], []
+    xb, nb, gb, c0, c1, wb, names = [], [], [], [], [], [], []
     if rest:
         sample = problem.domain.sample_boundary(boundary_points, key=key)
         for bc in rest:
@@ -458,6 +469,7 @@ def make_collocation(
             c0.append(np.full(len(pts), a0))
             c1.append(np.full(len(pts), a1))
             wb.append(np.full(len(pts), float(bc.weight)))
+            names.append((condition_name(bc), len(pts)))
 
     def cat(parts, shape):
         if not parts:
@@ -470,4 +482,11 @@ def make_collocation(
         x=x, A=A, B=B, xb=xb_a, nb=cat(nb, (0, d)), gb=cat(gb, (0,)), c0=cat(c0, (0,)),
         c1=cat(c1, (0,)), wb=cat(wb, (0,)), Ab=Ab, Bb=Bb,
     )  # fmt: skip
-    return Collocation(problem, net, trial, used, backend), data
+    return Collocation(problem, net, trial, used, backend, tuple(names)), data
+
+
+def condition_name(bc) -> str:
+    """A short name of a penalty condition for the history: ``"Neumann(x0_max)"``."""
+    where = bc.where if isinstance(getattr(bc, "where", None), str) else \
+        ("all" if getattr(bc, "where", None) is None else "where")  # fmt: skip
+    return f"{type(bc).__name__}({where})"

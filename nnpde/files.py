@@ -38,7 +38,7 @@ from nnpde import _nets
 from nnpde.activations import get_activation
 from nnpde.network import TwoLayerNet
 
-__all__ = ["FORMAT_VERSION", "FileFormatError", "load", "read_npz", "save_solution",
+__all__ = ["FORMAT_VERSION", "FileFormatError", "load", "net_spec", "read_npz", "save_solution",
            "write_npz_atomic"]
 
 FORMAT = "nnpde"
@@ -160,6 +160,15 @@ def _net_to_spec(net) -> dict:
                 "activation": _registered_name(net.activation, "activation"),
                 "output": output}  # fmt: skip
     raise TypeError(f"save: cannot store a network of type {type(net).__name__}")
+
+
+def net_spec(net):
+    """The network's spec as stored in files (a dict), or its repr when it cannot be stored
+    (an unregistered activation): what a checkpoint's fingerprint compares."""
+    try:
+        return _net_to_spec(net)
+    except (TypeError, ValueError):
+        return repr(net)
 
 
 _NET_KEYS = {

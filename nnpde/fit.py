@@ -1,8 +1,8 @@
 """``nnpde.fit``: a network trained on data (regression or classification).
 
-The optimisers are those of :func:`nnpde.solve` (:mod:`nnpde.training`); what changes is the
-model: residuals r = N(x) - y and the losses of :mod:`nnpde.backprop`, with gradients from the
-hand-written back-propagation (seeds 001-004) or, for :class:`~nnpde.TwoLayerNet`, the seed-000
+The solvers are those of :func:`nnpde.solve` (:mod:`nnpde.engine`, :mod:`nnpde.runs`); what
+changes is the model: residuals r = N(x) - y and the losses of :mod:`nnpde.backprop`, with
+gradients from the hand-written back-propagation (seeds 001-004) or, for :class:`~nnpde.TwoLayerNet`, the seed-000
 kernels, and the exact Jacobian for Levenberg-Marquardt.
 
     >>> import jax, jax.numpy as jnp, nnpde
@@ -23,11 +23,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from nnpde import _nets, kernels
+from nnpde import _nets, kernels, runs
+from nnpde.lm import LM
 from nnpde.network import TwoLayerNet
-from nnpde.training import LMConfig, train
+from nnpde.results import describe
 
 __all__ = ["FitResult", "fit"]
 
@@ -116,7 +116,8 @@ _loss.defvjp(_loss_fwd, _loss_bwd)
 
 @dataclasses.dataclass
 class FitResult:
-    """A trained network: ``predict(x)``, the flat ``theta``, loss ``history`` and ``status``."""
+    """A trained network: ``predict(x)``, the flat ``theta``, loss ``history``, ``status``
+    and ``result`` (the :class:`~nnpde.RESULTS` member)."""
 
     net: object
     theta: Array  # (NT,)
@@ -124,6 +125,13 @@ class FitResult:
     history: dict
     status: str
     info: dict
+
+    @property
+    def result(self):
+        """How the run ended: a :class:`nnpde.RESULTS` member."""
+        from nnpde.results import RESULTS
+
+        return RESULTS[self.info["result"]]
 
     @property
     def params(self):
@@ -167,24 +175,22 @@ def fit(
     y,
     *,
     loss: str | None = None,
-    method: str | optax.GradientTransformation = "lm",
-    steps: int = 200,
+    solver=None,
+    method=None,
+    steps: int | None = None,
     key=None,
     backend: str = "backprop",
     theta0=None,
-    tol: float = 0.0,
-    learning_rate: float | Callable = 1e-3,
-    lm: LMConfig = LMConfig(),  # noqa: B008 (frozen, immutable)
     steps_per_call: int | None = None,
     callback: Callable | None = None,
     progress: bool = False,
-    divergence: float = 1e4,
     time_limit: float | None = None,
     checkpoint=None,
     checkpoint_every: int | None = None,
     resume=None,
+    **legacy,
 ) -> FitResult:
-    """Trains ``net`` on samples (x, y) with the optimisers of :func:`nnpde.solve`.
+    """Trains ``net`` on samples (x, y) with the solvers of :func:`nnpde.solve`.
 
     Args:
       net: an :class:`~nnpde.MLP` or a :class:`~nnpde.TwoLayerNet` (scalar output).
@@ -193,25 +199,58 @@ def fit(
       loss: "mse" (½·mean over samples of |N - y|², the default for regression),
         "sum_squares" (Σ |N - y|²) or "cross_entropy" (the default for an MLP with
         ``output="softmax"``); see :mod:`nnpde.backprop`.
-      method: "lm" (least-squares losses only: the exact Jacobian of the outputs), "gn-cg"
-        (the same step by matrix-free conjugate gradients, J v by ``jax.linearize``), "adam",
-        "lbfgs" or an optax transformation.
+      solver, method: as in :func:`nnpde.solve`: :class:`~nnpde.LM` and
+        :class:`~nnpde.GaussNewtonCG` (least-squares losses only: the exact Jacobian of the
+        outputs; J v by ``jax.linearize``), :class:`~nnpde.Optax`, :class:`~nnpde.LBFGS`, or
+        the shortcuts "lm", "gn-cg", "adam", "lbfgs", an optax transformation.
       backend: "backprop" (hand-written gradients and Jacobian) or "autodiff" (their
         ``jax.value_and_grad``/``jax.jacrev`` twins). A TwoLayerNet always uses the kernels.
       theta0: initial flat θ (NT,) (``net.ravel(params)`` for an MLP).
-      steps, key, tol, learning_rate, lm, steps_per_call, callback, progress, divergence,
-        time_limit, checkpoint, checkpoint_every, resume: as in :func:`nnpde.solve`;
-        ``tol`` and the history are in units of ``loss``.
+      steps, key, steps_per_call, callback, progress, time_limit, checkpoint,
+        checkpoint_every, resume: as in :func:`nnpde.solve` (the same checks, one
+        definition: :mod:`nnpde.runs`). The history and an LM solver's ``atol`` are in units
+        of ``loss``.
 
     Returns:
-      A :class:`FitResult`.
+      A :class:`FitResult` (``result``: the :class:`~nnpde.RESULTS` member).
 
     Raises:
       ValueError: mismatched shapes, non-finite data, an unknown loss or backend, LM with
         cross-entropy, or a loss that does not suit the network's output.
     """
+    runs.check_legacy(legacy, "fit")
     t_start = time.perf_counter()
+    the_solver = runs.pick_solver(solver, method)
+    opts = runs.options(steps=steps, steps_per_call=steps_per_call, callback=callback,
+                        progress=progress, time_limit=time_limit, checkpoint=checkpoint,
+                        checkpoint_every=checkpoint_every, resume=resume)  # fmt: skip
     _nets.check_net(net)
+    loss = _check_loss(net, loss, backend, the_solver)
+    key = jax.random.key(0) if key is None else key
+    theta = _initial_theta(net, theta0, key)
+    x, y = _check_data(net, x, y, theta.dtype)
+    if _nets.is_mlp(net) and net.output_name == "softmax":
+        _check_probabilities(y, loss)
+    # LM minimises ½·mean(r²) over the P·NK residuals; report in the units of ``loss``
+    scale = 1.0
+    if isinstance(the_solver, LM):
+        scale = float(y.shape[1]) if loss == "mse" else 2.0 * y.size
+        the_solver = dataclasses.replace(the_solver, atol=the_solver.atol / scale)
+    run = runs.execute(the_solver, DataFit(net, loss, backend), FitData(x, y), theta, opts,
+                       key=key)  # fmt: skip
+    history = dict(run.history)
+    for k in ("loss", "blocks"):
+        if k in history:
+            history[k] = history[k] * scale
+    info = dict(run.info, method=the_solver.name, solver=runs.solver_kind(run),
+                steps=run.done, loss=run.loss * scale, backend=backend,
+                samples=int(x.shape[0]), wall_s=time.perf_counter() - t_start,
+                result=run.result.name)  # fmt: skip
+    status = describe(run.result, run.done, run.loss * scale, run.detail)
+    return FitResult(net, run.theta(), loss, history, status, info)
+
+
+def _check_loss(net, loss, backend, solver) -> str:
     softmax = _nets.is_mlp(net) and net.output_name == "softmax"
     if loss is None:
         loss = "cross_entropy" if softmax else "mse"
@@ -224,37 +263,19 @@ def fit(
                          "one linear output")  # fmt: skip
     if loss == "cross_entropy" and not softmax:
         raise ValueError("cross_entropy needs output='softmax' (class probabilities)")
-    if method in ("lm", "gn-cg") and loss == "cross_entropy":
-        raise ValueError(f"method={method!r} needs a least-squares loss ('mse' or 'sum_squares'); "
-                         "use 'adam' or 'lbfgs' for cross_entropy")  # fmt: skip
-    key = jax.random.key(0) if key is None else key
-    dtype = jnp.zeros((), float).dtype
+    if isinstance(solver, LM) and loss == "cross_entropy":
+        raise ValueError(f"solver {solver.name!r} needs a least-squares loss ('mse' or "
+                         "'sum_squares'); use 'adam' or 'lbfgs' for cross_entropy")  # fmt: skip
+    return loss
+
+
+def _initial_theta(net, theta0, key):
     if theta0 is None:
-        theta = _nets.flat_init(net, key, dtype)
-    else:
-        theta = jnp.asarray(theta0)
-        if theta.shape != (net.num_params,):
-            raise ValueError(f"theta0 must have shape ({net.num_params},), got {theta.shape}")
-        dtype = theta.dtype
-    x, y = _check_data(net, x, y, dtype)
-    if softmax:
-        _check_probabilities(y, loss)
-    model = DataFit(net, loss, backend)
-    data = FitData(x, y)
-    # LM minimises ½·mean(r²) over the P·NK residuals; report in the units of ``loss``
-    scale = 1.0
-    if method in ("lm", "gn-cg"):
-        scale = float(y.shape[1]) if loss == "mse" else 2.0 * y.size
-    trained = train(
-        model, data, theta, method=method, steps=steps, tol=tol / scale,
-        learning_rate=learning_rate, lm=lm, steps_per_call=steps_per_call, callback=callback,
-        progress=progress, divergence=divergence, time_limit=time_limit, checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every, resume=resume, key=key,
-    )  # fmt: skip
-    history = {"loss": trained.history["loss"] * scale}
-    info = dict(trained.info, loss=trained.info["loss"] * scale, backend=backend,
-                samples=int(x.shape[0]), wall_s=time.perf_counter() - t_start)  # fmt: skip
-    return FitResult(net, trained.theta, loss, history, trained.status, info)
+        return _nets.flat_init(net, key, jnp.zeros((), float).dtype)
+    theta = jnp.asarray(theta0)
+    if theta.shape != (net.num_params,):
+        raise ValueError(f"theta0 must have shape ({net.num_params},), got {theta.shape}")
+    return theta
 
 
 def _check_probabilities(y, loss):

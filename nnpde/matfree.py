@@ -4,15 +4,16 @@ The damped Gauss-Newton step δ solves
 
     (JᵀJ + μ S) δ = -Jᵀr,     S = max(diag(JᵀJ), ε·max diag(JᵀJ))
 
-(the system of dense LM in :mod:`nnpde.training`). Here it is solved by conjugate gradients
+(the system of dense LM, :class:`nnpde.LM`). Here it is solved by conjugate gradients
 that touch J only through the products J v and Jᵀu (``model.linearize``; for collocation the
 hand-written :func:`nnpde.kernels.operator_jvp` and :func:`~nnpde.kernels.operator_vjp`), so
 neither the (R, NT) Jacobian nor the (NT, NT) matrix JᵀJ is ever formed: memory O(R + NT) on
 top of the kernels' blocks, cost per CG iteration about three forward passes. The
 preconditioner is Jacobi, M = diag(JᵀJ) + μ S, with diag(JᵀJ) the squared column norms of J
 (``model.gram_diagonal``: the rows formed one block of points at a time, once per accepted
-step). Acceptance, Nielsen's damping update and the stopping rules are those of dense LM; the
-predicted decrease uses one extra product, ½|Jδ|² + δᵀJᵀr.
+step). Acceptance, Nielsen's damping update and the stopping rules are those of dense LM
+(:mod:`nnpde.lm`, where the step is taken); the predicted decrease uses one extra product,
+½|Jδ|² + δᵀJᵀr.
 
 CG stops after ``CGConfig.max_iters`` iterations or once the preconditioned residual
 |b - Aδ|_{M⁻¹} ≤ ``rtol``·|b|_{M⁻¹}. An inexact solve is still a descent direction (CG from 0
@@ -27,12 +28,11 @@ References:
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-__all__ = ["CGConfig", "GNCarry", "gn_cg_step", "pcg"]
+__all__ = ["CGConfig", "gram_diagonal", "linear_maps", "pcg"]
 
 Array = jax.Array
 
@@ -111,18 +111,6 @@ def pcg(matvec, b: Array, minv: Array, cfg: CGConfig):
     return x, iters
 
 
-class GNCarry(NamedTuple):
-    """The state of matrix-free LM between steps (what a checkpoint holds)."""
-
-    theta: Array  # (NT,)
-    loss: Array  # () ½·mean(r²) at theta
-    JTr: Array  # (NT,) Jᵀr at theta
-    diag: Array  # (NT,) diag(JᵀJ) at theta
-    mu: Array  # () damping
-    nu: Array  # () Nielsen's rejection factor
-    cg_iters: Array  # () CG iterations so far (int32)
-
-
 def linear_maps(model, data, theta):
     """(r, jvp, vjp) of ``model`` at θ: ``model.linearize``, else ``jax.linearize`` of
     ``model.residuals`` and its transpose."""
@@ -147,98 +135,3 @@ def gram_diagonal(model, data, theta) -> Array:
         return model.gram_diagonal(theta, data)
     J = model.residuals_and_jacobian(theta, data)[1]
     return jnp.sum(J * J, axis=0)
-
-
-def _linearize(model, data, theta, shards):
-    """(loss, Jᵀr, diag(JᵀJ)) at θ, summed over shards."""
-    t = shards.local(theta)
-    r, _, vjp = linear_maps(model, data, t)
-    return (shards.half_mean_sq(r), shards.sum(vjp(r)),
-            shards.sum(gram_diagonal(model, data, t)))  # fmt: skip
-
-
-def gn_init(model, data, theta, cfg, shards) -> GNCarry:
-    """The carry at θ (loss, Jᵀr, diag(JᵀJ), μ0)."""
-
-    def run(data, theta):
-        loss, JTr, diag = _linearize(model, data, theta, shards)
-        dt = theta.dtype
-        return GNCarry(theta, loss, JTr, diag, jnp.asarray(cfg.mu0, dt), jnp.asarray(2.0, dt),
-                       jnp.asarray(0, jnp.int32))  # fmt: skip
-
-    return shards.run(model, run, data, theta)
-
-
-def gn_cg_step(model, data, s: GNCarry, cfg, cg: CGConfig, shards) -> GNCarry:
-    """One matrix-free LM iteration (accepted or rejected) from carry ``s``.
-
-    ``cfg`` is the :class:`nnpde.training.LMConfig` (damping, floor), ``cg`` the CG settings,
-    ``shards`` the :class:`nnpde.distributed.Shards` of the run.
-    """
-    dt = s.theta.dtype
-    t = shards.local(s.theta)
-    _, jvp, vjp = linear_maps(model, data, t)
-    scale = jnp.maximum(s.diag, cfg.eps * jnp.max(s.diag))
-    damp = s.mu * scale
-
-    def matvec(p):
-        return shards.sum(vjp(jvp(shards.local(p)))) + damp * p
-
-    delta, iters = pcg(matvec, -s.JTr, 1.0 / (s.diag + damp), cg)
-    ok = jnp.all(jnp.isfinite(delta))
-    delta = jnp.where(ok, delta, 0.0)
-    Jd = jvp(shards.local(delta))
-    pred = -(delta @ s.JTr + shards.sum(0.5 * (Jd @ Jd))) / shards.nres
-    cand = s.theta + delta
-    c = shards.local(cand)
-    r_new, _, vjp_new = linear_maps(model, data, c)
-    new_loss = shards.half_mean_sq(r_new)
-    rho = (s.loss - new_loss) / jnp.where(pred > 0, pred, jnp.inf)
-    accept = ok & jnp.isfinite(new_loss) & (new_loss < s.loss)
-    count = s.cg_iters + iters.astype(jnp.int32)
-
-    def on_accept(_):
-        JTr = shards.sum(vjp_new(r_new))
-        diag = shards.sum(gram_diagonal(model, data, c))
-        mu = s.mu * jnp.maximum(1 / 3, 1 - (2 * rho - 1) ** 3)
-        return GNCarry(cand, new_loss, JTr, diag, jnp.maximum(mu, cfg.mu_min),
-                       jnp.asarray(2.0, dt), count)  # fmt: skip
-
-    def on_reject(_):  # as dense LM: a non-finite step jumps μ to at least mu_singular
-        mu = s.mu * s.nu
-        mu = jnp.where(ok, mu, jnp.maximum(mu, getattr(cfg, "mu_singular", 0.0)))
-        return s._replace(mu=mu, nu=s.nu * 2, cg_iters=count)
-
-    return jax.lax.cond(accept, on_accept, on_reject, None)
-
-
-def damped_dispatch(model, data, carry, n: int, tol, cfg, shards, step):
-    """Up to ``n`` damped Gauss-Newton iterations ``step(data, carry) -> carry`` in one
-    while_loop, stopping early at loss <= tol, a non-finite loss or μ >= cfg.mu_max; run per
-    shard by ``shards``: (carry, losses (n,), taken). Dense LM and gn-cg both use it."""
-
-    def run(data, carry, tol):
-        hist = jnp.full((n,), jnp.nan, carry.theta.dtype)
-
-        def cond(st):
-            s, i, _ = st
-            return (i < n) & (s.loss > tol) & jnp.isfinite(s.loss) & (s.mu < cfg.mu_max)
-
-        def body(st):
-            s, i, losses = st
-            s = step(data, s)
-            return s, i + 1, losses.at[i].set(s.loss)
-
-        carry, taken, losses = jax.lax.while_loop(cond, body, (carry, jnp.asarray(0), hist))
-        return carry, losses, taken
-
-    return shards.run(model, run, data, carry, jnp.asarray(tol, carry.theta.dtype))
-
-
-def gn_dispatch(model, data, carry: GNCarry, n: int, tol, cfg, cg: CGConfig, shards):
-    """Up to ``n`` matrix-free LM iterations in one while_loop: (carry, losses (n,), taken)."""
-
-    def step(data, s):
-        return gn_cg_step(model, data, s, cfg, cg, shards)
-
-    return damped_dispatch(model, data, carry, n, tol, cfg, shards, step)

@@ -29,9 +29,14 @@ class Solution:
       net: the network spec.
       problem: the problem (None after ``load`` without ``problem=``).
       trial: the trial solution ψ = A + B·N (None: ψ = N).
-      history: dict of per-step arrays (``"loss"``: ½·mean(r²) after each step).
-      status: why the run stopped, as a sentence.
-      info: method, backend, wall time, points, ...
+      history: dict of per-step arrays, one entry per step: ``"loss"`` (½·mean(r²) for
+        least-squares solvers), ``"blocks"`` (steps, n_blocks) the loss per residual block
+        (names in ``info["blocks"]``; they add up to the loss), ``"grad_norm"``,
+        ``"step_norm"``, and for LM ``"mu"`` (damping), ``"accepted"`` (0/1) and
+        ``"cg_iters"``.
+      status: why the run stopped, as a sentence (derived from :attr:`result`).
+      info: method, solver, backend, wall time, points, ``"result"``, ``"validation"`` (the
+        interior residual at the points and between them), ...
     """
 
     theta: Any
@@ -58,6 +63,22 @@ class Solution:
         out = [_evaluate(self.net, trials[i], self.theta[i * nt:(i + 1) * nt], x)
                for i in range(k)]  # fmt: skip
         return out[0] if k == 1 else jnp.stack(out, axis=1)
+
+    @property
+    def result(self):
+        """How the run ended: a :class:`nnpde.RESULTS` member (None if unknown)."""
+        from nnpde.results import RESULTS
+
+        name = self.info.get("result")
+        return RESULTS[name] if isinstance(name, str) and name in RESULTS.__members__ else None
+
+    def diagnose(self) -> str:
+        """A summary of the run in words: how it ended, how the loss and its blocks evolved,
+        the damping, and whether the points resolve the solution (see
+        :mod:`nnpde.diagnostics`)."""
+        from nnpde.diagnostics import diagnose
+
+        return diagnose(self)
 
     @property
     def components(self) -> int:
@@ -95,9 +116,13 @@ class Solution:
         Args:
           x: test points (P, D); default :meth:`test_points` (never the training points).
 
+        Returns:
+          ``{"max_abs", "rel_l2", "points"}`` over all components, and for a system of K
+          components also ``"per_component"``: a list of K such dicts.
+
         Raises:
           ValueError: no problem or no exact solution, or ``exact`` does not return one number
-            per point.
+            per point (K numbers for a system).
         """
         if self.problem is None or self.problem.exact is None:
             raise ValueError("errors() needs a problem with an exact solution")
@@ -106,16 +131,16 @@ class Solution:
         approx = np.asarray(self(xj), np.float64)
         exact = np.asarray(jax.jit(jax.vmap(self.problem.exact))(xj), np.float64)
         if exact.shape != approx.shape:
+            what = "a scalar" if approx.ndim == 1 else f"{approx.shape[1]} values"
             raise ValueError(
-                "errors(): problem.exact must return a scalar for one point x (D,); over "
+                f"errors(): problem.exact must return {what} for one point x (D,); over "
                 f"{x.shape[0]} points it returned shape {exact.shape}, expected {approx.shape}"
             )
-        err = approx - exact
-        return {
-            "max_abs": float(np.max(np.abs(err))),
-            "rel_l2": float(np.linalg.norm(err) / max(np.linalg.norm(exact), 1e-300)),
-            "points": int(x.shape[0]),
-        }
+        out = _error_stats(approx, exact)
+        if approx.ndim == 2:
+            out["per_component"] = [_error_stats(approx[:, k], exact[:, k])
+                                    for k in range(approx.shape[1])]  # fmt: skip
+        return out
 
     # ---- files ------------------------------------------------------------------------------
     def save(self, path) -> None:
@@ -156,3 +181,12 @@ def _evaluate(net, trial, theta, x):
     if trial is None:
         return N
     return jax.vmap(trial.A)(x) + jax.vmap(trial.B)(x) * N
+
+
+def _error_stats(approx, exact) -> dict:
+    err = approx - exact
+    return {
+        "max_abs": float(np.max(np.abs(err))),
+        "rel_l2": float(np.linalg.norm(err) / max(np.linalg.norm(exact), 1e-300)),
+        "points": int(approx.shape[0]),
+    }

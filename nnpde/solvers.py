@@ -1,10 +1,11 @@
-"""``nnpde.solve``: a PDE problem trained by Levenberg-Marquardt (dense, or matrix-free
-Gauss-Newton with conjugate gradients), Adam (any optax transformation) or L-BFGS at
-collocation points, on one device or with the points split over a device mesh.
+"""``nnpde.solve``: a PDE problem trained at collocation points by a solver object
+(:class:`nnpde.LM` by default; :class:`nnpde.GaussNewtonCG`, :class:`nnpde.Optax`,
+:class:`nnpde.LBFGS`), on one device or with the points split over a device mesh.
 
-The optimisers live in :mod:`nnpde.training` (shared with :func:`nnpde.fit`). A run stops on
-``tol`` (loss), ``steps``, ``time_limit``, a stalled LM damping or a non-finite/diverging loss,
-in which case it keeps the last finite θ and says so in ``Solution.status``.
+The solvers and the driver that runs them are shared with :func:`nnpde.fit`
+(:mod:`nnpde.engine`, :mod:`nnpde.runs`). A run ends when its solver's tests say converged or
+stalled, or at the step cap, the time limit, a non-finite or diverging loss, or Ctrl-C:
+``Solution.result`` is the :class:`nnpde.RESULTS` member, and θ is always the last healthy one.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from nnpde import _nets, distributed
+from nnpde import _nets, distributed, engine, runs
 from nnpde.collocation import Collocation, CollocationData, make_collocation
 from nnpde.network import TwoLayerNet
 from nnpde.problem import Problem
 from nnpde.solution import Solution
 from nnpde.systems import make_system
-from nnpde.training import CGConfig, LMConfig, train
 
-__all__ = ["CGConfig", "LMConfig", "solve"]
+__all__ = ["solve"]
 
 
 def _points(problem: Problem, points, key, dtype):
@@ -75,27 +74,24 @@ def solve(
     net,
     points,
     *,
-    method: str | optax.GradientTransformation = "lm",
-    steps: int = 200,
+    solver=None,
+    method=None,
+    steps: int | None = None,
     key=None,
-    backend: str | None = None,
     theta0=None,
-    tol: float = 0.0,
-    learning_rate: float | Callable = 1e-3,
+    backend: str | None = None,
     boundary_points: int = 64,
-    lm: LMConfig = LMConfig(),  # noqa: B008 (frozen, immutable)
-    cg: CGConfig = CGConfig(),  # noqa: B008
     mesh=None,
     devices=None,
+    adapt=(),
     steps_per_call: int | None = None,
     callback: Callable | None = None,
     progress: bool = False,
-    divergence: float = 1e4,
     time_limit: float | None = None,
     checkpoint=None,
     checkpoint_every: int | None = None,
     resume=None,
-    adapt=(),
+    **legacy,
 ) -> Solution:
     """Trains ``net`` so that ψ = A + B·N solves ``problem`` at collocation ``points``.
 
@@ -104,21 +100,21 @@ def solve(
       net: a :class:`~nnpde.TwoLayerNet` with ``net.dim == problem.dim``, or a scalar
         :class:`~nnpde.MLP` (``sizes = (D, ..., 1)``; derivatives by autodiff).
       points: interior collocation points (P, D), or an int P (then Sobol' points).
-      method: "lm" (Levenberg-Marquardt on the exact Jacobian: Cholesky on JᵀJ, or
-        matrix-free above ``lm.dense_max_params`` parameters), "gn-cg" (the same damped
-        Gauss-Newton step always solved matrix-free by preconditioned conjugate gradients on
-        J v / Jᵀu products, :mod:`nnpde.matfree`), "adam", "lbfgs" (optax's L-BFGS with zoom
-        line search), or any ``optax.GradientTransformation``.
-      steps: maximum number of steps (LM iterations, including rejected ones).
+      solver: a solver object — :class:`~nnpde.LM` (the default: Levenberg-Marquardt on the
+        exact Jacobian, dense or matrix-free by size), :class:`~nnpde.GaussNewtonCG`,
+        :class:`~nnpde.Optax` (any optax transformation), :class:`~nnpde.LBFGS` — holding
+        its own settings (tolerances, damping, learning rate), or a shortcut: ``"lm"``,
+        ``"gn-cg"``, ``"adam"`` (optax's Adam, learning rate 1e-3), ``"lbfgs"``, or an
+        ``optax.GradientTransformation``.
+      method: the older name of ``solver`` (the same values).
+      steps: the step cap (LM iterations, accepted or not). Default: high enough that a run
+        ends by its own convergence and stall tests (1000 for LM, 20000 for optax, 5000 for
+        L-BFGS); a run cut by it ends ``max_steps``.
       key: PRNG key for θ's initialisation and sampled points (default ``jax.random.key(0)``).
+      theta0: initial θ (NT,); default ``net.init(key)``.
       backend: "kernels" (hand-written derivatives; the default for ``TwoLayerNet``) or
         "autodiff" (same numbers; the only choice for an ``MLP``).
-      theta0: initial θ (NT,); default ``net.init(key)``.
-      tol: stop once the loss ½·mean(r²) is at most ``tol``.
-      learning_rate: Adam's learning rate, a float or an optax schedule.
       boundary_points: boundary points for penalty conditions.
-      lm: :class:`LMConfig` (damping; ``dense_max_params``, the dense/matrix-free switch).
-      cg: :class:`CGConfig` (iterations and tolerance of the matrix-free step).
       mesh: a :class:`jax.sharding.Mesh` with a ``"points"`` axis
         (:func:`nnpde.distributed.make_mesh`): the interior points are split over its
         devices (their number must divide P), θ is replicated, and the sums over points
@@ -126,111 +122,172 @@ def solve(
         (:func:`nnpde.distributed.initialize`) every process passes the same arguments and
         keeps only its own rows of the points.
       devices: instead of ``mesh``, an int n (the first n devices) or a list of devices.
-      steps_per_call: steps per jitted dispatch (default: all of them); with ``callback`` or
-        ``progress`` the run is split into calls of this many steps.
-      callback: ``callback(step, loss, theta)`` after each call of ``steps_per_call`` steps.
-      progress: show a tqdm progress bar (if tqdm is installed).
-      divergence: a first-order run (Adam, L-BFGS, optax) stops as diverged once its loss
-        exceeds ``divergence`` times the initial loss or is not finite, and returns the last
-        parameters whose loss was below that.
-      time_limit: stop after the first dispatch that ends past this many seconds (the run is
-        then split into dispatches of ~steps/100 steps).
-      checkpoint: a path: the full optimiser state, step count, loss history and key are
-        written there atomically every ``checkpoint_every`` steps, at the end, and on Ctrl-C.
+      adapt: strategies that change the collocation data between dispatches without changing
+        any shape (nothing recompiles): :class:`nnpde.adaptive.ResidualAdaptive` and
+        :class:`nnpde.adaptive.GradientBalance`; what they did is in ``info["adapt"]`` and
+        the final points in ``info["points_final"]``. Problems with one unknown only.
+      steps_per_call: steps per jitted dispatch (default: up to 1000); with ``callback``,
+        ``progress`` or ``time_limit`` the run is split into dispatches of this many steps.
+      callback: ``callback(step, loss, theta)`` after each dispatch.
+      progress: show a tqdm progress bar (``pip install nnpde[progress]``).
+      time_limit: end the run (``RESULTS.time_limit``) after the first dispatch that ends
+        past this many seconds (dispatches are then ~steps/100 steps).
+      checkpoint: a path: the full solver state, step count, history and key are written
+        there atomically every ``checkpoint_every`` steps, at the end, and on Ctrl-C.
       checkpoint_every: steps between checkpoints (default: each dispatch).
       resume: a checkpoint path to continue from, or True to continue from ``checkpoint`` if
-        that file exists (else start afresh). The problem, network, points, method and dtype
-        must match; ``steps`` counts from the start of the original run. With the same
-        ``checkpoint_every``, a resumed run ends with exactly the θ of an uninterrupted one.
-
-      adapt: strategies that change the collocation data between dispatches without changing
-        any shape (nothing recompiles): :class:`nnpde.adaptive.ResidualAdaptive` (points
-        moved to large residuals) and :class:`nnpde.adaptive.GradientBalance` (adaptive
-        boundary weight); what they did is in ``history["adapt"]`` and the final points in
-        ``info["points_final"]``. Problems with one unknown only.
+        that file exists (else start afresh). The solver and its settings, the network, the
+        problem's structure and equation, the points and the dtype must match (a
+        :class:`~nnpde.FileFormatError` names what differs); ``steps`` counts from the start
+        of the original run. With the same ``checkpoint_every``, a resumed run ends with
+        exactly the θ of an uninterrupted one.
 
     Returns:
-      A :class:`~nnpde.Solution`.
+      A :class:`~nnpde.Solution`: ``result`` (a :class:`~nnpde.RESULTS` member) says why the
+      run ended, ``status`` says it in words, ``history`` holds per-step diagnostics and
+      ``diagnose()`` summarises them. Ctrl-C ends the run ``interrupted`` and returns it.
+
+    Example:
+      >>> import jax, nnpde
+      >>> problem = nnpde.problems.lagaris_pde1().problem
+      >>> sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (10, 10)), problem.domain.grid(10))
+      >>> sol.result == nnpde.RESULTS.converged, sol.errors()["max_abs"] < 1e-6
+      (True, True)
     """
+    runs.check_legacy(legacy, "solve")
     t_start = time.perf_counter()
     mesh = distributed.resolve_mesh(mesh, devices)
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a nnpde.Problem, got {type(problem).__name__}")
-    _check_options(tol=tol, learning_rate=learning_rate, divergence=divergence, key=key,
-                   callback=callback, boundary_points=boundary_points)  # fmt: skip
+    the_solver = runs.pick_solver(solver, method)
+    opts = runs.options(steps=steps, steps_per_call=steps_per_call, callback=callback,
+                        progress=progress, time_limit=time_limit, checkpoint=checkpoint,
+                        checkpoint_every=checkpoint_every, resume=resume)  # fmt: skip
+    _check_options(key=key, boundary_points=boundary_points)
+    backend = _check_net(problem, net, backend)
+    key = jax.random.key(0) if key is None else key
+    k_init, k_pts, _ = jax.random.split(key, 3)
+    theta, asked = _theta0(problem, net, theta0, k_init, points)
+    runs.warn_float32(theta.dtype, asked)
+    x = _points(problem, points, k_pts, theta.dtype)
+    col, data = _model(problem, net, x, mesh, adapt,
+                       kw_model(boundary_points, key, backend, theta.dtype))
+    if problem.is_simple:
+        _check_first_point(col, theta, data)
+    if mesh is not None:
+        data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
+                                      local=True)  # fmt: skip
+    run = runs.execute(the_solver, col, data, theta, opts, mesh=mesh, key=key, adapt=adapt)
+    if mesh is None:
+        run.info["validation"] = _validation(problem, net, col, run, x, kw_model(
+            boundary_points, key, backend, theta.dtype))  # fmt: skip
+    return _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
+
+
+def kw_model(boundary_points, key, backend, dtype) -> dict:
+    k_bnd = jax.random.split(key, 3)[2]
+    return dict(boundary_points=boundary_points, key=k_bnd, backend=backend, dtype=dtype)
+
+
+def _validation(problem, net, col, run, x, kw) -> dict:
+    """The interior residual's RMS at the training points and at as many points that were not
+    trained on (a Sobol' set drawn with another key), and their ratio: ≫ 1 says the points
+    under-resolve the solution."""
+    x_val = jnp.asarray(problem.domain.sample(int(x.shape[0]), key=jax.random.key(7919)),
+                        x.dtype)  # fmt: skip
+    _, data_val = _model(problem, net, x_val, None, (), kw)
+    theta = run.theta()
+    rms = []
+    for d in (run.data, data_val):
+        r = np.asarray(jax.jit(col.residuals)(theta, d))
+        n = sum(size for name, size in col.blocks(d) if name.startswith("interior"))
+        rms.append(float(np.sqrt(np.mean(r[:n] ** 2))))
+    train, val = rms
+    ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
+    scale = float(np.sqrt(2 * float(distributed.to_host(getattr(run.state, "ref", 0.0)))))
+    under = bool(ratio > 10 and val > 1e-5 * max(scale, 1e-300))
+    return {"points": int(x.shape[0]), "train_rms": train, "validation_rms": val,
+            "ratio": float(ratio), "under_resolved": under}  # fmt: skip
+
+
+def _check_net(problem, net, backend):
     _nets.check_net(net)
     _nets.check_scalar(net)
     dim = _nets.input_dim(net)
     if dim != problem.dim:
         raise ValueError(f"the network has dim={dim} inputs but the problem is {problem.dim}-D")
     if backend is None:
-        backend = "autodiff" if _nets.is_mlp(net) else "kernels"
-    elif backend == "kernels" and not isinstance(net, TwoLayerNet):
+        return "autodiff" if _nets.is_mlp(net) else "kernels"
+    if backend == "kernels" and not isinstance(net, TwoLayerNet):
         raise ValueError("the hand-written kernels exist for TwoLayerNet only; use "
                          "backend='autodiff' (the default) for an MLP")  # fmt: skip
-    key = jax.random.key(0) if key is None else key
-    k_init, k_pts, k_bnd = jax.random.split(key, 3)
-    dtype = jnp.zeros((), float).dtype
+    return backend
+
+
+def _theta0(problem, net, theta0, key, points):
+    """(θ0 (NT,), whether the dtype was asked for: float32 points or θ0 given)."""
     n_k, names = problem.components, problem.param_names
     n_total = net.num_params * n_k + len(names)
     if theta0 is None:
-        keys = [k_init] if n_k == 1 else list(jax.random.split(k_init, n_k))
+        dtype = jnp.zeros((), float).dtype
+        keys = [key] if n_k == 1 else list(jax.random.split(key, n_k))
         phi = jnp.asarray([problem.params[n] for n in names], dtype)
         theta = jnp.concatenate([_nets.flat_init(net, k, dtype) for k in keys] + [phi])
-    else:
-        theta = np.asarray(theta0)
-        if theta.dtype not in (np.float32, np.float64):
-            raise TypeError(f"theta0 must be a float32 or float64 array, got {theta.dtype}")
-        if not np.all(np.isfinite(theta)):
-            raise ValueError("theta0 contains NaN or Inf")
-        theta = jnp.asarray(theta)
-        if theta.shape != (n_total,):
-            raise ValueError(f"theta0 must have shape ({n_total},) (components × "
-                             f"{net.num_params} + {len(names)} params), got {theta.shape}")
-        dtype = theta.dtype
-    x = _points(problem, points, k_pts, dtype)
-    rows = slice(None)
-    if mesh is not None:  # this process's rows; the others build their own data
-        rows = distributed.local_rows(x.shape[0], mesh)
-    if problem.is_simple:
-        col, data = make_collocation(
-            problem, net, x[rows], boundary_points=boundary_points, key=k_bnd, backend=backend,
-            dtype=dtype,
-        )  # fmt: skip
-        _check_first_point(col, theta, data)
-    else:  # systems, unknown parameters, observations, periodic conditions
-        if adapt:
-            raise ValueError("adapt= supports problems with one unknown and no params/data/"
-                             "Periodic conditions")  # fmt: skip
-        if mesh is not None:
-            raise ValueError("mesh= supports problems with one unknown and no params/data/"
-                             "Periodic conditions")  # fmt: skip
-        col, data, _ = make_system(problem, net, x, boundary_points=boundary_points, key=k_bnd,
-                                   backend=backend, dtype=dtype)  # fmt: skip
-    if mesh is not None:
-        data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
-                                      local=True)  # fmt: skip
+        asked = getattr(points, "dtype", None) == np.float32
+        if asked:
+            theta = theta.astype(jnp.float32)
+        return theta, asked
+    theta = np.asarray(theta0)
+    if theta.dtype not in (np.float32, np.float64):
+        raise TypeError(f"theta0 must be a float32 or float64 array, got {theta.dtype}")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta0 contains NaN or Inf")
+    if theta.shape != (n_total,):
+        raise ValueError(f"theta0 must have shape ({n_total},) (components × "
+                         f"{net.num_params} + {len(names)} params), got {theta.shape}")
+    return jnp.asarray(theta), True
 
-    trained = train(
-        col, data, theta, method=method, steps=steps, tol=tol, learning_rate=learning_rate,
-        lm=lm, cg=cg, mesh=mesh, steps_per_call=steps_per_call, callback=callback,
-        progress=progress, divergence=divergence, time_limit=time_limit,
-        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, key=key,
-        adapt=adapt,
-    )  # fmt: skip
-    info = dict(trained.info, backend=col.backend, wall_s=time.perf_counter() - t_start,
-                points=int(x.shape[0]), boundary_points=_n_penalty(data))  # fmt: skip
+
+def _model(problem, net, x, mesh, adapt, kw):
+    """(the collocation model, its data) for this process's rows of x."""
+    if problem.is_simple:
+        rows = distributed.local_rows(x.shape[0], mesh) if mesh is not None else slice(None)
+        return make_collocation(problem, net, x[rows], **kw)
+    if adapt:
+        raise ValueError("adapt= supports problems with one unknown and no params/data/"
+                         "Periodic conditions")  # fmt: skip
+    if mesh is not None:
+        raise ValueError("mesh= supports problems with one unknown and no params/data/"
+                         "Periodic conditions")  # fmt: skip
+    col, data, _ = make_system(problem, net, x, **kw)
+    return col, data
+
+
+def _solution(problem, net, col, data, run, x, wall_s) -> Solution:
+    info = dict(run.info, method=run.solver.name, solver=runs.solver_kind(run),
+                steps=run.done, loss=run.loss, backend=col.backend, wall_s=wall_s,
+                points=int(x.shape[0]), boundary_points=_n_penalty(data),
+                steps_limit=run.steps_limit)  # fmt: skip
+    if run.objective.shards.mesh is not None:
+        info["devices"] = int(run.objective.shards.mesh.devices.size)
     if not problem.is_simple:
         info.update(components=problem.components, param_names=list(problem.param_names))
     return Solution(
-        theta=trained.theta,
+        theta=run.theta(),
         net=net,
         problem=problem,
         trial=col.trial if problem.is_simple else col.trials,
-        history=trained.history,
-        status=trained.status,
-        info=info,
+        history=run.history,
+        status=engine.status(run) + _resolution_clause(info.get("validation")),
+        info=dict(info, result=run.result.name),
     )
+
+
+def _resolution_clause(v) -> str:
+    if not v or not v["under_resolved"]:
+        return ""
+    return (f"; the points under-resolve the solution: the residual between them is "
+            f"{v['ratio']:.0f}x that at them (use more or Sobol' points)")
 
 
 def _n_penalty(data) -> int:
@@ -240,26 +297,13 @@ def _n_penalty(data) -> int:
     return sum(int(p.x.shape[0]) for p in data.pen)
 
 
-def _check_options(*, tol, learning_rate, divergence, key, callback, boundary_points):
-    """Checks solve's scalar options up front, naming the one that is wrong."""
-
-    def real(v):
-        return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-    if not real(tol) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    if not callable(learning_rate) and (not real(learning_rate) or not learning_rate > 0):
-        raise ValueError(f"learning_rate must be a number > 0 or an optax schedule, "
-                         f"got {learning_rate!r}")  # fmt: skip
-    if not real(divergence) or not divergence > 1:
-        raise ValueError(f"divergence must be a factor > 1, got {divergence!r}")
+def _check_options(*, key, boundary_points):
+    """Checks solve's key and boundary_points up front, naming the one that is wrong."""
     typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     raw = isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 and key.shape == (2,)
     if key is not None and not (typed or raw):
         raise TypeError(f"key must be a PRNG key (jax.random.key or jax.random.PRNGKey), "
                         f"got {key!r}")  # fmt: skip
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable(step, loss, theta), got {callback!r}")
     if isinstance(boundary_points, bool) or not isinstance(boundary_points, (int, np.integer)) \
             or boundary_points < 1:  # fmt: skip
         raise ValueError(f"boundary_points must be a positive int, got {boundary_points!r}")

@@ -32,7 +32,13 @@ import numpy as np
 
 from nnpde import _nets, kernels
 from nnpde.activations import get_activation
-from nnpde.collocation import _operator_weights, _psi_jet, _trivial_jets, penalty_condition
+from nnpde.collocation import (
+    _operator_weights,
+    _psi_jet,
+    _trivial_jets,
+    condition_name,
+    penalty_condition,
+)
 from nnpde.problem import Jet, Periodic, Problem, jet_of
 from nnpde.trial import TrialSolution, build_trial
 
@@ -82,6 +88,12 @@ class SystemCollocation:
     used: frozenset
     n_eq: int
     backend: str = "kernels"
+    penalty_blocks: tuple = ()  # ((name, rows), ...) of every component's penalties, in order
+
+    def blocks(self, data) -> tuple:
+        """((name, size), ...): each equation's interior residuals, then the penalties."""
+        p = data.x.shape[0]
+        return tuple((f"interior[{e}]", p) for e in range(self.n_eq)) + self.penalty_blocks
 
     @property
     def k(self) -> int:
@@ -258,7 +270,7 @@ def make_system(problem: Problem, net, x, *, boundary_points: int = 64, key=None
         raise ValueError(f"the equation uses {sorted(used)}; its θ-derivatives need the "
                          f"activation's derivative of order {need}, but {act.name!r} is valid "
                          f"only up to order {act.order}")  # fmt: skip
-    trials, A, B, pens = [], [], [], []
+    trials, A, B, pens, names = [], [], [], [], []
     sample = None
     for k in range(kk):
         trial, rest = build_trial(_component_problem(problem, k))
@@ -272,6 +284,7 @@ def make_system(problem: Problem, net, x, *, boundary_points: int = 64, key=None
                 sample = problem.domain.sample_boundary(boundary_points, key=key)
             pts, normals, g, c0, c1 = penalty_condition(problem, bc, sample, dtype)
             rows.append((pts, normals, g, c0, c1, bc.weight, 0.0, pts))
+            names.append((f"u{k}: {condition_name(bc)}", len(pts)))
         for bc in problem.boundary:
             if isinstance(bc, Periodic) and bc.component == k:
                 p1, p2 = _periodic_points(problem.domain, bc, boundary_points, key)
@@ -279,13 +292,16 @@ def make_system(problem: Problem, net, x, *, boundary_points: int = 64, key=None
                 e[:, bc.axis] = 1.0
                 zero = np.zeros(len(p1))
                 rows.append((p1, e, zero, 1.0, 0.0, bc.weight, 1.0, p2))
+                names.append((f"u{k}: Periodic(x{bc.axis})", len(p1)))
                 if bc.derivative:
                     rows.append((p1, e, zero, 0.0, 1.0, bc.weight, 1.0, p2))
+                    names.append((f"u{k}: Periodic(x{bc.axis}, derivative)", len(p1)))
         if problem.data is not None:
             xo, uo = problem.data
             rows.append((xo, np.zeros_like(xo), uo[:, k], 1.0, 0.0, problem.data_weight, 0.0, xo))
+            names.append((f"u{k}: data", len(xo)))
         pens.append(_penalty(rows, d, dtype, trial))
-    col = SystemCollocation(problem, net, tuple(trials), used, n_eq, backend)
+    col = SystemCollocation(problem, net, tuple(trials), used, n_eq, backend, tuple(names))
     data = SystemData(x, tuple(A), tuple(B), tuple(pens))
     phi = jnp.asarray([problem.params[n] for n in problem.param_names], dtype)
     return col, data, phi

@@ -1,0 +1,177 @@
+"""Checkpoints: the whole solver state of a run, written atomically, and resumed only by the
+same run.
+
+A checkpoint is an nnpde file of kind ``"checkpoint"`` (:mod:`nnpde.files`) holding the
+solver's state arrays, the per-step history so far, the step count, the PRNG key and a
+*fingerprint* of everything that defines the run. Resuming compares the fingerprint entry by
+entry and refuses a mismatch naming what differs:
+
+- ``solver``: the solver's type and settings (:func:`solver_spec`);
+- ``net``: the network's spec (type, sizes, activation), ``num_params`` and ``dtype``;
+- ``problem``: the problem's structure (dimension, components, the kinds and faces of its
+  conditions, its coefficients);
+- ``probe``: the loss at a fixed θ on the run's data, to 12 digits (another equation,
+  boundary value or activation changes it);
+- ``data_sha256``: a hash of the collocation points and every other data array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnpde import distributed
+from nnpde.files import FileFormatError, read_npz, write_npz_atomic
+from nnpde.hooks import Hook
+
+__all__ = ["Checkpoint", "fingerprint", "solver_spec"]
+
+KIND = "checkpoint"
+
+
+def solver_spec(solver) -> str:
+    """The solver's type and settings as a string (an optax transformation by its type only:
+    its functions have no stable name)."""
+    if not dataclasses.is_dataclass(solver):
+        return type(solver).__name__
+    parts = []
+    for f in dataclasses.fields(solver):
+        if f.name == "transformation":
+            continue
+        parts.append(f"{f.name}={getattr(solver, f.name)!r}")
+    return f"{type(solver).__name__}({', '.join(parts)})"
+
+
+def _problem_spec(problem) -> str:
+    if problem is None:
+        return "none"
+    conds = []
+    for bc in getattr(problem, "boundary", ()):
+        where = getattr(bc, "where", None)
+        where = where if isinstance(where, (str, type(None))) else "predicate"
+        conds.append(f"{type(bc).__name__}@{where}")
+    params = sorted(getattr(problem, "params", {}) or {})
+    return (f"dim={problem.dim} components={getattr(problem, 'components', 1)} "
+            f"conditions=[{', '.join(conds)}] params={params}")  # fmt: skip
+
+
+def _data_hash(data) -> str:
+    h = hashlib.sha256()
+    for leaf in jax.tree_util.tree_leaves(data):
+        a = np.ascontiguousarray(distributed.gather_to_host(leaf))
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _probe(objective, data, theta) -> str:
+    t = 0.5 * jnp.sin(1.0 + jnp.arange(theta.shape[0], dtype=theta.dtype))
+    if objective.shards.mesh is not None:
+        t = distributed.replicate(t, objective.shards.mesh)
+    fn = jax.jit(lambda d, t: objective.loss_and_blocks(t, d)[0])
+    value = objective.shards.run(objective.model, fn, data, t)
+    return f"{float(distributed.to_host(value)):.12g}"
+
+
+def fingerprint(solver, objective, data, theta) -> dict:
+    """What a checkpoint must match to be resumed (see the module docstring)."""
+    from nnpde.files import net_spec
+
+    model = objective.model
+    return {"solver": solver_spec(solver), "net": net_spec(model.net),
+            "num_params": int(theta.shape[0]), "dtype": str(theta.dtype),
+            "problem": _problem_spec(getattr(model, "problem", None)),
+            "probe": _probe(objective, data, theta),
+            "data_sha256": _data_hash(data)}  # fmt: skip
+
+
+@dataclasses.dataclass
+class Checkpoint(Hook):
+    """Writes the run's state to ``path`` every ``every`` steps, at the end and on Ctrl-C;
+    with ``resume`` (a path) it first continues from that checkpoint (``resume_missing_ok``:
+    start afresh when that file does not exist)."""
+
+    path: object = None
+    every: int | None = None
+    resume: object = None
+    resume_missing_ok: bool = False
+    key_data: object = None
+
+    def start(self, run) -> None:
+        import os
+
+        self.fp = fingerprint(run.solver, run.objective, run.data, run.state.theta)
+        self._since = 0
+        if self.resume is None or (self.resume_missing_ok and not os.path.exists(self.resume)):
+            return
+        state, done, history = load(self.resume, run.state, self.fp)
+        if run.objective.shards.mesh is not None:
+            state = distributed.replicate(state, run.objective.shards.mesh)
+        run.state, run.done, run.history = state, done, history
+        self._last = done
+
+    def _save(self, run) -> None:
+        if self.path is None or jax.process_index() != 0:
+            return
+        if not bool(np.all(np.isfinite(distributed.to_host(run.state.theta)))):
+            return
+        save(self.path, run, self.fp, self.key_data)
+
+    def after(self, run) -> None:
+        last = getattr(self, "_last", 0)
+        self._since += run.done - last
+        self._last = run.done
+        if self._since >= (self.every or 1) or run.result is not None or run.done >= run.steps:
+            self._save(run)
+            self._since = 0
+
+    def interrupt(self, run) -> None:
+        self._save(run)
+
+
+def save(path, run, fp: dict, key_data) -> None:
+    """Writes ``run``'s state, history and step count to ``path`` atomically."""
+    leaves = jax.tree_util.tree_leaves(run.state)
+    arrays = {f"state_{i}": distributed.to_host(v) for i, v in enumerate(leaves)}
+    for k, parts in run.history.items():
+        arrays[f"history_{k}"] = np.concatenate(parts) if parts else np.zeros((0,))
+    arrays["rng"] = np.asarray(np.zeros((0,), np.uint32) if key_data is None else key_data)
+    header = dict(fp, step=int(run.done), num_state=len(leaves))
+    write_npz_atomic(path, arrays, header, kind=KIND)
+
+
+def load(path, template, fp: dict):
+    """(state shaped like ``template``, step, history {name: [array]}) from a checkpoint of
+    the same run; :class:`nnpde.FileFormatError` naming what differs otherwise."""
+    header, arrays = read_npz(path, KIND)
+
+    def fail(msg):
+        raise FileFormatError(path, f"cannot resume from this checkpoint: {msg}")
+
+    for k, v in fp.items():
+        if header.get(k) != v:
+            what = {"data_sha256": "collocation points/data", "probe": "loss at a probe θ "
+                    "(another equation, boundary data or activation)"}.get(k, k)  # fmt: skip
+            fail(f"its {what} ({header.get(k)!r}) differs from this run's ({v!r})")
+    leaves, treedef = jax.tree_util.tree_flatten(template)
+    if header.get("num_state") != len(leaves):
+        fail(f"it holds {header.get('num_state')} state arrays, this run needs {len(leaves)}")
+    new = []
+    for i, ref in enumerate(leaves):
+        a = arrays.get(f"state_{i}")
+        ref = distributed.to_host(ref)
+        if a is None or a.shape != ref.shape or a.dtype != ref.dtype:
+            got = None if a is None else (a.shape, str(a.dtype))
+            fail(f"state array {i} is {got}, expected {(ref.shape, str(ref.dtype))}")
+        new.append(jnp.asarray(a))
+    step = header.get("step")
+    if not isinstance(step, int) or step < 0:
+        fail(f"bad step {step!r}")
+    history = {k[len("history_"):]: [v] for k, v in arrays.items() if k.startswith("history_")}
+    if "loss" not in history:
+        fail("missing loss history")
+    return jax.tree_util.tree_unflatten(treedef, new), step, history

@@ -1,0 +1,78 @@
+"""Why a run stopped: :class:`RESULTS`, decided inside the jitted loop, and its message.
+
+Every solver's state carries ``result`` (an int32 scalar): ``RESULTS.running`` while it runs,
+then the member that stopped it. The driver (:mod:`nnpde.engine`) adds the members decided on
+the host (``max_steps``, ``time_limit``, ``interrupted``). People read
+:func:`describe`'s sentence; programs and tests compare the member
+(``sol.result == nnpde.RESULTS.converged``), never the prose (optimistix's ``RESULTS`` is the
+model).
+
+    >>> from nnpde.results import RESULTS
+    >>> RESULTS.converged.ok, RESULTS.stalled.ok
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["RESULTS", "describe"]
+
+
+class RESULTS(enum.IntEnum):
+    """How a run ended.
+
+    Members:
+      running: not ended (inside the loop only).
+      converged: a convergence test held: the loss is at most the solver's ``atol``, or the
+        relative loss decrease (``ftol``), the relative step (``xtol``) or the largest cosine
+        between the residual and a Jacobian column (``gtol``) fell below its tolerance.
+      max_steps: the step limit was reached while the run was still making progress.
+      time_limit: the run reached ``time_limit`` seconds.
+      stalled: no progress: the LM damping reached its cap without a decrease, or the loss
+        fell by less than the solver's ``stall`` fraction over its ``stall_window`` steps.
+      diverged: the loss grew beyond ``divergence`` times its initial value (first-order
+        methods); the last parameters below that are kept.
+      nonfinite: the loss or gradient became NaN/Inf; the last finite parameters are kept.
+      interrupted: Ctrl-C (KeyboardInterrupt) during the run.
+    """
+
+    running = 0
+    converged = 1
+    max_steps = 2
+    time_limit = 3
+    stalled = 4
+    diverged = 5
+    nonfinite = 6
+    interrupted = 7
+
+    @property
+    def ok(self) -> bool:
+        """True for ``converged`` (the run ended because it had nothing left to gain)."""
+        return self is RESULTS.converged
+
+
+_MESSAGES = {
+    RESULTS.running: "still running",
+    RESULTS.converged: "converged",
+    RESULTS.max_steps: "reached the step limit while still improving",
+    RESULTS.time_limit: "reached the time limit",
+    RESULTS.stalled: "stalled: the loss stopped decreasing",
+    RESULTS.diverged: "diverged: the loss grew far above its initial value",
+    RESULTS.nonfinite: "stopped: the loss or its gradient became NaN or Inf",
+    RESULTS.interrupted: "interrupted",
+}
+
+
+def describe(result: RESULTS, steps: int, loss: float, detail: str = "") -> str:
+    """The status line of a run: the member's message, the steps and the final loss.
+
+    Args:
+      result: how it ended.
+      steps: steps taken.
+      loss: the final loss.
+      detail: an optional clause (which test held, where it stalled).
+    """
+    result = RESULTS(int(result))
+    extra = f" ({detail})" if detail else ""
+    return f"{_MESSAGES[result]}{extra} after {steps} steps, loss {loss:.3e}"

@@ -1,0 +1,184 @@
+"""What :func:`nnpde.solve` and :func:`nnpde.fit` share: the solver argument, the options of a
+run (step limit, callback, progress, time limit, checkpoints, resume), their checks, and the
+call of the engine.
+
+Both entry points pass their run options to :func:`options`, which checks them once and names
+the argument that is wrong, and then call :func:`execute`; a solver's own settings (tolerances,
+damping, learning rate, divergence) live in the solver object, never in more keyword
+arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from nnpde import distributed, engine
+from nnpde.checkpoint import Checkpoint
+from nnpde.first_order import LBFGS, Optax
+from nnpde.hooks import Adapt, Callback, Progress, TimeLimit
+from nnpde.lm import LM, GaussNewtonCG
+from nnpde.objective import Objective
+
+__all__ = ["METHODS", "RunOptions", "execute", "make_solver", "options"]
+
+METHODS = ("lm", "gn-cg", "adam", "lbfgs")
+DEFAULT_STEPS = {"lm": 1000, "gn-cg": 1000, "optax": 20000, "lbfgs": 5000}
+# arguments of solve/fit before solver objects, and where their settings went
+LEGACY = {
+    "tol": "the solver's atol: solver=nnpde.LM(atol=...) or nnpde.Optax(tx, atol=...)",
+    "learning_rate": "the optax transformation: solver=nnpde.Optax(optax.adam(lr))",
+    "lm": "the solver: solver=nnpde.LM(...) (the fields of LMConfig are LM's)",
+    "cg": "the solver: solver=nnpde.GaussNewtonCG(cg=nnpde.CGConfig(...))",
+    "divergence": "the solver: solver=nnpde.Optax(tx, divergence=...)",
+}
+
+
+def check_legacy(legacy: dict, where: str) -> None:
+    """Refuses an argument that moved into the solver objects, saying where it went."""
+    for name in legacy:
+        if name in LEGACY:
+            raise TypeError(f"{where}() no longer takes {name}=; it is now {LEGACY[name]}")
+        raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
+
+
+def make_solver(solver):
+    """A solver object from ``solver``: an object with init/step/terminate, a method name
+    (``"lm"``, ``"gn-cg"``, ``"adam"`` (optax's Adam, learning rate 1e-3), ``"lbfgs"``) or an
+    ``optax.GradientTransformation``."""
+    if isinstance(solver, str):
+        if solver not in METHODS:
+            raise ValueError(f"solver/method must be one of {METHODS}, a solver object or an "
+                             f"optax transformation, got {solver!r}")  # fmt: skip
+        return {"lm": LM, "gn-cg": GaussNewtonCG, "lbfgs": LBFGS}.get(
+            solver, lambda: Optax(optax.adam(1e-3)))()
+    if isinstance(solver, optax.GradientTransformation):
+        return Optax(solver)
+    if all(hasattr(solver, m) for m in ("init", "step", "terminate", "record")):
+        try:
+            hash(solver)
+        except TypeError as err:
+            raise TypeError(f"the solver must be hashable (a frozen dataclass), got "
+                            f"{type(solver).__name__}") from err  # fmt: skip
+        return solver
+    raise TypeError(f"solver/method must be a method name {METHODS}, a solver object "
+                    f"(nnpde.LM, nnpde.GaussNewtonCG, nnpde.Optax, nnpde.LBFGS) or an "
+                    f"optax.GradientTransformation, got {type(solver).__name__}")  # fmt: skip
+
+
+def pick_solver(solver, method):
+    """``solver=`` or its older name ``method=`` (not both); default LM."""
+    if solver is not None and method is not None:
+        raise TypeError("give solver= or method=, not both (method= is solver='s older name)")
+    return make_solver("lm" if solver is None and method is None else solver or method)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """The checked options of a run (see :func:`nnpde.solve` for their meaning)."""
+
+    steps: int | None = None
+    steps_per_call: int | None = None
+    callback: Callable | None = None
+    progress: bool = False
+    time_limit: float | None = None
+    checkpoint: object = None
+    checkpoint_every: int | None = None
+    resume: object = None
+
+
+def _positive_int_or_none(name, v):
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+        raise ValueError(f"{name} must be a positive int or None, got {v!r}")
+
+
+def options(**kw) -> RunOptions:
+    """Checks the run options of solve/fit (keyword arguments of :class:`RunOptions`)."""
+    o = RunOptions(**kw)
+    for name in ("steps", "steps_per_call", "checkpoint_every"):
+        _positive_int_or_none(name, getattr(o, name))
+    t = o.time_limit
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
+        raise ValueError(f"time_limit must be a positive number of seconds, got {t!r}")
+    if o.callback is not None and not callable(o.callback):
+        raise TypeError(f"callback must be callable(step, loss, theta), got {o.callback!r}")
+    if (o.checkpoint_every is not None or o.resume is True) and o.checkpoint is None:
+        raise ValueError("checkpoint_every and resume=True need checkpoint=path")
+    return o
+
+
+def default_steps(solver) -> int:
+    """The step cap when ``steps`` is not given: high enough that a run ends by its own tests."""
+    name = getattr(solver, "name", "optax")
+    return DEFAULT_STEPS.get(name, DEFAULT_STEPS["optax"])
+
+
+def hooks_for(o: RunOptions, steps: int, key, adapt=()) -> tuple:
+    """The hooks of a run from its options, in the order they run after a dispatch."""
+    every = o.steps_per_call
+    if every is None and (o.callback or o.progress or o.time_limit):
+        every = max(1, steps // (100 if o.time_limit else 20))
+    if o.checkpoint_every is not None:
+        every = min(every or o.checkpoint_every, o.checkpoint_every)
+    hooks = []
+    if adapt:
+        hooks.append(Adapt(tuple(adapt)))
+    if o.progress:
+        hooks.append(Progress(steps, every))
+    if o.callback is not None:
+        hooks.append(Callback(o.callback, every))
+    if o.time_limit is not None:
+        hooks.append(TimeLimit(float(o.time_limit), every))
+    if o.checkpoint is not None or o.resume is not None:
+        key_data = None if key is None else np.asarray(jax.random.key_data(key))
+        resume = o.checkpoint if o.resume is True else o.resume
+        hooks.append(Checkpoint(o.checkpoint, o.checkpoint_every or every, resume,
+                                o.resume is True, key_data))  # fmt: skip
+    if not hooks and every is not None:
+        hooks.append(Callback(lambda *a: None, every))
+    return tuple(hooks)
+
+
+def execute(solver, model, data, theta, o: RunOptions, *, mesh=None, key=None, adapt=()):
+    """Runs ``solver`` on ``model`` from θ with options ``o``: the engine's finished
+    :class:`nnpde.engine.Run` (θ host-local)."""
+    steps = o.steps or default_steps(solver)
+    if mesh is not None:
+        specs = distributed.data_specs(model, data)
+        data = distributed.shard_data(data, specs, mesh)
+        theta = distributed.replicate(theta, mesh)
+        shards = distributed.make_shards(model, data, theta, mesh, specs)
+    else:
+        shards = distributed.make_shards(model, data, theta, None)
+    run = engine.run(solver, Objective(model, shards), data, theta, steps,
+                     hooks_for(o, steps, key, adapt))  # fmt: skip
+    run.steps_limit = steps
+    return run
+
+
+def solver_kind(run) -> str:
+    """"dense" (LM forming JᵀJ), "cg" (matrix-free LM) or "optax" (first-order)."""
+    gram = getattr(run.state, "gram", None)
+    if gram is None:
+        return "optax"
+    return "dense" if gram.ndim == 2 else "cg"
+
+
+def warn_float32(dtype, asked: bool) -> None:
+    """Warns once per call when a run is in float32 because jax_enable_x64 is off (not asked
+    for): the accuracy is then ~1e-3..1e-4 instead of ~1e-7..1e-10."""
+    if jnp.dtype(dtype) == jnp.float32 and not asked and not jax.config.jax_enable_x64:
+        warnings.warn(
+            "nnpde runs in float32 because jax_enable_x64 is off; call "
+            "jax.config.update('jax_enable_x64', True) before creating arrays for float64 "
+            "(errors several orders of magnitude smaller), or pass float32 points/theta0 to "
+            "ask for float32 explicitly",
+            UserWarning,
+            stacklevel=3,
+        )
