@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import functools
 import json
 import os
 import platform
@@ -210,8 +209,9 @@ def solver_child(opts) -> dict:
     import optax
 
     import nnpde
-    from nnpde import distributed, matfree, training
+    from nnpde import distributed, engine
     from nnpde.collocation import make_collocation
+    from nnpde.objective import Objective
 
     dtype = jnp.dtype(opts.dtype)
     net = nnpde.TwoLayerNet(opts.dim, (opts.width, opts.width), "tanh")
@@ -221,27 +221,22 @@ def solver_child(opts) -> dict:
     theta = net.init(jax.random.key(1), dtype=dtype)
     mesh = distributed.make_mesh(opts.devices) if opts.devices > 1 else None
     specs = None
-    if mesh is not None:  # as training.train places them
+    if mesh is not None:  # as nnpde.runs.execute places them
         specs = distributed.data_specs(model, data)
         data = distributed.shard_data(data, specs, mesh)
         theta = distributed.replicate(theta, mesh)
     shards = distributed.make_shards(model, data, theta, mesh, specs)
     data, theta = jax.block_until_ready((data, theta))
-    lm = training.LMConfig()
     cg = nnpde.CGConfig(max_iters=opts.cg_iters, rtol=0.0)  # exactly cg_iters iterations
-    opt = optax.adam(1e-3)
-    if opts.case == "lm":
-        init = functools.partial(training._lm_init, model, cfg=lm, shards=shards)
-        step = functools.partial(training._lm_dispatch, model, n=1, tol=0.0, cfg=lm, shards=shards)
-    elif opts.case == "gn-cg":
-        init = functools.partial(matfree.gn_init, model, cfg=lm, shards=shards)
-        step = functools.partial(matfree.gn_dispatch, model, n=1, tol=0.0, cfg=lm, cg=cg,
-                                 shards=shards)  # fmt: skip
-    else:
-        init = functools.partial(training._opt_init, model, opt=opt, divergence=1e4,
-                                 shards=shards)  # fmt: skip
-        step = functools.partial(training._opt_dispatch, model, opt=opt, n=1, tol=0.0,
-                                 lbfgs=False, shards=shards)  # fmt: skip
+    solver = {"lm": nnpde.LM(linear_solver="dense"),
+              "gn-cg": nnpde.GaussNewtonCG(cg=cg)}.get(opts.case) or nnpde.Optax(optax.adam(1e-3))
+    obj = Objective(model, shards)
+
+    def init(d, t):  # as nnpde.engine.run starts a run
+        return shards.run(model, lambda d, t: solver.init(obj, d, t), d, t)
+
+    def step(d, s):  # one step: a dispatch of length 1 of the engine's loop
+        return engine.dispatch(solver, obj, 1, d, s, jnp.asarray(1, jnp.int32))
     rss_before = _status_kb("VmRSS")
     t0 = time.perf_counter()
     carry = jax.block_until_ready(jax.jit(init)(data, theta))
