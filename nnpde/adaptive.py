@@ -1,7 +1,7 @@
 """Changes to the collocation data during training: residual-adaptive points and loss balancing.
 
-Both run between jitted dispatches of :func:`nnpde.training.train` (``solve(..., adapt=...)``)
-and keep every array's shape, so the compiled steps are reused, never recompiled.
+Both run between jitted dispatches of a run (:class:`nnpde.hooks.Adapt`, ``solve(...,
+adapt=...)``) and keep every array's shape, so the compiled steps are reused, never recompiled.
 
 - :class:`ResidualAdaptive`: residual-based adaptive refinement. Every ``every`` steps, draw
   ``candidates`` fresh points (seeded), evaluate |r| there, and move the ``fraction`` of the

@@ -109,6 +109,10 @@ class Checkpoint(Hook):
         if self.resume is None or (self.resume_missing_ok and not os.path.exists(self.resume)):
             return
         state, done, history = load(self.resume, run.state, self.fp)
+        if done > run.steps:
+            raise ValueError(f"resume: the checkpoint {self.resume!r} is at step {done}, past "
+                             f"this run's steps={run.steps} (steps counts from the start of "
+                             "the original run)")  # fmt: skip
         if run.objective.shards.mesh is not None:
             state = distributed.replicate(state, run.objective.shards.mesh)
         run.state, run.done, run.history = state, done, history

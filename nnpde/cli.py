@@ -36,11 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Solve Lagaris et al.'s PDE problem 1 with nnpde and report the error and "
         "the time (or, with --check-kernels, compare the hand-written kernels with autodiff).",
     )
-    p.add_argument(
-        "--method", default="lm", choices=("lm", "adam", "lbfgs"), help="optimizer (default lm)"
-    )
+    p.add_argument("--method", default="lm", choices=("lm", "gn-cg", "adam", "lbfgs"),
+                   help="solver (default lm: Levenberg-Marquardt)")  # fmt: skip
     p.add_argument("--steps", type=int, default=None,
-                   help="maximum steps (default: 300 for lm, 20000 adam, 3000 lbfgs)")  # fmt: skip
+                   help="step cap (default: the solver's; runs stop when converged or "
+                        "stalled)")  # fmt: skip
     p.add_argument("--grid", type=int, default=10,
                    help="interior collocation grid, points per axis (default 10)")  # fmt: skip
     p.add_argument(
@@ -119,7 +119,12 @@ def _solve(args) -> int:
     problem = nnpde.problems.lagaris_pde1().problem
     hidden = tuple(args.hidden) if args.hidden else (10, 10)
     net = nnpde.TwoLayerNet(2, hidden, args.activation)
-    steps = args.steps or {"lm": 300, "adam": 20000, "lbfgs": 3000}[args.method]
+    solver = args.method
+    if args.method == "adam":
+        import optax
+
+        solver = nnpde.Optax(optax.adam(args.learning_rate))
+    steps = args.steps or nnpde.runs.default_steps(nnpde.runs.make_solver(solver))
     print(
         f"nnpde {nnpde.__version__}: Lagaris et al. (1998) PDE problem 1, {net!r} "
         f"(NT={net.num_params}), {args.grid}x{args.grid} interior grid, method={args.method}, "
@@ -131,20 +136,16 @@ def _solve(args) -> int:
         ckpt = {"checkpoint": args.checkpoint, "resume": True if args.resume else None,
                 "checkpoint_every": args.checkpoint_every or max(1, steps // 20)}  # fmt: skip
     t0 = time.perf_counter()
-    try:
-        sol = nnpde.solve(
-            problem, net, problem.domain.grid(args.grid), method=args.method, steps=steps,
-            key=jax.random.key(args.seed), backend=args.backend,
-            learning_rate=args.learning_rate, **ckpt,
-        )  # fmt: skip
-    except KeyboardInterrupt:
+    sol = nnpde.solve(problem, net, problem.domain.grid(args.grid), solver=solver, steps=steps,
+                      key=jax.random.key(args.seed), backend=args.backend, **ckpt)  # fmt: skip
+    if sol.result == nnpde.RESULTS.interrupted:
         where = (f"the state is saved in {args.checkpoint}; continue with --resume"
                  if args.checkpoint else "nothing saved (no --checkpoint)")  # fmt: skip
         print(f"interrupted: {where}", file=sys.stderr)
         return 130
     wall = time.perf_counter() - t0
     err = sol.errors()
-    print(f"status: {sol.status}")
+    print(f"result: {sol.result.name}: {sol.status}")
     print(
         f"error on a 101x101 test grid: max-abs {err['max_abs']:.3e}, relative L2 "
         f"{err['rel_l2']:.3e}"

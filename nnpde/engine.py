@@ -167,6 +167,8 @@ def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
     if r.result is None:
         code = RESULTS(int(distributed.to_host(r.state.result)))
         r.result = code if code is not RESULTS.running else RESULTS.max_steps
+    if not r.detail and hasattr(solver, "detail"):
+        r.detail = solver.detail(jax.tree_util.tree_map(distributed.to_host, r.state))
     r.history = _finish_history(r.history)
     r.info["blocks"] = list(block_names(objective.model, r.data))
     return r

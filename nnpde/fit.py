@@ -2,7 +2,8 @@
 
 The solvers are those of :func:`nnpde.solve` (:mod:`nnpde.engine`, :mod:`nnpde.runs`); what
 changes is the model: residuals r = N(x) - y and the losses of :mod:`nnpde.backprop`, with
-gradients from the hand-written back-propagation (seeds 001-004) or, for :class:`~nnpde.TwoLayerNet`, the seed-000
+gradients from the hand-written back-propagation (seeds 001-004) or, for
+:class:`~nnpde.TwoLayerNet`, the seed-000
 kernels, and the exact Jacobian for Levenberg-Marquardt.
 
     >>> import jax, jax.numpy as jnp, nnpde
@@ -43,7 +44,7 @@ class FitData(NamedTuple):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DataFit:
-    """The fitting model for :func:`nnpde.training.train` (static; hashed by identity)."""
+    """The fitting model of :func:`fit` for the engine (static; hashed by identity)."""
 
     net: object
     loss_name: str
@@ -144,7 +145,8 @@ class FitResult:
         return DataFit(self.net, self.loss, "backprop").outputs(self.theta, jnp.asarray(x))
 
     def __repr__(self) -> str:
-        return f"FitResult(net={self.net!r}, loss={self.loss!r}, status={self.status!r})"
+        return (f"FitResult(net={self.net!r}, loss={self.loss!r}, "
+                f"result={self.result.name}, status={self.status!r})")  # fmt: skip
 
 
 def _check_data(net, x, y, dtype):

@@ -38,6 +38,8 @@ __all__ = ["LM", "GaussNewtonCG", "LMState"]
 
 Array = jax.Array
 SCALINGS = ("more", "marquardt", "identity")
+# the tests that end a run, in the order of LMState.test (0: none yet)
+TESTS = ("", "atol", "ftol", "xtol", "gtol", "mu_max", "stall window", "polished")
 STEPS = ("auto", "dense", "cg")
 
 
@@ -59,6 +61,7 @@ class LMState(NamedTuple):
     step_norm: Array  # () |δ| of the last step
     cg_iters: Array  # () int32 CG iterations of the last step (0 for dense)
     result: Array  # () int32 RESULTS member (running until the run ends)
+    test: Array  # () int32 which test ended the run: an index into TESTS (0: none)
 
 
 def _positive(obj, *names):
@@ -191,7 +194,7 @@ class LM:
         return LMState(theta, loss, blocks, JTr, gram, scale, jnp.asarray(self.mu0, dt),
                        jnp.asarray(2.0, dt), ref, loss, jnp.zeros((), jnp.int32),
                        jnp.asarray(True), zero, jnp.zeros((), jnp.int32),
-                       _initial_result(self, loss, JTr))  # fmt: skip
+                       _initial_result(self, loss, JTr), jnp.zeros((), jnp.int32))  # fmt: skip
 
     def step(self, objective, data, s: LMState) -> LMState:
         """One LM iteration (accepted or rejected), with its termination test."""
@@ -235,6 +238,17 @@ class LM:
         return {"loss": state.loss, "blocks": state.blocks, "mu": state.mu,
                 "accepted": state.accepted, "step_norm": state.step_norm,
                 "grad_norm": jnp.sqrt(grad @ grad), "cg_iters": state.cg_iters}  # fmt: skip
+
+    def detail(self, state: LMState) -> str:
+        """Which test ended the run, in words (for the status line)."""
+        test = TESTS[int(state.test)]
+        if not test:
+            return ""
+        return {"mu_max": f"damping μ reached mu_max={self.mu_max:g} without a decrease",
+                "stall window": f"the loss fell by less than {self.stall:g} over "
+                                f"{self.stall_window} steps",
+                "polished": f"the loss fell by less than a factor {self.polish:g} over "
+                            f"{self.stall_window} steps"}.get(test, f"{test} test")  # fmt: skip
 
     def reinit(self, objective, data, state: LMState) -> LMState:
         """The state at the same θ with new data (adaptive points): loss and derivatives
@@ -364,9 +378,13 @@ def _terminate_step(cfg: LM, new: LMState, old: LMState, pred, nres: int) -> LMS
     good = new.loss <= cfg.rtol * new.ref
     w_hit, window = window_test(cfg, new.steps, new.loss, new.window, good)
     no_progress = f_hit | x_hit | g_hit | mu_hit | w_hit
+    a_hit = new.loss <= cfg.atol
+    test = jnp.select([a_hit, f_hit, x_hit, g_hit, mu_hit, w_hit & ~good, w_hit],
+                      [1, 2, 3, 4, 5, 6, 7], 0)  # fmt: skip
     code = jnp.where(no_progress, jnp.where(good, RESULTS.converged, RESULTS.stalled),
                      RESULTS.running)  # fmt: skip
     code = jnp.where(new.loss <= cfg.atol, RESULTS.converged, code)
     code = jnp.where(jnp.isfinite(new.loss) & jnp.all(jnp.isfinite(new.JTr)), code,
                      RESULTS.nonfinite)  # fmt: skip
-    return new._replace(window=window, result=code.astype(jnp.int32))
+    return new._replace(window=window, result=code.astype(jnp.int32),
+                        test=test.astype(jnp.int32))

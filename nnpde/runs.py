@@ -145,6 +145,48 @@ def hooks_for(o: RunOptions, steps: int, key, adapt=()) -> tuple:
     return tuple(hooks)
 
 
+def available_bytes(device=None) -> int | None:
+    """Memory a run may use on ``device`` (default: the first device): the accelerator's limit
+    from ``memory_stats()``, or on CPU the host's available memory (``/proc/meminfo``); None
+    when unknown."""
+    device = device or jax.devices()[0]
+    stats = None
+    try:
+        stats = device.memory_stats()
+    except Exception:
+        stats = None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_dense_memory(solver, objective, theta) -> None:
+    """Refuses a dense LM step whose JᵀJ and Cholesky factor (2·NT² numbers, plus the
+    (R, NT) Jacobian for a model without ``gram``) would not fit in memory, instead of letting
+    the device swap or hang; names the way out."""
+    if not isinstance(solver, LM) or not solver.dense(objective, theta.shape[0]):
+        return
+    nt, item = int(theta.shape[0]), jnp.dtype(theta.dtype).itemsize
+    need = 3 * nt * nt * item
+    if not hasattr(objective.model, "gram_with_residuals"):
+        need += objective.shards.nloc * nt * item
+    have = available_bytes()
+    if have is not None and need > 0.8 * have:
+        raise MemoryError(
+            f"dense LM with NT={nt} parameters needs about {need / 2**30:.1f} GiB for JᵀJ and "
+            f"its factor, but {have / 2**30:.1f} GiB are available; use "
+            f"solver=nnpde.GaussNewtonCG() (matrix-free, O(R + NT) memory) or "
+            f"nnpde.LM(dense_max_params=...) below {nt}"
+        )
+
+
 def execute(solver, model, data, theta, o: RunOptions, *, mesh=None, key=None, adapt=()):
     """Runs ``solver`` on ``model`` from θ with options ``o``: the engine's finished
     :class:`nnpde.engine.Run` (θ host-local)."""
@@ -156,8 +198,9 @@ def execute(solver, model, data, theta, o: RunOptions, *, mesh=None, key=None, a
         shards = distributed.make_shards(model, data, theta, mesh, specs)
     else:
         shards = distributed.make_shards(model, data, theta, None)
-    run = engine.run(solver, Objective(model, shards), data, theta, steps,
-                     hooks_for(o, steps, key, adapt))  # fmt: skip
+    objective = Objective(model, shards)
+    check_dense_memory(solver, objective, theta)
+    run = engine.run(solver, objective, data, theta, steps, hooks_for(o, steps, key, adapt))
     run.steps_limit = steps
     return run
 
