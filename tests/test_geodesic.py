@@ -1,5 +1,6 @@
-"""Geodesic acceleration of dense LM (``LMConfig.geodesic``): the correction, its two
-finite-difference forms, and what it buys."""
+"""Geodesic acceleration of dense LM (``nnpde.LM(geodesic=...)``): the correction against
+nested forward-mode autodiff, with the model's J v and with ``jax.linearize``'s, and what it
+buys."""
 
 from __future__ import annotations
 
@@ -12,17 +13,21 @@ from problems_for_tests import lagaris_pde1, nonlinear_poisson
 import nnpde
 from nnpde import distributed
 from nnpde.collocation import make_collocation
-from nnpde.training import LMConfig, _geodesic_correction
+from nnpde.lm import _geodesic
+from nnpde.objective import Objective
 
 
 class _ResidualsOnly:
-    """The model without ``linearize``: the correction takes the central-difference path."""
+    """The model without ``linearize``: J v comes from ``jax.linearize`` of its residuals."""
 
     def __init__(self, model):
         self.model = model
 
     def residuals(self, theta, data):
         return self.model.residuals(theta, data)
+
+    def residuals_and_jacobian(self, theta, data):
+        return self.model.residuals_and_jacobian(theta, data)
 
 
 def _setup(make, hidden=(5, 4)):
@@ -51,41 +56,46 @@ def _exact_correction(problem, net, data, theta, delta, JTJ, mu, scale):
     return -jnp.linalg.solve(JTJ + jnp.diag(mu * scale), J.T @ rpp)
 
 
+def _state(model, data, theta, mu, geodesic=1e9, h=0.1):
+    """(the LM settings, objective, LM state at θ, damping μ·D) for a direct call of the
+    correction."""
+    cfg = nnpde.LM(geodesic=geodesic, geodesic_h=h, linear_solver="dense")
+    obj = Objective(model, distributed.make_shards(model, data, theta, None))
+    s = jax.jit(lambda d, t: cfg.init(obj, d, t))(data, theta)
+    return cfg, obj, s, mu * s.scale
+
+
 @pytest.mark.parametrize("make", [lagaris_pde1, nonlinear_poisson])
-@pytest.mark.parametrize("wrap", [lambda m: m, _ResidualsOnly], ids=["linearize", "residuals"])
-def test_correction_matches_the_exact_second_derivative(make, wrap):
+@pytest.mark.parametrize(("wrap", "backend"), [(lambda m: m, "kernels"),
+                                               (_ResidualsOnly, "autodiff")],
+                         ids=["linearize", "jax.linearize"])  # fmt: skip
+def test_correction_matches_the_exact_second_derivative(make, wrap, backend):
     problem, net, model, data, theta, _, J = _setup(make)
-    JTJ = J.T @ J
-    scale = jnp.diag(JTJ)
+    if backend == "autodiff":  # the kernels' residuals have a custom VJP: no forward mode
+        model, data = make_collocation(problem, net, data.x, boundary_points=12,
+                                       backend="autodiff")  # fmt: skip
     mu = 1.0  # a well-conditioned system: the solve does not amplify the error of r''
-    cf = jax.scipy.linalg.cho_factor(JTJ + jnp.diag(mu * scale))
+    h, tol = 1e-4, 1e-3  # one-sided difference with J δ: error O(h|δ|)
+    cfg, obj, s, damp = _state(wrap(model), data, theta, mu, h=h)
+    JTJ = J.T @ J
+    np.testing.assert_allclose(s.gram, JTJ, rtol=1e-12, atol=1e-12)
     delta = jax.random.normal(jax.random.key(5), theta.shape, theta.dtype)
     delta = 0.05 * delta / jnp.linalg.norm(delta)
-    shards = distributed.make_shards(model, data, theta, None)
-    ref = _exact_correction(problem, net, data, theta, delta, JTJ, mu, scale)
-    # one-sided difference with J δ (linearize): error O(h|δ|); central (residuals): O(h²|δ|²)
-    h, tol = (1e-4, 1e-3) if wrap is not _ResidualsOnly else (1e-2, 1e-6)
-    cfg = LMConfig(geodesic=1e9, geodesic_h=h)
-    a = _geodesic_correction(wrap(model), data, theta, delta, cf, scale, cfg, shards)
+    ref = _exact_correction(problem, net, data, theta, delta, JTJ, mu, s.scale)
+    a = _geodesic(cfg, obj, data, s, delta, damp)
     assert float(jnp.linalg.norm(ref)) > 0
     assert float(jnp.linalg.norm(a - ref) / jnp.linalg.norm(ref)) < tol
 
 
 def test_correction_larger_than_the_bound_is_dropped():
     _, _, model, data, theta, r, J = _setup(nonlinear_poisson)
-    JTJ = J.T @ J
-    scale = jnp.diag(JTJ)
-    delta = -jnp.linalg.solve(JTJ + jnp.diag(1e-2 * scale), J.T @ r)
-    cf = jax.scipy.linalg.cho_factor(JTJ + jnp.diag(1e-2 * scale))
-    shards = distributed.make_shards(model, data, theta, None)
-    a = _geodesic_correction(model, data, theta, delta, cf, scale, LMConfig(geodesic=1e9),
-                             shards)  # fmt: skip
-    ratio = float(jnp.sqrt(jnp.sum(scale * a * a) / jnp.sum(scale * delta * delta)))
+    cfg, obj, s, damp = _state(model, data, theta, 1e-2)
+    delta = -jnp.linalg.solve(s.gram + jnp.diag(damp), J.T @ r)
+    a = _geodesic(cfg, obj, data, s, delta, damp)
+    ratio = float(jnp.sqrt(jnp.sum(s.scale * a * a) / jnp.sum(s.scale * delta * delta)))
     assert ratio > 0
-    kept = _geodesic_correction(model, data, theta, delta, cf, scale,
-                                LMConfig(geodesic=2 * ratio), shards)  # fmt: skip
-    dropped = _geodesic_correction(model, data, theta, delta, cf, scale,
-                                   LMConfig(geodesic=0.5 * ratio), shards)  # fmt: skip
+    kept = _geodesic(nnpde.LM(geodesic=2 * ratio), obj, data, s, delta, damp)
+    dropped = _geodesic(nnpde.LM(geodesic=0.5 * ratio), obj, data, s, delta, damp)
     np.testing.assert_array_equal(np.asarray(kept), np.asarray(a))
     assert not np.any(np.asarray(dropped))
 
@@ -95,15 +105,16 @@ def test_geodesic_lm_reaches_a_far_smaller_loss_and_error_on_lagaris_pde1():
     net = nnpde.TwoLayerNet(2, (8, 8))
     x = problem.domain.grid(12)
     plain = nnpde.solve(problem, net, x, steps=150)  # geodesic=0: the default
-    geo = nnpde.solve(problem, net, x, steps=150, lm=LMConfig(geodesic=0.75))
-    assert geo.history["loss"][-1] < 1e-3 * plain.history["loss"][-1], (plain.status, geo.status)
+    geo = nnpde.solve(problem, net, x, steps=150, solver=nnpde.LM(geodesic=0.75))
+    assert geo.history["loss"][-1] < 1e-3 * plain.history["loss"][-1], (plain.result, geo.result)
     assert geo.errors()["max_abs"] < 0.2 * plain.errors()["max_abs"]
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("geodesic", -1.0), ("geodesic_h", 0.0), ("mu0", 0.0), ("mu_max", "x"), ("mu_min", -1.0)],
+    [("geodesic", -1.0), ("geodesic_h", 0.0), ("mu0", 0.0), ("mu_max", "x"), ("mu_min", -1.0),
+     ("stall_window", 0), ("ftol", -1.0), ("atol", float("nan"))],
 )
-def test_lm_config_checks_its_fields(field, value):
-    with pytest.raises(ValueError, match=f"LMConfig.{field} must be"):
-        LMConfig(**{field: value})
+def test_lm_checks_its_fields(field, value):
+    with pytest.raises(ValueError, match=f"LM.{field} must be"):
+        nnpde.LM(**{field: value})
