@@ -1,9 +1,10 @@
 """Levenberg-Marquardt with and without geodesic acceleration, over seeds.
 
 For each problem and seed, ``nnpde.solve`` runs dense LM for ``--steps`` steps twice from the
-same θ0: with ``LMConfig(geodesic=0)`` (plain LM) and with the default
-``LMConfig(geodesic=0.75)``. It reports the final loss, the relative L2 and max-abs errors on
-the problem's test grid (never the training points) and the wall time (compilation included).
+same θ0: with ``nnpde.LM(geodesic=0)`` (plain LM, the default) and with
+``nnpde.LM(geodesic=0.75)``; a run may end earlier by its own convergence/stall tests. It
+reports the final loss, the relative L2 and max-abs errors on the problem's test grid (never
+the training points) and the wall time (compilation included).
 
 Problems (float64, tanh, TwoLayerNet(2, (16, 16)), 24×24 interior grid, trial solutions
 imposing the Dirichlet data exactly):
@@ -75,17 +76,18 @@ def main() -> None:
     rows, raw = [], []
     for label, problem, net, points in cases(args.catalogue):
         for geodesic in (0.0, 0.75):
-            cfg = nnpde.LMConfig(geodesic=geodesic)
+            cfg = nnpde.LM(geodesic=geodesic)
             per_seed = []
             for seed in range(args.seeds):
                 t0 = time.perf_counter()
-                sol = nnpde.solve(problem, net, points, method="lm", steps=args.steps, lm=cfg,
+                sol = nnpde.solve(problem, net, points, solver=cfg, steps=args.steps,
                                   key=jax.random.key(seed))  # fmt: skip
                 wall = time.perf_counter() - t0
                 err = sol.errors()
                 rec = {"problem": label, "geodesic": geodesic, "seed": seed,
                        "loss": float(sol.history["loss"][-1]), "rel_l2": err["rel_l2"],
-                       "max_abs": err["max_abs"], "wall_s": wall, "status": sol.status}  # fmt: skip
+                       "max_abs": err["max_abs"], "wall_s": wall, "steps": sol.info["steps"],
+                       "result": sol.result.name, "status": sol.status}  # fmt: skip
                 per_seed.append(rec)
                 raw.append(rec)
                 print(f"{label} geodesic={geodesic} seed {seed}: loss {rec['loss']:.2e} "
