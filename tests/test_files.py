@@ -34,9 +34,13 @@ def _solution(dtype=jnp.float64, net=NET, **kw):
     fields = dict(
         theta=theta,
         net=net,
-        history={"loss": np.array([1.0, 0.25, np.inf]), "mu": np.array([1e-3, 1e-4, 1e-5])},
-        status="reached the step limit (3 steps), loss 2.5e-01",
-        info={"method": "lm", "backend": "kernels", "wall_s": 0.5, "points": 9},
+        history={"loss": np.array([1.0, 0.25, np.inf]), "mu": np.array([1e-3, 1e-4, 1e-5]),
+                 "blocks": np.array([[0.75, 0.25], [0.2, 0.05], [np.inf, 0.0]]),
+                 "accepted": np.array([1, 1, 0], np.int32)},
+        status="reached the step limit while still improving after 3 steps, loss 2.5e-01",
+        info={"method": "lm", "backend": "kernels", "wall_s": 0.5, "points": 9,
+              "result": "max_steps", "blocks": ["interior", "Neumann@x0_max"],
+              "validation": {"points": 9, "ratio": 1.5, "under_resolved": False}},
     )
     fields.update(kw)
     return nnpde.Solution(**fields)
@@ -105,7 +109,8 @@ def test_round_trip_is_bit_identical(tmp_path, dtype):
     )
     assert back.net == sol.net
     assert back.status == sol.status
-    assert set(back.history) == {"loss", "mu"}
+    assert set(back.history) == {"loss", "mu", "blocks", "accepted"}
+    assert back.result == sol.result == nnpde.RESULTS.max_steps
     for key, value in sol.history.items():
         np.testing.assert_array_equal(back.history[key], value)
         assert back.history[key].dtype == value.dtype

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 
 import pytest
@@ -104,3 +105,44 @@ def test_operator_functions_take_the_four_weights_by_keyword():
             for w in ("value", "grad", "hessian", "laplacian"):
                 assert params[w].kind is inspect.Parameter.KEYWORD_ONLY
                 assert params[w].default is None
+
+
+# ---- the solver engine (issue 15) ------------------------------------------------------------
+SOLVERS = ["LM", "GaussNewtonCG", "Optax", "LBFGS"]
+RESULT_MEMBERS = ["running", "converged", "max_steps", "time_limit", "stalled", "diverged",
+                  "nonfinite", "interrupted"]  # fmt: skip
+
+
+def test_engine_names_are_public():
+    assert {*SOLVERS, "RESULTS", "CGConfig"} <= set(nnpde.__all__)
+    assert [m.name for m in nnpde.RESULTS] == RESULT_MEMBERS
+    assert not importlib.util.find_spec("nnpde.training"), "nnpde.training was removed"
+
+
+@pytest.mark.parametrize("name", SOLVERS)
+def test_solvers_are_frozen_hashable_and_documented(name):
+    import dataclasses
+
+    import optax
+
+    cls = getattr(nnpde, name)
+    make = (lambda: cls(optax.sgd(1e-3))) if name == "Optax" else cls
+    a, b = make(), make()
+    for method in ("init", "step", "terminate", "record"):
+        assert callable(getattr(a, method)), method
+    if name != "Optax":  # Optax's identity is its transformation's, new at each optax call
+        assert a == b and hash(a) == hash(b)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.atol = 1.0
+    assert "Example" in inspect.getdoc(cls)
+
+
+def test_solve_and_fit_share_their_run_options():
+    run_options = ["solver", "method", "steps", "key", "theta0", "steps_per_call", "callback",
+                   "progress", "time_limit", "checkpoint", "checkpoint_every", "resume"]
+    for fn in (nnpde.solve, nnpde.fit):
+        params = _signature(fn).parameters
+        for name in run_options:
+            assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, (fn.__name__, name)
+        for removed in ("tol", "learning_rate", "lm", "cg", "divergence"):
+            assert removed not in params, (fn.__name__, removed)
