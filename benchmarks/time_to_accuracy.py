@@ -15,7 +15,7 @@ trial solution ψ = A + B·N for every method, so only the optimiser and the der
 Every run starts from the same θ (``net.init`` of ``solve``'s default key); the error is the
 relative L2 error of ψ on a 101×101 test grid (ends included), evaluated every few steps in a
 callback whose own time is excluded from the clock. Each method first runs a warm-up (nnpde:
-``train`` for 5 steps on the same model; baseline: one chunk of 500 steps) that compiles
+``runs.execute`` for 5 steps on the same model; baseline: one chunk of 500 steps) that compiles
 everything; its time is reported apart ("warm-up s") and the clock then measures the run
 from θ0 again. The baseline runs for ``--budget`` seconds or ``--adam-steps`` steps.
 """
@@ -39,8 +39,8 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import nnpde  # noqa: E402
+from nnpde import engine, runs  # noqa: E402
 from nnpde.collocation import make_collocation  # noqa: E402
-from nnpde.training import LMConfig, train  # noqa: E402
 from nnpde.trial import build_trial  # noqa: E402
 
 THRESHOLDS = (1e-4, 1e-6)
@@ -129,12 +129,13 @@ class _Reached(Exception):
     """Raised by a repeat run's callback once its target error is reached."""
 
 
-def nnpde_runner(problem, net, points, psi, theta0, method, steps, every, lm=LMConfig()):  # noqa: B008
-    """``nnpde.training.train`` (what ``solve`` runs) on one collocation model, compiled by a
-    warm-up run of ``every`` steps; returns (warm-up seconds, run(stop_at) -> result)."""
+def nnpde_runner(problem, net, points, psi, theta0, solver, steps, every):
+    """``nnpde.runs.execute`` (what ``solve`` runs) of ``solver`` on one collocation model,
+    compiled by a warm-up run of ``every`` steps; returns (warm-up seconds, run(stop_at) ->
+    result)."""
     t = time.perf_counter()
     model, data = make_collocation(problem, net, jnp.asarray(points, theta0.dtype))
-    train(model, data, theta0, method=method, steps=every, steps_per_call=every, lm=lm)
+    runs.execute(solver, model, data, theta0, runs.options(steps=every, steps_per_call=every))
     warmup = time.perf_counter() - t
 
     def run(stop_at=None):
@@ -145,13 +146,15 @@ def nnpde_runner(problem, net, points, psi, theta0, method, steps, every, lm=LMC
             if stop_at is not None and err <= stop_at:
                 raise _Reached
 
+        opts = runs.options(steps=steps, steps_per_call=every, callback=callback)
         try:
-            out = train(model, data, theta0, method=method, steps=steps, steps_per_call=every,
-                        callback=callback, lm=lm)  # fmt: skip
+            out = runs.execute(solver, model, data, theta0, opts)
         except _Reached:
             return clock, clock.elapsed(), clock.trace[-1][1], "stopped at the target", {}
-        info = {k: out.info.get(k) for k in ("solver", "cg_iters")}
-        return clock, clock.elapsed(), len(out.history["loss"]), out.status, info
+        cg = out.history.get("cg_iters")
+        info = {"solver": runs.solver_kind(out), "result": out.result.name,
+                "cg_iters": None if cg is None else int(cg.sum())}  # fmt: skip
+        return clock, clock.elapsed(), len(out.history["loss"]), engine.status(out), info
 
     return warmup, run
 
@@ -280,12 +283,12 @@ def main() -> None:
         psi = Psi(problem, net)
         print(f"{name}: initial rel L2 {psi.error(psi.params(theta0)):.3e}", flush=True)
         results = {}
-        geodesic = LMConfig(geodesic=0.75)
         for key, label, fn, extra in (
-            ("lm", "nnpde LM", nnpde_runner, (theta0, "lm", args.lm_steps, 5)),
+            ("lm", "nnpde LM", nnpde_runner, (theta0, nnpde.LM(), args.lm_steps, 5)),
             ("lm-geodesic", "nnpde LM, geodesic 0.75", nnpde_runner,
-             (theta0, "lm", args.lm_steps, 5, geodesic)),
-            ("gn-cg", "nnpde gn-cg", nnpde_runner, (theta0, "gn-cg", args.lm_steps, 5)),
+             (theta0, nnpde.LM(geodesic=0.75), args.lm_steps, 5)),
+            ("gn-cg", "nnpde gn-cg", nnpde_runner,
+             (theta0, nnpde.GaussNewtonCG(), args.lm_steps, 5)),
             ("adam", f"JAX PINN, Adam lr {args.lr:g}", adam_runner,
              (theta0, args.lr, args.adam_steps, args.budget, 500)),
         ):  # fmt: skip
@@ -321,7 +324,8 @@ def main() -> None:
         f"collocation points ({args.grid}×{args.grid} interior grid), same network "
         f"(TwoLayerNet(2, ({args.hidden}, {args.hidden}), tanh), NT = {net.num_params}), same "
         "initial θ, same trial solution ψ = A + B·N imposing the Dirichlet data exactly. nnpde: "
-        "`train` (what `solve` runs), errors checked every 5 steps; baseline: Adam on mean(r²) "
+        "`runs.execute` (what `solve` runs), errors checked every 5 steps; baseline: Adam on "
+        "mean(r²) "
         "with r built from `jax.hessian` of ψ at each point, jitted chunks of 500 steps, "
         f"stopped after {args.budget:g} s. Each method ran {args.repeats} times (the first to "
         "the end, the others until the smallest threshold the first reached): the times are "
