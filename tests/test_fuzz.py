@@ -25,6 +25,7 @@ import zipfile
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -535,8 +536,8 @@ def test_solve_refuses_bad_options(option, value):
     elif option == "theta0":
         args["theta0"] = np.zeros(TINY.num_params + 1)
     else:
-        # None is the default of steps_per_call and backend (it trains: not this test)
-        assume(not (option in ("steps_per_call", "backend") and value is None))
+        # None is the default of method, steps_per_call and backend (it trains: not this test)
+        assume(not (option in ("method", "steps_per_call", "backend") and value is None))
         args[option] = value
     with pytest.raises((TypeError, ValueError), match=rf"\b{option} must"):
         nnpde.solve(problem, net, problem.domain.grid(2), **args)
@@ -737,14 +738,31 @@ def test_solve_names_a_bad_problem():
 
 @pytest.mark.parametrize(
     ("option", "value", "method"),
-    [("tol", "a", "lm"), ("learning_rate", "a", "adam"), ("divergence", "x", "adam"),
-     ("key", 3, "lm"), ("callback", 3, "adam"), ("boundary_points", 0, "lm")],
+    [("key", 3, "lm"), ("callback", 3, "adam"), ("boundary_points", 0, "lm"),
+     ("time_limit", -1.0, "lm"), ("checkpoint_every", 0, "adam")],
 )  # fmt: skip
 def test_solve_names_a_bad_option(option, value, method):
     problem = _problem(boundary=[nnpde.Neumann(lambda x: 0.0)])
     with pytest.raises((TypeError, ValueError), match=rf"\b{option} must"):
         nnpde.solve(problem, TINY, problem.domain.grid(2), steps=1, method=method,
                     **{option: value})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [(lambda: nnpde.LM(atol="a"), r"LM\.atol must"),
+     (lambda: nnpde.LM(ftol=-1.0), r"LM\.ftol must"),
+     (lambda: nnpde.LM(mu0=1e20), "mu_min < mu0 < mu_max"),
+     (lambda: nnpde.LM(scaling="x"), r"LM\.scaling must"),
+     (lambda: nnpde.Optax(optax.adam(1e-3), divergence="x"), r"Optax\.divergence must"),
+     (lambda: nnpde.Optax(optax.adam(1e-3), divergence=1.0), r"Optax\.divergence must"),
+     (lambda: nnpde.Optax(optax.adam(1e-3), stall_window=0), r"Optax\.stall_window must"),
+     (lambda: nnpde.Optax("adam"), r"Optax\.transformation must"),
+     (lambda: nnpde.LBFGS(memory_size=0), r"LBFGS\.memory_size must")],
+)  # fmt: skip
+def test_solver_settings_are_checked_when_the_solver_is_built(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
 
 
 @pytest.mark.parametrize("kind", ["int", "complex", "float16", "nan"])
