@@ -28,6 +28,8 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import optax  # noqa: E402
+
 import nnpde  # noqa: E402
 import nnpde.problems as catalogue  # noqa: E402
 
@@ -45,13 +47,13 @@ def _has_time_limit() -> bool:
 
 
 def run_one(bench, method: str, budget: float, adam_lr: float) -> dict:
-    kwargs = {"method": method, "steps_per_call": STEPS_PER_CALL[method]}
+    # method= (solve's older name of solver=) also replaces the recipe's own method=
+    solver = nnpde.Optax(optax.adam(adam_lr)) if method == "adam" else method
+    kwargs = {"method": solver, "steps_per_call": STEPS_PER_CALL[method]}
     if _has_time_limit():
         kwargs |= {"steps": MAX_STEPS, "time_limit": budget}
     else:
         kwargs |= {"steps": max(1, int(FALLBACK_STEPS_PER_S[method] * budget))}
-    if method == "adam":
-        kwargs["learning_rate"] = adam_lr
     t0 = time.perf_counter()
     sol = bench.solve(**kwargs)
     wall = time.perf_counter() - t0
@@ -75,6 +77,7 @@ def run_one(bench, method: str, budget: float, adam_lr: float) -> dict:
         "test_points": err["points"],
         "wall_s": wall,
         "first_call_s": sol.info.get("first_call_s"),
+        "result": sol.result.name,
         "status": sol.status,
     }
 
