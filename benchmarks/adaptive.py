@@ -51,7 +51,8 @@ def run(steepness, points, hidden, steps, adapt, seed):
     return {"steepness": steepness, "points": points, "hidden": list(hidden), "steps": steps,
             "adaptive": adapt is not None and len(adapt) > 0, "seed": seed,
             "max_abs": err["max_abs"], "rel_l2": err["rel_l2"], "wall_s": wall,
-            "final_loss": float(sol.history["loss"][-1]), "status": sol.status}  # fmt: skip
+            "final_loss": float(sol.history["loss"][-1]), "result": sol.result.name,
+            "steps_taken": sol.info["steps"], "status": sol.status}  # fmt: skip
 
 
 def main(argv=None) -> int:
