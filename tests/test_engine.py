@@ -1,0 +1,311 @@
+"""The solver engine (issue 15): every termination code reached by a real run, the per-step
+history, the false stall of ``u - 1 = 0``, the validation residual, per-component errors, the
+removed keyword arguments, and ``jax.vmap`` of the driver over several starting points.
+
+Every run here is real (no mocks): the result codes are what the jitted loop decided.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from problems_for_tests import lagaris_pde1, mixed_nonlinear
+
+import nnpde
+from nnpde import distributed, engine
+from nnpde.collocation import make_collocation
+from nnpde.objective import Objective
+
+RESULTS = nnpde.RESULTS
+SMALL = nnpde.TwoLayerNet(2, (4, 4))
+
+
+def _small_run(**kw):
+    problem = lagaris_pde1()
+    return nnpde.solve(problem, SMALL, problem.domain.grid(5), **kw)
+
+
+def _check_history(sol):
+    """The history has one row per step taken, whatever ended the run."""
+    n = sol.info["steps"]
+    for name, values in sol.history.items():
+        assert len(values) == n, (name, len(values), n)
+
+
+# ---- each termination code, reached by a real run --------------------------------------------
+@pytest.fixture(scope="module")
+def converged():
+    """Lagaris PDE 1 with every default (the solve docstring's example)."""
+    problem = lagaris_pde1()
+    return nnpde.solve(problem, nnpde.TwoLayerNet(2, (10, 10)), problem.domain.grid(10))
+
+
+def test_default_run_on_lagaris_pde1_converges(converged):
+    assert converged.result == RESULTS.converged, converged.status
+    assert converged.result.ok
+    assert converged.info["steps"] < converged.info["steps_limit"]
+    assert converged.errors()["max_abs"] < 1e-6
+    _check_history(converged)
+
+
+def test_step_limit_ends_max_steps():
+    sol = _small_run(steps=3)
+    assert sol.result == RESULTS.max_steps and not sol.result.ok
+    assert sol.info["steps"] == 3 and sol.info["steps_limit"] == 3
+    _check_history(sol)
+
+
+def test_time_limit_ends_time_limit():
+    # a dispatch is steps/100 = 200 steps; the first one already ends past 1 µs
+    sol = _small_run(steps=20000, time_limit=1e-6, solver=nnpde.Optax(optax.sgd(1e-4)))
+    assert sol.result == RESULTS.time_limit
+    assert 0 < sol.info["steps"] < 20000
+    _check_history(sol)
+
+
+def test_zero_learning_rate_ends_stalled_after_one_window():
+    sol = _small_run(steps=100, solver=nnpde.Optax(optax.sgd(0.0), stall_window=10))
+    assert sol.result == RESULTS.stalled
+    assert sol.info["steps"] == 10
+    assert np.all(sol.history["loss"] == sol.history["loss"][0])
+
+
+def test_lm_on_data_it_cannot_represent_ends_stalled():
+    """A 1-3-1 network fitted to noise: LM reaches its best loss far above zero and stops
+    by its own tests (not the step cap) with ``stalled``."""
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(np.linspace(-1.0, 1.0, 40)[:, None])
+    y = jnp.asarray(rng.standard_normal((40, 1)))
+    res = nnpde.fit(nnpde.MLP((1, 3, 1)), x, y, solver=nnpde.LM(), steps=1000)
+    assert res.result == RESULTS.stalled, res.status
+    assert res.info["steps"] < 1000
+    assert res.history["loss"][-1] > 0.1  # noise of variance 1 cannot be fitted by 10 params
+
+
+def test_lm_with_mu_max_just_above_mu0_ends_stalled():
+    """Damping that may not grow: the first rejected step reaches mu_max → stalled."""
+    sol = _small_run(steps=500, solver=nnpde.LM(mu0=1.0, mu_max=1.5))
+    assert sol.result == RESULTS.stalled, sol.status
+    assert sol.info["steps"] < 500
+    assert not sol.history["accepted"][-1]
+    assert sol.history["mu"][-1] >= 1.5
+
+
+def test_huge_learning_rate_ends_diverged_with_a_finite_theta():
+    sol = _small_run(steps=50, solver=nnpde.Optax(optax.sgd(1e6)))
+    assert sol.result == RESULTS.diverged, sol.status
+    assert np.all(np.isfinite(np.asarray(sol.theta)))
+    assert sol.info["steps"] < 50
+    _check_history(sol)
+
+
+def test_equation_that_becomes_nan_ends_nonfinite_with_the_last_finite_theta():
+    """√(25 − u²) is real at θ0 (|u| < 5 everywhere on Lagaris PDE 1) and NaN once a large
+    step makes |u| > 5 somewhere; the loss stays bounded until then, so it cannot diverge."""
+    p = lagaris_pde1()
+    problem = nnpde.Problem(p.domain, lambda x, u: jnp.sqrt(25.0 - u.value**2) - 4.0,
+                            boundary=p.boundary, exact=p.exact)  # fmt: skip
+    sol = nnpde.solve(problem, SMALL, p.domain.grid(5), steps=50,
+                      solver=nnpde.Optax(optax.sgd(1e4)))  # fmt: skip
+    assert sol.result == RESULTS.nonfinite, sol.status
+    assert np.all(np.isfinite(np.asarray(sol.theta)))
+    assert np.all(np.isfinite(sol.history["loss"]))
+    assert sol.info["steps"] < 50
+
+
+def test_keyboard_interrupt_in_a_callback_ends_interrupted():
+    def stop(step, loss, theta):
+        if step >= 6:
+            raise KeyboardInterrupt
+
+    sol = _small_run(steps=30, steps_per_call=3, callback=stop)
+    assert sol.result == RESULTS.interrupted
+    assert sol.info["steps"] == 6
+    _check_history(sol)
+
+
+# ---- history --------------------------------------------------------------------------------
+@pytest.mark.parametrize("solver",
+                         [nnpde.LM(), nnpde.GaussNewtonCG(), nnpde.Optax(optax.adam(1e-3))],
+                         ids=["lm", "gn-cg", "adam"])  # fmt: skip
+def test_per_block_losses_add_up_to_the_loss(solver):
+    problem = mixed_nonlinear()  # Dirichlet (exact, in the trial), Neumann and Robin penalties
+    net = nnpde.TwoLayerNet(2, (5, 5))
+    sol = nnpde.solve(problem, net, problem.domain.grid(5), steps=12, solver=solver,
+                      boundary_points=16)  # fmt: skip
+    h, names = sol.history, sol.info["blocks"]
+    assert len(names) >= 3 and names[0].startswith("interior"), names
+    assert h["blocks"].shape == (sol.info["steps"], len(names))
+    assert np.all(h["blocks"] >= 0) and np.all(h["blocks"][-1] > 0)
+    np.testing.assert_allclose(h["blocks"].sum(axis=1), h["loss"], rtol=1e-12, atol=0)
+    for name in ("loss", "grad_norm", "step_norm"):
+        assert np.all(np.isfinite(h[name])), name
+    _check_history(sol)
+    if isinstance(solver, nnpde.LM):
+        assert h["accepted"].dtype == np.int32 and set(np.unique(h["accepted"])) <= {0, 1}
+        assert np.all(h["mu"] > 0)
+        # the loss changes only on accepted steps
+        changed = np.diff(np.concatenate([[np.inf], h["loss"]])) != 0
+        np.testing.assert_array_equal(changed[1:], h["accepted"][1:].astype(bool))
+        assert (h["cg_iters"].sum() > 0) == (sol.info["solver"] == "cg")
+    else:
+        assert "mu" not in h and "accepted" not in h
+
+
+# ---- the false stall of issue 15 ------------------------------------------------------------
+def _inconsistent_problem():
+    """``u - 1 = 0`` inside the unit square with Lagaris PDE 1's Dirichlet data: the interior
+    equation disagrees with the boundary values, so the loss can only fall slowly."""
+    p = nnpde.problems.lagaris_pde1().problem
+    return nnpde.Problem(p.domain, lambda x, u: u.value - 1, boundary=p.boundary)
+
+
+def _never_stalled_while_falling(sol, solver):
+    if sol.result != RESULTS.stalled:
+        return
+    loss = sol.history["loss"]
+    w = solver.stall_window
+    assert len(loss) > w, "stalled before a whole window"
+    assert loss[-1] > (1 - solver.stall) * loss[-w - 1], "stalled while the loss fell"
+
+
+@pytest.mark.slow
+def test_inconsistent_problem_goes_on_below_1e_minus_6_with_the_defaults():
+    """Issue 15: Marquardt's scaling stopped this run after 20 steps at 3.7e-2 with "damping
+    reached 1e+12"; the defaults go on below 1e-6."""
+    problem = _inconsistent_problem()
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (10, 10)), problem.domain.grid(8))
+    assert sol.history["loss"][-1] < 1e-6, (sol.result, sol.history["loss"][-1])
+    _never_stalled_while_falling(sol, nnpde.LM())
+
+
+def test_inconsistent_problem_is_not_stalled_in_its_first_200_steps():
+    """The fast representative of the test above: the old engine's false stall came at step
+    20; the defaults still make progress after 200 steps."""
+    problem = _inconsistent_problem()
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (10, 10)), problem.domain.grid(8), steps=200)
+    assert sol.result in (RESULTS.max_steps, RESULTS.converged), sol.status
+    loss = sol.history["loss"]
+    assert loss[-1] < 1e-3 * loss[0] and loss[-1] < 1e-3, (loss[0], loss[-1])
+
+
+# ---- validation residual, per-component errors ---------------------------------------------
+def test_validation_residual_of_a_resolved_run(converged):
+    v = converged.info["validation"]
+    assert v["points"] == 100
+    assert {"train_rms", "validation_rms", "ratio", "under_resolved"} <= set(v)
+    assert v["under_resolved"] is False
+    assert np.isfinite(v["ratio"]) and v["validation_rms"] >= 0
+
+
+def test_under_resolved_run_is_flagged():
+    """Lagaris PDE 1 from 3 × 3 points with 120 parameters: the network fits the equation at
+    the points and not between them."""
+    problem = lagaris_pde1()
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), problem.domain.grid(3), steps=100)
+    v = sol.info["validation"]
+    assert v["under_resolved"] is True, v
+    assert v["ratio"] > 10 and v["validation_rms"] > 10 * v["train_rms"]
+
+
+def _pair():
+    """-Δu + v = f1, -Δv + u = f2 on the unit square, u = sin(πx)sin(πy), v = xy(1-x)(1-y)."""
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+
+    def u_(x):
+        return jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
+
+    def v_(x):
+        return x[0] * x[1] * (1 - x[0]) * (1 - x[1])
+
+    def lap(f, x):
+        return jnp.trace(jax.hessian(f)(x))
+
+    def equation(x, u):
+        U, V = u
+        return jnp.stack([-U.laplacian + V.value + lap(u_, x) - v_(x),
+                          -V.laplacian + U.value + lap(v_, x) - u_(x)])  # fmt: skip
+
+    bc = [nnpde.Dirichlet(lambda x: 0.0, component=0), nnpde.Dirichlet(lambda x: 0.0, component=1)]
+    return nnpde.Problem(box, equation, boundary=bc, components=2,
+                         exact=lambda x: jnp.stack([u_(x), v_(x)]))  # fmt: skip
+
+
+def test_errors_per_component_of_a_system():
+    problem = _pair()
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5), steps=5)
+    err = sol.errors()
+    per = err["per_component"]
+    assert len(per) == 2
+    x = sol.test_points()
+    approx, exact = np.asarray(sol(x)), np.asarray(jax.vmap(problem.exact)(x))
+    for k in range(2):
+        assert set(per[k]) >= {"max_abs", "rel_l2"}
+        np.testing.assert_allclose(per[k]["max_abs"], np.max(np.abs(approx[:, k] - exact[:, k])),
+                                   rtol=1e-12)  # fmt: skip
+    assert err["max_abs"] == pytest.approx(max(p["max_abs"] for p in per), rel=1e-12)
+    assert "per_component" not in _small_run(steps=1).errors()
+
+
+# ---- removed keyword arguments -------------------------------------------------------------
+REMOVED = [
+    ({"tol": 1e-8}, r"tol=.*LM\(atol=.*Optax\(tx, atol="),
+    ({"learning_rate": 1e-2}, r"learning_rate=.*Optax\(optax\.adam\(lr\)\)"),
+    ({"lm": object()}, r"lm=.*solver=nnpde\.LM\("),
+    ({"cg": nnpde.CGConfig()}, r"cg=.*GaussNewtonCG\(cg="),
+    ({"divergence": 10.0}, r"divergence=.*Optax\(tx, divergence="),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), REMOVED, ids=[next(iter(k)) for k, _ in REMOVED])
+def test_solve_and_fit_refuse_removed_arguments_naming_the_new_place(kwargs, match):
+    problem = lagaris_pde1()
+    with pytest.raises(TypeError, match=r"solve\(\) no longer takes " + match):
+        nnpde.solve(problem, SMALL, 4, steps=1, **kwargs)
+    x = jnp.zeros((8, 1))
+    with pytest.raises(TypeError, match=r"fit\(\) no longer takes " + match):
+        nnpde.fit(nnpde.MLP((1, 3, 1)), x, x, steps=1, **kwargs)
+
+
+def test_solve_and_fit_refuse_unknown_arguments():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'stepz'"):
+        nnpde.solve(lagaris_pde1(), SMALL, 4, stepz=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'stepz'"):
+        nnpde.fit(nnpde.MLP((1, 3, 1)), jnp.zeros((8, 1)), jnp.zeros((8, 1)), stepz=1)
+
+
+def test_solver_and_method_together_are_refused():
+    with pytest.raises(TypeError, match="not both"):
+        _small_run(steps=1, solver=nnpde.LM(), method="lm")
+
+
+# ---- several starting points at once --------------------------------------------------------
+def test_dispatch_vmapped_over_starting_points_equals_separate_runs():
+    """engine.dispatch under jax.vmap over a batch of LM states (data unbatched) gives each
+    start the θ, loss and step count of its own run."""
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (4, 4))
+    model, data = make_collocation(problem, net, jnp.asarray(problem.domain.grid(5)))
+    thetas = jnp.stack([net.init(k) for k in jax.random.split(jax.random.key(3), 3)])
+    obj = Objective(model, distributed.make_shards(model, data, thetas[0], None))
+    solver = nnpde.LM()
+    n = 15
+    init = jax.jit(lambda t: solver.init(obj, data, t))
+    run = jax.jit(lambda s, limit: engine.dispatch(solver, obj, n, data, s, limit))
+    batched = jax.jit(jax.vmap(lambda s, limit: engine.dispatch(solver, obj, n, data, s, limit),
+                               in_axes=(0, None)))  # fmt: skip
+    states = jax.vmap(lambda t: solver.init(obj, data, t))(thetas)
+    limit = jnp.asarray(n, jnp.int32)
+    out, hist, taken = batched(states, limit)
+    assert taken.shape == (3,) and hist["loss"].shape == (3, n)
+    for i in range(3):
+        s, h, t = run(init(thetas[i]), limit)
+        assert int(taken[i]) == int(t)
+        np.testing.assert_allclose(np.asarray(out.theta[i]), np.asarray(s.theta),
+                                   rtol=1e-9, atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(np.asarray(hist["loss"][i]), np.asarray(h["loss"]),
+                                   rtol=1e-9, atol=0)  # fmt: skip
+        assert int(out.result[i]) == int(s.result)
