@@ -70,8 +70,9 @@ def test_lagaris_pde1_lm_reaches_1e_minus_7():
     sol = nnpde.solve(problem, net, problem.domain.grid(10), method="lm", steps=300)
     err = sol.errors()  # on the 101 x 101 test grid, not at the training points
     assert err["points"] == 101 * 101
-    assert err["max_abs"] <= 1e-7, (err, sol.status)
-    assert sol.history["loss"].shape[0] == 300
+    assert err["max_abs"] <= 1e-7, (err, sol.result)
+    assert sol.history["loss"].shape[0] == sol.info["steps"] <= 300
+    assert sol.result in (nnpde.RESULTS.converged, nnpde.RESULTS.max_steps), sol.result
 
 
 @pytest.mark.parametrize(
@@ -91,27 +92,27 @@ def test_problems_solve_to_documented_accuracy(make, hidden, points, steps, max_
         pts = problem.domain.grid(points)
     sol = nnpde.solve(problem, net, pts if pts is not None else points, steps=steps)
     err = sol.errors()
-    assert err["max_abs"] <= max_abs, (err, sol.status)
+    assert err["max_abs"] <= max_abs, (err, sol.result)
 
 
-@pytest.mark.parametrize("method", ["adam", "lbfgs", optax.sgd(1e-3)])
-def test_first_order_methods_reduce_the_loss(method):
+@pytest.mark.parametrize("solver", [nnpde.Optax(optax.adam(1e-2)), "lbfgs", optax.sgd(1e-3)],
+                         ids=["adam", "lbfgs", "sgd"])  # fmt: skip
+def test_first_order_methods_reduce_the_loss(solver):
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (6, 6))
-    sol = nnpde.solve(problem, net, problem.domain.grid(6), method=method, steps=60,
-                      learning_rate=1e-2)  # fmt: skip
+    sol = nnpde.solve(problem, net, problem.domain.grid(6), solver=solver, steps=60)
     losses = sol.history["loss"]
     assert losses.shape[0] == 60
     assert losses[-1] < losses[0]
-    assert "step limit" in sol.status
+    assert sol.result == nnpde.RESULTS.max_steps, sol.result
 
 
 def test_divergent_run_stops_with_status_and_finite_theta():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (6, 6))
-    sol = nnpde.solve(problem, net, problem.domain.grid(6), method="adam", steps=200,
-                      learning_rate=1e6)  # fmt: skip
-    assert "diverged" in sol.status
+    sol = nnpde.solve(problem, net, problem.domain.grid(6), steps=200,
+                      solver=nnpde.Optax(optax.adam(1e6)))  # fmt: skip
+    assert sol.result == nnpde.RESULTS.diverged, sol.result
     assert bool(jnp.all(jnp.isfinite(sol.theta)))
     assert len(sol.history["loss"]) < 200
 
@@ -130,7 +131,7 @@ def test_save_load_round_trip_and_determinism(tmp_path):
     x = problem.domain.test_grid(7)
     np.testing.assert_array_equal(np.asarray(c(x)), np.asarray(a(x)))
     np.testing.assert_array_equal(c.history["loss"], a.history["loss"])
-    assert c.status == a.status and c.net == a.net
+    assert c.result == a.result and c.status == a.status and c.net == a.net
     with pytest.raises(ValueError, match="loaded without its problem"):
         nnpde.load(path)(x)
 
@@ -190,13 +191,13 @@ def test_unknown_face_is_rejected_when_the_problem_is_built():
 
 def test_unknown_method_and_backend():
     problem, net = lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4))
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match="method must be one of"):  # "solver/method must..."
         nnpde.solve(problem, net, 4, method="newton")
     with pytest.raises(ValueError, match="backend must be one of"):
         nnpde.solve(problem, net, 4, backend="magic")
 
 
-def test_callback_is_called_per_dispatch_and_tol_stops():
+def test_callback_is_called_per_dispatch_and_atol_stops():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (6, 6))
     calls = []
@@ -206,6 +207,7 @@ def test_callback_is_called_per_dispatch_and_tol_stops():
     losses = [c[1] for c in calls]
     assert losses == sorted(losses, reverse=True)  # LM never accepts an increase
     target = float(sol.history["loss"][5])
-    early = nnpde.solve(problem, net, problem.domain.grid(6), steps=40, tol=target)
-    assert "converged" in early.status
+    early = nnpde.solve(problem, net, problem.domain.grid(6), steps=40,
+                        solver=nnpde.LM(atol=target))  # fmt: skip
+    assert early.result == nnpde.RESULTS.converged, early.result
     assert len(early.history["loss"]) <= 6
