@@ -67,7 +67,7 @@ def dispatch(solver, objective: Objective, n: int, data, state, limit):
     return s, hist, taken
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class Run:
     """The host-side record of a run that hooks read and change between dispatches.
 

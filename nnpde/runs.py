@@ -225,3 +225,52 @@ def warn_float32(dtype, asked: bool) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def should_restart(run) -> bool:
+    """True when ``run`` stalled far above round-off: its loss is above the solver's ``rtol``
+    times the reference loss (a poor stationary point, not the end of what the net can do)."""
+    from nnpde.results import RESULTS
+
+    if run.result is not RESULTS.stalled or not hasattr(run.state, "ref"):
+        return False
+    rtol = getattr(run.solver, "rtol", 0.0)
+    return run.loss > rtol * float(distributed.to_host(run.state.ref))
+
+
+def merge_attempts(runs_: list):
+    """The best of several attempts (least final loss), with every attempt's history
+    concatenated (``history["attempt"]`` numbers them) and ``info["restarts"]`` listing them."""
+    best = min(runs_, key=lambda r: r.loss)
+    history = {}
+    for i, r in enumerate(runs_):
+        n = len(r.history.get("loss", ()))
+        for k, v in list(r.history.items()) + [("attempt", np.full(n, i, np.int32))]:
+            history.setdefault(k, []).append(v)
+    best.history = {k: np.concatenate(v) for k, v in history.items()}
+    best.info["restarts"] = [{"attempt": i, "result": r.result.name, "loss": r.loss,
+                              "steps": r.done} for i, r in enumerate(runs_)]  # fmt: skip
+    best.info["attempt"] = next(i for i, r in enumerate(runs_) if r is best)
+    best.done = sum(r.done for r in runs_)
+    return best
+
+
+def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: int, **kw):
+    """:func:`execute` from ``new_theta(0)``, then, while the run stalled far above round-off
+    (:func:`should_restart`) and restarts remain, again from ``new_theta(i)`` with the steps
+    left; returns the best attempt (:func:`merge_attempts`)."""
+    steps = o.steps or default_steps(solver)
+    attempts = [execute(solver, model, data, new_theta(0), o, **kw)]
+    while (len(attempts) <= restarts and should_restart(attempts[-1])
+           and sum(r.done for r in attempts) < steps):  # fmt: skip
+        left = steps - sum(r.done for r in attempts)
+        o_left = dataclasses.replace(o, steps=left)
+        attempts.append(execute(solver, model, data, new_theta(len(attempts)), o_left, **kw))
+    if len(attempts) == 1:
+        return attempts[0]
+    best = merge_attempts(attempts)
+    best.steps_limit = steps
+    stalls = sum(r.result.name == "stalled" for r in attempts)
+    extra = f"attempt {best.info['attempt'] + 1} of {len(attempts)}, after {stalls} stall(s)"
+    best.detail = f"{best.detail}; {extra}" if best.detail else extra
+    return best

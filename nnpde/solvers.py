@@ -91,6 +91,7 @@ def solve(
     checkpoint=None,
     checkpoint_every: int | None = None,
     resume=None,
+    restarts: int = 2,
     **legacy,
 ) -> Solution:
     """Trains ``net`` so that ψ = A + B·N solves ``problem`` at collocation ``points``.
@@ -141,6 +142,13 @@ def solve(
         :class:`~nnpde.FileFormatError` names what differs); ``steps`` counts from the start
         of the original run. With the same ``checkpoint_every``, a resumed run ends with
         exactly the θ of an uninterrupted one.
+      restarts: when a run stalls far above round-off (``RESULTS.stalled`` with a loss above
+        the solver's ``rtol`` × the loss of the zero network: a saddle or a poor local
+        minimum of the collocation loss), start again from a new initialisation
+        (``jax.random.fold_in`` of the key) with the steps left, at most this many times, and
+        keep the attempt with the least loss; ``info["restarts"]`` lists the attempts and
+        ``history["attempt"]`` numbers each step's attempt. Only without ``theta0``,
+        ``checkpoint``/``resume`` and ``mesh`` (0 turns it off).
 
     Returns:
       A :class:`~nnpde.Solution`: ``result`` (a :class:`~nnpde.RESULTS` member) says why the
@@ -166,7 +174,7 @@ def solve(
     _check_options(key=key, boundary_points=boundary_points)
     backend = _check_net(problem, net, backend)
     key = jax.random.key(0) if key is None else key
-    k_init, k_pts, _ = jax.random.split(key, 3)
+    k_init, k_pts, _ = jax.random.split(key, 3)  # (k_bnd: kw_model splits it again)
     theta, asked = _theta0(problem, net, theta0, k_init, points)
     runs.warn_float32(theta.dtype, asked)
     x = _points(problem, points, k_pts, theta.dtype)
@@ -177,7 +185,17 @@ def solve(
     if mesh is not None:
         data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
                                       local=True)  # fmt: skip
-    run = runs.execute(the_solver, col, data, theta, opts, mesh=mesh, key=key, adapt=adapt)
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:
+        raise ValueError(f"restarts must be an int >= 0, got {restarts!r}")
+    if theta0 is not None or checkpoint is not None or resume is not None or mesh is not None:
+        restarts = 0
+
+    def new_theta(i):
+        return theta if i == 0 else _theta0(problem, net, None, jax.random.fold_in(k_init, i),
+                                            points)[0].astype(theta.dtype)  # fmt: skip
+
+    run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
+                                  mesh=mesh, key=key, adapt=adapt)  # fmt: skip
     if mesh is None:
         run.info["validation"] = _validation(problem, net, col, run, x, kw_model(
             boundary_points, key, backend, theta.dtype))  # fmt: skip

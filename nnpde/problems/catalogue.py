@@ -109,11 +109,11 @@ class Recipe:
         return TwoLayerNet(dim, self.hidden, self.activation)
 
     def solve_kwargs(self) -> dict:
-        """Keyword arguments of ``nnpde.solve`` (method, steps, key, boundary_points)."""
+        """Keyword arguments of ``nnpde.solve`` (solver, steps, key, boundary_points)."""
         import jax
 
         return {
-            "method": self.method,
+            "solver": self.method,
             "steps": self.steps,
             "key": jax.random.key(self.seed),
             "boundary_points": self.boundary_points,
@@ -192,8 +192,10 @@ class Benchmark:
         points = overrides.pop("points", None)
         if points is None:
             points = recipe.points.make(self.problem.domain)
-        kwargs = recipe.solve_kwargs() | overrides
-        return solve(self.problem, net, points, **kwargs)
+        kwargs = recipe.solve_kwargs()
+        if "method" in overrides:  # solver='s older name replaces the recipe's solver
+            overrides["solver"] = overrides.pop("method")
+        return solve(self.problem, net, points, **(kwargs | overrides))
 
 
 _REGISTRY: dict[str, Callable[[], Benchmark]] = {}
