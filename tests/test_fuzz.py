@@ -678,30 +678,23 @@ def test_unhashable_net_is_named():
         kernels.value([NET], theta, x)
 
 
-@_gap(
-    "problem.jet_of/trial: a Dirichlet value returning a vector fails in jax.grad "
-    "('Gradient only defined for scalar-output functions'), not naming the condition"
-)
-def test_gap_dirichlet_value_of_the_wrong_shape():
+def test_dirichlet_value_of_the_wrong_shape_is_named():
+    # Was a strict xfail: the vector failed in jax.grad without naming the condition.
     problem = _problem(boundary=[nnpde.Dirichlet(lambda x: x)])
     with pytest.raises(ValueError, match="Dirichlet"):
         nnpde.solve(problem, TINY, problem.domain.grid(2), steps=1)
 
 
-@_gap("collocation: a Neumann flux returning a vector fails on rank promotion "
-      "(shapes (64,) and (64, 2)), not naming the condition")  # fmt: skip
-def test_gap_neumann_flux_of_the_wrong_shape():
+def test_neumann_flux_of_the_wrong_shape_is_named():
+    # Was a strict xfail: the vector failed on rank promotion without naming the condition.
     problem = _problem(boundary=[nnpde.Neumann(lambda x: x)])
     with pytest.raises(ValueError, match="Neumann"):
         nnpde.solve(problem, TINY, problem.domain.grid(2), steps=1)
 
 
-@_gap(
-    "problem/trial: a boundary value returning a str or None fails in jnp.asarray "
-    "('could not convert string to float'), not naming the condition"
-)
 @pytest.mark.parametrize("value", ["a", None])
-def test_gap_boundary_value_not_a_number(value):
+def test_boundary_value_not_a_number_is_named(value):
+    # Was a strict xfail: jnp.asarray failed without naming the condition.
     problem = _problem(boundary=[nnpde.Dirichlet(lambda x: value)])
     with pytest.raises((TypeError, ValueError), match="Dirichlet"):
         nnpde.solve(problem, TINY, problem.domain.grid(2), steps=1)
