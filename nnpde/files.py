@@ -124,7 +124,7 @@ def save_solution(sol, path) -> None:
             arrays[f"history_{key}"] = arr
             continue
         try:  # records such as history["adapt"] (a list of dicts) go to the header as JSON
-            as_json[key] = json.loads(json.dumps(value, default=_json_default, allow_nan=True))
+            as_json[key] = json.loads(json.dumps(value, default=_json_default_arrays))
         except (TypeError, ValueError, RecursionError):
             raise ValueError(
                 f"save: history[{key!r}] is neither a numeric array nor JSON data (numbers, "
@@ -147,9 +147,15 @@ def save_solution(sol, path) -> None:
 def _json_default(v):
     if isinstance(v, np.generic):
         return v.item()
-    if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
-        return v.tolist()
     raise TypeError(type(v).__name__)
+
+
+def _json_default_arrays(v):
+    """As :func:`_json_default`, with small numeric arrays inside history records as lists
+    (``info`` entries that are arrays, such as ``points_final``, are still left out)."""
+    if isinstance(v, np.ndarray) and v.dtype.kind in "biuf" and v.size <= 4096:
+        return v.tolist()
+    return _json_default(v)
 
 
 def _numeric_or_none(value):

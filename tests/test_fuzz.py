@@ -9,9 +9,8 @@ inside XLA, never a hang.
 Examples are derandomized (the same cases every run, no example database on disk) and few, so
 the file runs in well under a minute; most cases fail validation before anything is compiled.
 
-Known gaps in modules this file's author does not own are pinned at the end as
-``xfail(strict=True)`` reproducers: when one is fixed, its test starts passing, strict xfail
-turns that into a failure, and the marker should be removed.
+The last known gaps (unhashable static kernel arguments, boundary values of the wrong shape or
+type) were pinned as ``xfail(strict=True)`` reproducers until issue 19 fixed them; none remain.
 """
 
 from __future__ import annotations
@@ -657,13 +656,7 @@ def test_load_randomly_edited_header(tmp_path, saved, data):
     assert sol.net == NET
 
 
-# ---- known gaps in modules this file's author does not own --------------------------------------
-# Each is the smallest reproducer; when fixed, the test passes and strict xfail fails: remove the
-# marker. The expected message is what a fix should roughly say.
-def _gap(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
+# ---- formerly known gaps (strict xfails until issue 19): each now names the culprit -------------
 def test_unhashable_chunk_size_is_named():
     # Was a strict xfail: jax.jit hashed the static chunk_size before the kernel's checks.
     theta, x = _array((NT,), "float64", 1), _array((3, 2), "float64", 2)
