@@ -7,7 +7,13 @@ memory each, and measured 1.4-2x slower on the θ-gradient of Σ r ΔN (benchmar
 probed once per backend; where this jaxlib lacks it, the kernels compile with XLA's defaults.
 
 When you call a kernel inside your own ``jax.jit``, your jit's options apply; pass
-``compiler_options=nnpde.compiler_options()`` to it to get the same tuning.
+``compiler_options=nnpde.compiler_options()`` to it to get the same tuning. There the kernel's
+body is traced inline, not as a nested ``jax.jit``: with jaxlib 0.10 on a process pinned to one
+CPU (``taskset -c 0``; MLIR's thread pool then has one thread), a module holding the nested
+``jit(operator_gram)`` next to a Cholesky factorisation lost the LAPACK custom call's typed-FFI
+attributes on its way to HLO, and the dense LM step failed with "No registered implementation
+for untyped custom call to lapack_dpotrf_ffi" (issue 19, item 11). Inline, the module has no
+such call and compiles the same on any number of CPUs.
 """
 
 from __future__ import annotations
@@ -63,15 +69,20 @@ def kernel_jit(fn=None, *, static_argnames=("net", "chunk_size")):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         # Compiler options are allowed on a top-level jit only: inside a user's jit or vmap
-        # (tracer arguments) the kernel is inlined and the caller's options apply.
+        # (tracer arguments) the kernel is traced inline and the caller's options apply.
         if any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves((args, kwargs))):
-            return plain(*args, **kwargs)
+            return fn(*args, **kwargs)
         try:
             return get(jax.default_backend())(*args, **kwargs)
-        except ValueError as err:  # called under a trace with only concrete arguments
+        except ValueError as err:
+            if "Non-hashable static arguments" in str(err):
+                # jax hashes static arguments before the kernel's own checks run: run it
+                # unjitted so that they name the argument (an unhashable net or chunk_size
+                # is never valid, so this raises the kernel's TypeError/ValueError).
+                return fn(*args, **kwargs)
             if "compiler_options" not in str(err):
                 raise
-            return plain(*args, **kwargs)
+            return plain(*args, **kwargs)  # under a trace with only concrete arguments
 
     wrapper.jitted = get  # wrapper.jitted(backend) -> the underlying jax.jit object
     return wrapper

@@ -31,7 +31,18 @@ import numpy as np
 
 from nnpde import _nets, kernels
 from nnpde.activations import get_activation
-from nnpde.problem import Dirichlet, Jet, Neumann, Problem, Robin, jet_of
+from nnpde.problem import (
+    Dirichlet,
+    Jet,
+    Neumann,
+    Problem,
+    Robin,
+    check_pointwise,
+    check_residual_type,
+    describe,
+    jet_of,
+    traced,
+)
 from nnpde.trial import TrialSolution, build_trial
 
 __all__ = ["Collocation", "CollocationData", "make_collocation"]
@@ -54,6 +65,33 @@ class CollocationData(NamedTuple):
     wb: Array  # (Q,) penalty weights
     Ab: Jet  # jet of A at xb
     Bb: Jet  # jet of B at xb
+
+
+def check_equation(problem: Problem, dtype) -> None:
+    """The equation returns one real scalar for one point (checked abstractly, before any
+    compilation): None, complex values (which would be cut to their real part), vectors and
+    NumPy calls on traced values are refused with a message naming the equation."""
+    d = problem.dim
+    x0 = jax.ShapeDtypeStruct((d,), dtype)
+    u0 = Jet(*(jax.ShapeDtypeStruct(shape, dtype) for shape in ((), (d,), (d, d), ())))
+
+    def call(x, u):
+        out = problem.equation(x, u)
+        check_residual_type(out)
+        try:
+            if isinstance(out, (str, bytes)):  # jnp.asarray("a") reads "a" as a dtype name
+                raise TypeError(type(out).__name__)
+            return jnp.asarray(out)
+        except (TypeError, ValueError, Warning):
+            raise TypeError(f"the equation must return a real scalar residual for one point, "
+                            f"got a {type(out).__name__}") from None  # fmt: skip
+
+    out = traced(call, "the equation", x0, u0)
+    check_residual_type(out)
+    if out.shape != ():
+        raise ValueError(
+            f"equation must return a scalar residual for one point, got shape {out.shape}"
+        )
 
 
 def _used_fields(problem: Problem, dtype) -> frozenset:
@@ -380,15 +418,68 @@ def _residuals_bwd(col, saved, ct):
 _residuals_kernels.defvjp(_residuals_fwd, _residuals_bwd)
 
 
+# Points per block of the set-up's trial jets: autodiff of A and B holds several (block, D, D)
+# intermediates at once, so the set-up's peak memory is the jets themselves plus O(block).
+SETUP_BLOCK = 1 << 14
+
+
 def _trivial_jets(n: int, d: int, dtype, trial: TrialSolution | None, x):
+    """Jets of A and B at the points x (n, D): zeros and ones without a trial solution, else
+    by autodiff, ``SETUP_BLOCK`` points at a time (``lax.map``), so the set-up never holds the
+    autodiff intermediates of all n points at once."""
     if trial is None or n == 0:
         zero = jnp.zeros((n,), dtype)
         A = Jet(zero, jnp.zeros((n, d), dtype), jnp.zeros((n, d, d), dtype), zero)
         B = Jet(jnp.ones((n,), dtype), A.grad, A.hessian, zero)
         return A, B
-    jets = jax.jit(lambda pts: (jax.vmap(functools.partial(jet_of, trial.A))(pts),
-                                jax.vmap(functools.partial(jet_of, trial.B))(pts)))  # fmt: skip
-    return jets(x)
+    return _trial_jets(trial, x)
+
+
+def _trial_jets(trial: TrialSolution, x):
+    return _trial_jets_blocked(trial, x, min(SETUP_BLOCK, x.shape[0]))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _trial_jets_blocked(trial: TrialSolution, x, block: int):
+    """(jet of A, jet of B) at x (n, D), ``block`` points at a time written in place into
+    the (n, ...) outputs (a ``fori_loop`` of ``dynamic_update_slice``): peak memory is the
+    outputs plus one block's autodiff intermediates. The last block starts at n - block, so
+    no padding or remainder copy is needed (a few points are computed twice, identically)."""
+    n = x.shape[0]
+    jets = jax.vmap(lambda p: (jet_of(trial.A, p), jet_of(trial.B, p)))
+    shapes = jax.eval_shape(jets, x[:block])
+    out = jax.tree_util.tree_map(lambda s: jnp.zeros((n,) + s.shape[1:], s.dtype), shapes)
+
+    def body(i, out):
+        start = jnp.minimum(i * block, n - block)
+        new = jets(jax.lax.dynamic_slice_in_dim(x, start, block))
+        return jax.tree_util.tree_map(
+            lambda o, v: jax.lax.dynamic_update_slice_in_dim(o, v, start, 0), out, new
+        )
+
+    return jax.lax.fori_loop(0, -(-n // block), body, out)
+
+
+def check_trial_finite(problem: Problem, x, A: Jet, B: Jet) -> None:
+    """A ValueError naming the condition imposed exactly whose data is NaN or Inf, if the
+    trial solution's jets at the points x (P, D) are not all finite (before, such a point was
+    blamed on the equation)."""
+    if x.shape[0] == 0:
+        return
+    first_bad = int(_first_non_finite(A, B))
+    if first_bad < x.shape[0]:
+        from nnpde.trial import blame_exact_data
+
+        raise ValueError(blame_exact_data(problem, np.asarray(x[first_bad])))
+
+
+@jax.jit
+def _first_non_finite(A: Jet, B: Jet):
+    """Index of the first point where a jet is not finite, or P if none (one fused pass)."""
+    ok = jnp.ones(A.value.shape, bool)
+    for leaf in (*A, *B):
+        ok = ok & jnp.all(jnp.isfinite(leaf.reshape(leaf.shape[0], -1)), axis=1)
+    return jnp.where(jnp.all(ok), ok.shape[0], jnp.argmin(ok))
 
 
 def _select(domain, bc, sample):
@@ -408,15 +499,22 @@ def penalty_condition(problem: Problem, bc, sample, dtype):
         raise ValueError(f"no boundary point satisfies where={bc.where!r} of {bc!r}")
     pts = sample.x[mask]
     if isinstance(bc, Dirichlet):
-        fn, c0, c1 = bc.value, 1.0, 0.0
+        fn, c0, c1, field = bc.value, 1.0, 0.0, "value"
     elif isinstance(bc, Neumann):
-        fn, c0, c1 = bc.flux, 0.0, 1.0
+        fn, c0, c1, field = bc.flux, 0.0, 1.0, "flux"
     elif isinstance(bc, Robin):
-        fn, c0, c1 = bc.value, float(bc.alpha), float(bc.beta)
+        fn, c0, c1, field = bc.value, float(bc.alpha), float(bc.beta), "value"
     else:  # Initial on a domain without exact imposition
         raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
-    values = jax.jit(jax.vmap(lambda p: jnp.asarray(fn(p), dtype)))(jnp.asarray(pts, dtype))
-    return pts, sample.normal[mask], np.asarray(values), c0, c1
+    what = f"{describe(bc)} {field}"
+    check_pointwise(fn, what, problem.dim, dtype)
+    values = np.asarray(jax.jit(jax.vmap(lambda p: jnp.asarray(fn(p), dtype)))(
+        jnp.asarray(pts, dtype)))  # fmt: skip
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(f"{what} is NaN or Inf at {int(bad.sum())} of its {len(values)} "
+                         f"boundary points, e.g. x = {pts[bad][0].tolist()}")  # fmt: skip
+    return pts, sample.normal[mask], values, c0, c1
 
 
 def make_collocation(
@@ -447,6 +545,7 @@ def make_collocation(
     x = jnp.asarray(x, dtype)
     d = problem.dim
     trial, rest = build_trial(problem)
+    check_equation(problem, dtype)
     used = _used_fields(problem, dtype)
     need = 3 if used & {"hessian", "laplacian"} else 2 if "grad" in used else 1
     act = get_activation(net.activation)
@@ -457,6 +556,8 @@ def make_collocation(
             f"up to order {act.order}; use a smooth activation such as 'tanh'"
         )
     A, B = _trivial_jets(x.shape[0], d, dtype, trial, x)
+    if trial is not None:
+        check_trial_finite(problem, x, A, B)
 
     xb, nb, gb, c0, c1, wb, names = [], [], [], [], [], [], []
     if rest:
@@ -478,6 +579,8 @@ def make_collocation(
 
     xb_a = cat(xb, (0, d))
     Ab, Bb = _trivial_jets(xb_a.shape[0], d, dtype, trial, xb_a)
+    if trial is not None:
+        check_trial_finite(problem, xb_a, Ab, Bb)
     data = CollocationData(
         x=x, A=A, B=B, xb=xb_a, nb=cat(nb, (0, d)), gb=cat(gb, (0,)), c0=cat(c0, (0,)),
         c1=cat(c1, (0,)), wb=cat(wb, (0,)), Ab=Ab, Bb=Bb,

@@ -178,12 +178,58 @@ class Box:
         lo, hi = np.asarray(self.lower), np.asarray(self.upper)
         return lo + (hi - lo) * u
 
-    def grid(self, n: int) -> np.ndarray:
-        """Interior grid, ``n`` equidistant points per axis (ends excluded): (n^D, D)."""
-        n = _check_n(n)
-        _check_total(n, self.dim, "grid")
-        axes = [np.linspace(a, b, n + 2)[1:-1] for a, b in zip(self.lower, self.upper)]
+    def grid(self, n, *, closed: tuple[str, ...] = ()) -> np.ndarray:
+        """Equidistant grid of collocation points: (n_0 · ... · n_{D-1}, D), axis 0 slowest.
+
+        By default the grid is interior: on axis i, the n_i points strictly between its
+        faces, spaced (upper_i - lower_i)/(n_i + 1) (the faces themselves are left to the
+        boundary conditions). Faces named in ``closed`` are reached: an axis with one closed
+        face has n_i points from the open end's first interior point to the closed face
+        (spacing (upper_i - lower_i)/n_i), one with both closed has n_i points from face to
+        face. Use it for faces the equation must hold on that no condition constrains, such
+        as the final time ``"t_max"``, or a face with only a Neumann condition.
+
+        Args:
+          n: points per axis: one positive int for all axes, or a tuple of D of them.
+          closed: face names (``"x0_max"``, ``"t_max"`` or aliases such as ``"right"``,
+            ``"final"``) that the grid reaches.
+
+        Example:
+          >>> Box((0.0, 0.0), (1.0, 1.0), time=True).grid((2, 2), closed=("t_max",))[:, 1]
+          array([0.5, 1. , 0.5, 1. ])
+        """
+        counts = self._axis_counts(n, "grid")
+        if isinstance(closed, str) or not isinstance(closed, (tuple, list)):
+            raise TypeError(f"grid: closed must be a tuple of face names, got {closed!r}")
+        ends = {self.face_axis(face) for face in closed}  # (axis, side); checks the names
+        axes = []
+        for i, (a, b, m) in enumerate(zip(self.lower, self.upper, counts)):
+            lo, hi = (i, 0) in ends, (i, 1) in ends
+            t = np.linspace(a, b, m + 2 - lo - hi)
+            axes.append(t[(0 if lo else 1) : (len(t) if hi else -1)])
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
+
+    def _axis_counts(self, n, method: str) -> tuple[int, ...]:
+        """``n`` (an int, or D of them) as D counts, within ``MAX_POINTS`` in all."""
+        if isinstance(n, (tuple, list)):
+            bad = len(n) != self.dim or not all(
+                isinstance(m, (int, np.integer)) and not isinstance(m, (bool, np.bool_)) and m >= 1
+                for m in n
+            )
+            if bad:
+                raise ValueError(f"n must be a positive int or {self.dim} of them (one per "
+                                 f"axis), got {n!r}")  # fmt: skip
+            counts = tuple(int(m) for m in n)
+            if math.prod(counts) > MAX_POINTS:
+                raise ValueError(f"{method}(n={counts}) would make {math.prod(counts)} points, "
+                                 f"more than nnpde.sampling.MAX_POINTS = {MAX_POINTS}")
+            return counts
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive int or {self.dim} of them (one per axis), "
+                             f"got {n!r}")  # fmt: skip
+        n = int(n)
+        _check_total(n, self.dim, method)
+        return (n,) * self.dim
 
     def test_grid(self, n: int) -> np.ndarray:
         """Grid with the ends included, ``n`` points per axis: (n^D, D); for error measurement."""

@@ -6,28 +6,45 @@ loss history and a JSON header. Nothing in a file is ever executed: arrays are r
 and a user's equation, being code, is not stored: ``load`` returns a solution whose ``problem``
 must be given again (``load(path, problem=...)``) to evaluate ψ.
 
-The header of format version 2 (``FORMAT_VERSION``) reads, for a solution::
+The header of format version 3 (``FORMAT_VERSION``) reads, for a solution::
 
-    {"format": "nnpde", "kind": "solution", "version": 2, "writer": "nnpde 0.1.0",
+    {"format": "nnpde", "kind": "solution", "version": 3, "writer": "nnpde 0.1.0",
      "arrays": {"theta": {"dtype": "<f8", "shape": [150]},
                 "history_loss": {"dtype": "<f8", "shape": [12]}},
      "net": {"type": "TwoLayerNet", "dim": 2, "hidden": [10, 10], "activation": "tanh"},
      "num_params": 150, "status": "...", "info": {...}, "problem": "lagaris_pde1",
-     "has_trial": true}
+     "has_trial": true, "history_json": {"adapt": [...]},
+     "sha256": "..."}
 
-The first five keys are the envelope that :func:`write_npz_atomic` writes and
+The first five keys and ``sha256`` are the envelope that :func:`write_npz_atomic` writes and
 :func:`read_npz` checks for every kind of nnpde file (solutions, and the checkpoints of
-:mod:`nnpde.engine`); the rest belong to the kind. Every check on reading names the file and
-what is wrong, and raises :class:`FileFormatError`.
+:mod:`nnpde.training`); the rest belong to the kind. ``history_json`` (present only when
+needed) holds history entries that are not numeric arrays, such as ``history["adapt"]`` of
+``solve(adapt=...)`` (a list of dicts), as JSON; numeric ones are arrays ``history_<name>``.
+
+``sha256`` is the SHA-256 of the header (without it) and of every array's bytes, so a file
+edited after it was written is refused even when the edit keeps it consistent (tanh -> sin).
+It detects edits and damage, not tampering: anyone can recompute it. Files of format version 2
+(nnpde before the checksum) are still read, with every other check; they are as safe to read
+as before (nothing in a file is executed) but a consistent hand edit of one cannot be detected:
+save it again to get a version 3 file. A version 3 file without ``sha256`` is refused.
+
+Every check on reading names the file and what is wrong, and raises :class:`FileFormatError`.
+Only regular files are read (a FIFO or a device is refused before anything is read).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import math
 import os
 import re
 import secrets
+import stat
+import struct
+import time
 import zipfile
 
 import jax
@@ -42,11 +59,16 @@ __all__ = ["FORMAT_VERSION", "FileFormatError", "load", "net_spec", "read_npz", 
            "write_npz_atomic"]
 
 FORMAT = "nnpde"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 KIND = "solution"
+# The last format version without the SHA-256 checksum; such files are still read (see
+# :func:`read_npz`).
+_UNCHECKSUMMED_VERSION = 2
+# A temporary file of a save that is unlocked and this many seconds old is a killed save's.
+STALE_TEMPORARY_S = 600.0
 
 # Envelope keys of every nnpde file's header, written and checked by the low-level functions.
-_ENVELOPE = ("format", "kind", "version", "writer", "arrays")
+_ENVELOPE = ("format", "kind", "version", "writer", "arrays", "sha256")
 # Array names: identifiers, so that ``name + ".npy"`` is a plain zip member name.
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 _HEADER_MEMBER = "header"
@@ -93,14 +115,21 @@ def save_solution(sol, path) -> None:
                          f"{theta.shape}")  # fmt: skip
     if not np.all(np.isfinite(theta)):
         raise ValueError("save: theta contains NaN or Inf; load would refuse the file")
-    arrays = {"theta": theta}
+    arrays, as_json = {"theta": theta}, {}
     for key, value in sol.history.items():
-        arr = np.asarray(value)
         if not isinstance(key, str) or not key or not _NAME.match(f"history_{key}"):
             raise ValueError(f"save: history key {key!r} must be an identifier (a-z, 0-9, _)")
-        if arr.dtype.kind not in "biuf":
-            raise ValueError(f"save: history[{key!r}] must be a numeric array, got {arr.dtype}")
-        arrays[f"history_{key}"] = arr
+        arr = _numeric_or_none(value)
+        if arr is not None:
+            arrays[f"history_{key}"] = arr
+            continue
+        try:  # records such as history["adapt"] (a list of dicts) go to the header as JSON
+            as_json[key] = json.loads(json.dumps(value, default=_json_default_arrays))
+        except (TypeError, ValueError, RecursionError):
+            raise ValueError(
+                f"save: history[{key!r}] is neither a numeric array nor JSON data (numbers, "
+                f"strings, lists, dicts), got {type(value).__name__}"
+            ) from None
     problem_name = None if sol.problem is None else getattr(sol.problem, "name", None)
     header = {
         "net": _net_to_spec(sol.net),
@@ -110,6 +139,8 @@ def save_solution(sol, path) -> None:
         "problem": problem_name if isinstance(problem_name, str) else None,
         "has_trial": _has_trial(sol.trial) or bool(sol.info.get("has_trial", False)),
     }
+    if as_json:
+        header["history_json"] = as_json
     write_npz_atomic(path, arrays, header, kind=KIND)
 
 
@@ -117,6 +148,24 @@ def _json_default(v):
     if isinstance(v, np.generic):
         return v.item()
     raise TypeError(type(v).__name__)
+
+
+def _json_default_arrays(v):
+    """As :func:`_json_default`, with small numeric arrays inside history records as lists
+    (``info`` entries that are arrays, such as ``points_final``, are still left out)."""
+    if isinstance(v, np.ndarray) and v.dtype.kind in "biuf" and v.size <= 4096:
+        return v.tolist()
+    return _json_default(v)
+
+
+def _numeric_or_none(value):
+    """``value`` as a numeric numpy array, or None if it is not one (objects, strings, a
+    ragged list): those are stored as JSON instead."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.dtype.kind in "biuf" and not arr.dtype.fields else None
 
 
 def _json_info(info: dict) -> dict:
@@ -243,6 +292,60 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
+def _checksum(header: dict, arrays: dict) -> str:
+    """SHA-256 (hex) of a file's contents: the header (without ``sha256``) as canonical JSON
+    (sorted keys, ASCII), then for each array in name order its name, dtype, shape and C-order
+    bytes. Both sides compute it from what they hold: the writer from its arguments, the
+    reader from what it parsed, so any edit of a value changes it."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(header, sort_keys=True, separators=(",", ":"),
+                             default=_json_default).encode())  # fmt: skip
+    for name in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[name])
+        digest.update(json.dumps([name, arr.dtype.str, list(arr.shape)]).encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def _lock(fh) -> bool:
+    """Takes a non-blocking exclusive ``flock`` on ``fh`` (POSIX); False if another open file
+    holds one. Where there is no ``fcntl`` (Windows), True: the age test alone decides."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _remove_stale_temporaries(folder: str, base: str) -> None:
+    """Removes ``.<base>.<12 hex>.tmp`` files of killed saves of the same target.
+
+    A writer holds an exclusive ``flock`` on its temporary from creation to rename, and keeps
+    its mtime fresh by writing; a temporary is removed only if it is unlocked *and* its mtime
+    is ``STALE_TEMPORARY_S`` old (the age also covers file systems without working locks and
+    the instant between creating and locking). Errors are ignored: cleaning is a courtesy."""
+    pattern = re.compile(rf"\.{re.escape(base)}\.[0-9a-f]{{12}}\.tmp\Z")
+    try:
+        names = [n for n in os.listdir(folder) if pattern.match(n)]
+    except OSError:
+        return
+    for name in names:
+        tmp = os.path.join(folder, name)
+        try:
+            st = os.lstat(tmp)
+            if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < STALE_TEMPORARY_S:
+                continue
+            with open(tmp, "rb") as fh:
+                if _lock(fh):
+                    os.unlink(tmp)
+        except OSError:
+            continue
+
+
 def write_npz_atomic(path, arrays: dict, header: dict, *, kind: str,
                       version: int = FORMAT_VERSION) -> None:  # fmt: skip
     """Writes ``arrays`` and a JSON ``header`` to ``path`` as an nnpde ``.npz`` file, atomically.
@@ -253,17 +356,24 @@ def write_npz_atomic(path, arrays: dict, header: dict, *, kind: str,
     The file is a zip archive of ``.npy`` members, stored uncompressed with fixed timestamps
     (the same input gives the same bytes): ``header.npy`` holds the UTF-8 JSON header as a
     uint8 vector, and each array is ``<name>.npy``. The JSON is ``header`` plus the envelope
-    ``format`` ("nnpde"), ``kind``, ``version``, ``writer`` (this nnpde's version) and
-    ``arrays`` (``{name: {"dtype": dtype.str, "shape": [...]}}``, checked on reading).
+    ``format`` ("nnpde"), ``kind``, ``version``, ``writer`` (this nnpde's version),
+    ``arrays`` (``{name: {"dtype": dtype.str, "shape": [...]}}``, checked on reading) and
+    ``sha256``, the SHA-256 of everything else (:func:`_checksum`: the header and the arrays'
+    bytes), so that an edit that keeps the file consistent is still refused on reading.
 
-    Atomicity: the bytes go to a new temporary file ``.<name>.<random>.tmp`` in the target's
-    folder (``O_EXCL``, mode 0o666 less the umask, like a plain ``open``), which is flushed and
-    fsynced, then renamed onto ``path`` with ``os.replace`` (atomic on POSIX and Windows), and
-    the folder is fsynced. A reader sees the old file or the new one, never a part; on any
-    error the temporary file is removed and an existing file at ``path`` is untouched.
+    Atomicity: the bytes go to a new temporary file ``.<name>.<12 hex digits>.tmp`` in the
+    target's folder (``O_EXCL``, mode 0o666 less the umask, like a plain ``open``), locked
+    with ``flock`` while it is written, flushed and fsynced, then renamed onto ``path`` with
+    ``os.replace`` (atomic on POSIX and Windows), and the folder is fsynced. A reader sees the
+    old file or the new one, never a part; on any error the temporary file is removed and an
+    existing file at ``path`` is untouched. Temporaries of the same target left by killed
+    saves (unlocked and ``STALE_TEMPORARY_S`` seconds old) are removed first.
+
+    Symbolic links: when ``path`` is a symlink (or lies under one), the file it points to is
+    replaced and the link is kept (``os.path.realpath``); a dangling link creates its target.
 
     Args:
-      path: the target file (str or path-like), used as given.
+      path: the target file (str or path-like).
       arrays: ``{name: array}``; names are identifiers other than "header"; arrays are numeric
         (bool, int, uint or float16/32/64; no objects, no structured or extension dtypes).
       header: a JSON-serialisable dict (NaN and Inf are written as JSON's common extension)
@@ -278,7 +388,7 @@ def write_npz_atomic(path, arrays: dict, header: dict, *, kind: str,
     """
     from nnpde import __version__
 
-    path = os.fspath(path)
+    path = os.path.realpath(os.fspath(path))
     clash = [k for k in header if k in _ENVELOPE]
     if clash:
         raise ValueError(f"header keys {clash} are reserved for the file envelope")
@@ -295,22 +405,22 @@ def write_npz_atomic(path, arrays: dict, header: dict, *, kind: str,
     full = {"format": FORMAT, "kind": kind, "version": version, "writer": f"nnpde {__version__}",
             "arrays": manifest, **header}  # fmt: skip
     try:
-        text = json.dumps(full, default=_json_default)
+        # as the reader will parse it (numpy scalars as numbers, tuples as lists)
+        parsed = json.loads(json.dumps(full, default=_json_default))
+        text = json.dumps({**full, "sha256": _checksum(parsed, arrays)}, default=_json_default)
+        text.encode("utf-8")
     except (TypeError, ValueError) as err:
-        raise ValueError(f"header must be JSON-serialisable: {err}") from None
+        raise ValueError(f"header must be JSON-serialisable Unicode: {err}") from None
     members = {_HEADER_MEMBER: np.frombuffer(text.encode(), dtype=np.uint8), **arrays}
 
-    folder, base = os.path.split(os.path.abspath(path))
+    folder, base = os.path.split(path)
+    _remove_stale_temporaries(folder, base)
     tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for name, arr in members.items():
-                    info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                    info.external_attr = 0o644 << 16  # rw-r--r-- when unzipped
-                    with zf.open(info, "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+            _lock(fh)  # released when the file closes, or when this process dies
+            _write_members(fh, members)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -321,6 +431,15 @@ def write_npz_atomic(path, arrays: dict, header: dict, *, kind: str,
             pass
         raise
     _fsync_folder(folder)
+
+
+def _write_members(fh, members: dict) -> None:
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in members.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16  # rw-r--r-- when unzipped
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
 
 
 def _no_duplicate_keys(pairs):
@@ -336,12 +455,16 @@ def read_npz(path, expected_kind: str, *, version: int = FORMAT_VERSION) -> tupl
     """Reads and checks an nnpde ``.npz`` file written by :func:`write_npz_atomic`.
 
     Checks, in order, each failure raising :class:`FileFormatError` with the file's name and the
-    problem: not empty; a zip archive (not text, a pickle, a lone ``.npy``); readable (not
-    truncated); only ``<identifier>.npy`` members, stored, unencrypted, no duplicates; a
-    ``header.npy`` holding a UTF-8 JSON object without duplicate keys; the envelope (format
-    "nnpde", kind ``expected_kind``, this ``version``); every member listed in the header's
-    ``arrays`` with the same dtype and shape and vice versa; each member a valid ``.npy`` of a
-    numeric dtype whose size matches its header; every CRC-32. Nothing is unpickled or executed
+    problem: a regular file (checked on a non-blocking open: a FIFO never blocks); not empty; a
+    zip archive (not text, a pickle, a lone ``.npy``); readable (not truncated); only
+    ``<identifier>.npy`` members, stored, unencrypted, no duplicates, each inside the file and
+    no two overlapping (checked from their local headers before any member is read, so a load
+    never reads more than the file's size); a ``header.npy`` holding a UTF-8 JSON object
+    without duplicate keys or lone surrogates; the envelope (format "nnpde", kind
+    ``expected_kind``, this ``version``, or version 2 without a checksum when ``version`` is
+    ``FORMAT_VERSION``); every member listed in the header's ``arrays`` with the same dtype and
+    shape and vice versa; each member a valid ``.npy`` of a numeric dtype whose size matches
+    its header; every CRC-32; the SHA-256 checksum. Nothing is unpickled or executed
     (``.npy`` headers are parsed by numpy with ``ast.literal_eval``; object dtypes are
     refused), and no array is allocated beyond the member's actual size.
 
@@ -363,7 +486,7 @@ def read_npz(path, expected_kind: str, *, version: int = FORMAT_VERSION) -> tupl
     def fail(problem):
         raise FileFormatError(path, problem)
 
-    with open(path, "rb") as fh:
+    with _open_regular(path, fail) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
             fail("the file is empty (0 bytes)")
@@ -386,6 +509,57 @@ def read_npz(path, expected_kind: str, *, version: int = FORMAT_VERSION) -> tupl
             fail(f"truncated or corrupted archive ({type(err).__name__}: {err})")
 
 
+def _open_regular(path: str, fail):
+    """``path`` opened for binary reading, refusing anything but a regular file *before*
+    reading: opening a FIFO would block until a writer comes (hence ``O_NONBLOCK``, which
+    returns at once for FIFOs and changes nothing for files), and a device could be endless."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", path)
+        if not stat.S_ISREG(mode):
+            kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                     (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))  # fmt: skip
+            what = next((name for test, name in kinds if test(mode)), "not a file")
+            fail(f"it is not a regular file ({what})")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_layout(fh, infos, size: int, fail) -> None:
+    """Each member's local header and data lie inside the file and no two overlap.
+
+    Python's ``zipfile`` reads a member from wherever its central-directory entry points, so
+    entries whose data overlap (one member's bytes holding another's header and data) make a
+    small file read as many times its size. Data of stored members are disjoint byte ranges,
+    so their total is also bounded by the file's size."""
+    spans = []
+    for info in infos:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            fail(f"archive member {info.filename!r} has no local header at its offset "
+                 f"{info.header_offset}")  # fmt: skip
+        name_len, extra_len = struct.unpack("<2H", local[26:30])
+        end = info.header_offset + 30 + name_len + extra_len + info.compress_size
+        if end > size:
+            fail(f"archive member {info.filename!r} extends past the end of the file "
+                 "(truncated)")  # fmt: skip
+        spans.append((info.header_offset, end, info.filename))
+    spans.sort()
+    for (_, end, first), (start, _, second) in itertools.pairwise(spans):
+        if start < end:
+            fail(f"archive members {first!r} and {second!r} overlap (a crafted archive; nnpde "
+                 "writes each member's bytes once)")  # fmt: skip
+    if sum(info.file_size for info in infos) > size:
+        fail("the archive's members declare more bytes than the file holds")
+
+
 def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: int, fail):
     infos = {}
     for info in zf.infolist():
@@ -402,6 +576,7 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
         if info.header_offset + info.compress_size > size:
             fail(f"archive member {name!r} extends past the end of the file (truncated)")
         infos[stem] = info
+    _check_layout(zf.fp, list(infos.values()), size, fail)
     if _HEADER_MEMBER not in infos:
         fail(f"not an nnpde {expected_kind} file: an .npz archive without a header "
              f"(arrays: {sorted(infos)})")  # fmt: skip
@@ -414,6 +589,11 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
         fail(f"the header is not valid UTF-8 JSON ({type(err).__name__}: {err})")
     if not isinstance(header, dict):
         fail(f"the header must be a JSON object, got {_json_type(header)}")
+    try:  # JSON allows "\ud800", a lone surrogate: not Unicode, and unprintable later
+        json.dumps(header, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        fail(f"the header holds a string that is not valid Unicode ({err.reason}: "
+             f"{err.object[err.start:err.end]!a})")  # fmt: skip
 
     fmt = header.get("format")
     if fmt == "nnpde.solution" and header.get("version") == 1:
@@ -422,7 +602,7 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
     if fmt != FORMAT:
         fail(f"not an nnpde {expected_kind} file (header 'format' is {fmt!r}, expected "
              f"{FORMAT!r})")  # fmt: skip
-    missing = [k for k in _ENVELOPE if k not in header]
+    missing = [k for k in _ENVELOPE if k not in header and k != "sha256"]
     if missing:
         fail(f"the header lacks the key(s) {missing}")
     kind, got, writer = header["kind"], header["version"], header["writer"]
@@ -435,8 +615,12 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
     if got > version:
         fail(f"format version {got} (written by {writer!r}) is newer than this nnpde reads "
              f"({version}): upgrade nnpde")  # fmt: skip
-    if got != version:
+    legacy = version == FORMAT_VERSION and got == _UNCHECKSUMMED_VERSION
+    if got != version and not legacy:
         fail(f"format version {got} (written by {writer!r}); this nnpde reads version {version}")
+    if "sha256" not in header and not legacy:
+        fail("the header lacks its SHA-256 checksum ('sha256'), which every file of format "
+             f"version {got} carries")  # fmt: skip
     manifest = header["arrays"]
     if not isinstance(manifest, dict):
         fail(f"header 'arrays' must be an object, got {_json_type(manifest)}")
@@ -460,6 +644,12 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
             fail(f"array {name!r} has dtype {arr.dtype.str} and shape {list(arr.shape)}, but the "
                  f"header says {entry['dtype']} and {entry['shape']}")  # fmt: skip
         arrays[name] = arr
+    if "sha256" in header:
+        expected = header["sha256"]
+        got_sum = _checksum({k: v for k, v in header.items() if k != "sha256"}, arrays)
+        if expected != got_sum:
+            fail(f"the contents do not match the file's SHA-256 checksum (header {expected!r}, "
+                 f"contents {got_sum!r}): the file was edited or damaged after it was written")
     return {k: v for k, v in header.items() if k not in _ENVELOPE}, arrays
 
 
@@ -520,8 +710,10 @@ def load(path, problem=None):
       FileFormatError: (a ``ValueError``) naming the file and the problem: not an nnpde file,
         empty, truncated or corrupted, another kind of nnpde file, an unsupported format
         version, an inconsistent or hand-edited header (missing, extra or mistyped keys, network
-        sizes that do not match θ, an unregistered activation), non-finite θ.
-      OSError: the path cannot be opened (``FileNotFoundError``, ``IsADirectoryError``, ...).
+        sizes that do not match θ, an unregistered activation), contents that do not match the
+        SHA-256 checksum (any edit after writing), non-finite θ, not a regular file.
+      OSError: the path cannot be opened (``FileNotFoundError``, ``IsADirectoryError``, ...);
+        a path that is not a regular file (a FIFO, a device) raises ``FileFormatError``.
       ValueError: ``problem`` does not fit the file (dimension, trial solution), or θ is
         float64 while ``jax_enable_x64`` is off (it would be rounded to float32).
       TypeError: ``problem`` is not a :class:`~nnpde.Problem`.
@@ -539,6 +731,9 @@ def load(path, problem=None):
     def fail(why):
         raise FileFormatError(path, why)
 
+    history = header.pop("history_json", {})
+    if not isinstance(history, dict):
+        fail(f"header 'history_json' must be an object, got {_json_type(history)}")
     for key in header:
         if key not in _SOLUTION_KEYS:
             fail(f"header has unexpected key {key!r}")
@@ -569,10 +764,11 @@ def load(path, problem=None):
     if not np.all(np.isfinite(theta)):
         fail("theta contains NaN or Inf")
     theta = theta.astype(theta.dtype.newbyteorder("="), copy=False)
-    history = {}
     for name, arr in arrays.items():
         if not name.startswith("history_") or name == "history_":
             fail(f"unexpected array {name!r} (a solution holds theta and history_<name>)")
+        if name[len("history_") :] in history:
+            fail(f"history entry {name[len('history_'):]!r} is both an array and JSON")
         history[name[len("history_") :]] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
     if theta.dtype == np.float64 and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
         raise ValueError(

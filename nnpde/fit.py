@@ -154,6 +154,10 @@ def _check_data(net, x, y, dtype):
     nk = net.sizes[-1] if _nets.is_mlp(net) else 1
     x = jnp.asarray(x)
     y = jnp.asarray(y)
+    for name, arr in (("x", x), ("y", y)):
+        if jnp.iscomplexobj(arr):  # astype would silently keep the real part only
+            raise ValueError(f"{name} must be real, got {arr.dtype}; fit a complex function as "
+                             "two real outputs (its real and imaginary parts)")  # fmt: skip
     if x.ndim != 2 or x.shape[1] != n0:
         raise ValueError(f"x must have shape (P, {n0}) for this network, got {tuple(x.shape)}")
     if x.shape[0] == 0:

@@ -286,6 +286,10 @@ def _check_data(data, dim: int, components: int):
     """Observations (x_obs (Q, D), u_obs (Q, K)) as float numpy arrays, checked."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError("Problem: data must be a pair (x_obs (Q, D), u_obs (Q,) or (Q, K))")
+    for name, arr in (("x_obs", data[0]), ("u_obs", data[1])):
+        if np.iscomplexobj(arr):
+            raise ValueError(f"Problem: {name} must be real, got complex values; write a "
+                             "complex problem as a system of its real and imaginary parts")
     x = np.asarray(data[0], dtype=np.float64)
     u = np.asarray(data[1], dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != dim or x.shape[0] == 0:
@@ -300,6 +304,85 @@ def _check_data(data, dim: int, components: int):
     if not (np.isfinite(x).all() and np.isfinite(u).all()):
         raise ValueError("Problem: the observations contain NaN or Inf")
     return x, u
+
+
+# ---- checks of user callables, made once on abstract values (jax.eval_shape) -------------------
+_TRACER_ERRORS = (
+    jax.errors.TracerArrayConversionError,  # np.sin(u.value), np.asarray(x)
+    jax.errors.ConcretizationTypeError,  # float(u.value), math.sin(x[0])
+    jax.errors.TracerBoolConversionError,  # if u.value > 0:
+    jax.errors.TracerIntegerConversionError,  # range(x[0]), list index
+)
+
+
+def describe(bc) -> str:
+    """A short name of a boundary condition for messages: ``Dirichlet(where='x0_min')``."""
+    parts = []
+    where = getattr(bc, "where", None)
+    if where is not None:
+        parts.append(f"where={where!r}" if isinstance(where, str) else "where=<predicate>")
+    if bc.component:
+        parts.append(f"component={bc.component}")
+    return f"{type(bc).__name__}({', '.join(parts)})"
+
+
+def traced(fn: Callable, what: str, *args):
+    """``jax.eval_shape(fn, *args)`` with JAX's tracer errors explained for a user's callable
+    named ``what`` (a user's own exceptions pass unchanged)."""
+    try:
+        return jax.eval_shape(fn, *args)
+    except _TRACER_ERRORS as err:
+        raise TypeError(
+            f"{what} is traced by JAX (it receives abstract arrays, once for all points), so it "
+            "must compute with jax.numpy: jnp.sin, not np.sin or math.sin; no float(), int() or "
+            f"`if` on values of x or u (use jnp.where) ({type(err).__name__})"
+        ) from err
+
+
+def check_pointwise(fn: Callable, what: str, dim: int, dtype) -> None:
+    """``fn`` of one point x (D,) returns a real scalar, or a ``TypeError``/``ValueError``
+    naming ``what`` (e.g. "Dirichlet(where='x0_min') value"). Checked abstractly: nothing is
+    computed."""
+
+    def call(x):
+        out = fn(x)
+        if out is None:
+            raise TypeError(f"{what} must return a real scalar for one point x ({dim},), "
+                            "got None")  # fmt: skip
+        try:
+            if isinstance(out, (str, bytes)):  # jnp.asarray("a") reads "a" as a dtype name
+                raise TypeError(type(out).__name__)
+            return jnp.asarray(out)
+        except (TypeError, ValueError, Warning):
+            raise TypeError(f"{what} must return a real scalar for one point x ({dim},), got "
+                            f"a {type(out).__name__}: {out!r:.60}") from None  # fmt: skip
+
+    out = traced(call, what, jax.ShapeDtypeStruct((dim,), dtype))
+    if jnp.issubdtype(out.dtype, jnp.complexfloating):
+        raise ValueError(f"{what} returned complex values ({out.dtype}); nnpde solves real "
+                         "problems: write a complex one as a system of its real and imaginary "
+                         "parts (Problem(components=2))")  # fmt: skip
+    if not (jnp.issubdtype(out.dtype, jnp.floating) or jnp.issubdtype(out.dtype, jnp.integer)
+            or out.dtype == jnp.bool_):  # fmt: skip
+        raise TypeError(f"{what} must return a real scalar for one point x ({dim},), got dtype "
+                        f"{out.dtype}")  # fmt: skip
+    if out.shape != ():
+        raise ValueError(f"{what} must return a real scalar for one point x ({dim},), got shape "
+                         f"{out.shape}")  # fmt: skip
+
+
+def check_residual_type(out, what: str = "the equation") -> None:
+    """The abstract output of an equation is real (complex residuals are refused, not cut to
+    their real part) and not None."""
+    if out is None:
+        raise TypeError(f"{what} returned None for one point; it must return its residual "
+                        "(a missing `return`?)")  # fmt: skip
+    dtype = getattr(out, "dtype", None)
+    if dtype is not None and jnp.issubdtype(dtype, jnp.complexfloating):
+        raise ValueError(f"{what} returned complex residuals ({dtype}); nnpde solves real "
+                         "equations, and would otherwise drop the imaginary part: write a "
+                         "complex PDE as a system of its real and imaginary parts "
+                         "(Problem(components=2))")  # fmt: skip
 
 
 def jet_of(fn: Callable, x: Array) -> Jet:

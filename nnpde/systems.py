@@ -36,10 +36,11 @@ from nnpde.collocation import (
     _operator_weights,
     _psi_jet,
     _trivial_jets,
+    check_trial_finite,
     condition_name,
     penalty_condition,
 )
-from nnpde.problem import Jet, Periodic, Problem, jet_of
+from nnpde.problem import Jet, Periodic, Problem, check_residual_type, jet_of, traced
 from nnpde.trial import TrialSolution, build_trial
 
 __all__ = ["SystemCollocation", "SystemData", "make_system"]
@@ -221,10 +222,19 @@ def _used_and_equations(problem: Problem, dtype):
     def call(x, u, p):
         r = problem.equation(x, _as_jets(u, k), p) if problem.params else \
             problem.equation(x, _as_jets(u, k))  # fmt: skip
-        return jnp.atleast_1d(jnp.asarray(r))
+        check_residual_type(r)
+        try:
+            if isinstance(r, (str, bytes)):  # jnp.asarray("a") reads "a" as a dtype name
+                raise TypeError(type(r).__name__)
+            r = jnp.asarray(r)
+        except (TypeError, ValueError, Warning):
+            raise TypeError(f"the equation must return a scalar or a vector (E,) of real "
+                            f"residuals for one point, got a {type(r).__name__}") from None
+        check_residual_type(r)
+        return jnp.atleast_1d(r)
 
+    out = traced(call, "the equation", x0, u0, p0)
     closed = jax.make_jaxpr(call)(x0, u0, p0)
-    out = jax.eval_shape(call, x0, u0, p0)
     if out.ndim != 1:
         raise ValueError(f"the equation must return a scalar or a vector (E,) of residuals for "
                          f"one point, got shape {out.shape}")  # fmt: skip
@@ -273,9 +283,12 @@ def make_system(problem: Problem, net, x, *, boundary_points: int = 64, key=None
     trials, A, B, pens, names = [], [], [], [], []
     sample = None
     for k in range(kk):
-        trial, rest = build_trial(_component_problem(problem, k))
+        sub = _component_problem(problem, k)
+        trial, rest = build_trial(sub)
         trials.append(trial)
         a, b = _trivial_jets(x.shape[0], d, dtype, trial, x)
+        if trial is not None:
+            check_trial_finite(sub, x, a, b)
         A.append(a)
         B.append(b)
         rows = []  # (x, n, g, c0, c1, w, s, x2)

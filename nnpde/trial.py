@@ -27,7 +27,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from nnpde.problem import Dirichlet, Initial, Problem
+from nnpde.problem import Dirichlet, Initial, Problem, check_pointwise, describe
 
 __all__ = ["TrialSolution", "build_trial"]
 
@@ -79,12 +79,20 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
     uses ``problem.trial`` = (A, B) when the user gave one.
     """
     domain = problem.domain
+    dtype = jnp.zeros((), float).dtype
     if problem.trial is not None:
+        for name, fn in zip("AB", problem.trial):
+            check_pointwise(fn, f"Problem.trial: {name}", problem.dim, dtype)
         rest = [bc for bc in problem.boundary if not isinstance(bc, (Dirichlet, Initial))]
         return TrialSolution(*problem.trial, exact_faces=()), rest
     if not hasattr(domain, "face_axis"):
         return None, list(problem.boundary)
     exact, derivative, rest = _face_data(problem)
+    for bc in problem.boundary:  # the data imposed exactly: real scalars of one point
+        if isinstance(bc, (Dirichlet, Initial)) and not any(bc is r for r in rest):
+            check_pointwise(bc.value, f"{describe(bc)} value", problem.dim, dtype)
+            if getattr(bc, "derivative", None) is not None:
+                check_pointwise(bc.derivative, f"{describe(bc)} derivative", problem.dim, dtype)
     if not exact:
         return None, rest
     d = domain.dim
@@ -148,3 +156,42 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
 
     names = tuple(domain.faces[2 * i + s] for (i, s) in exact)
     return TrialSolution(A, B, exact_faces=names), rest
+
+
+def blame_exact_data(problem: Problem, point) -> str:
+    """Why the trial solution is not finite at ``point`` (D,): the first condition imposed
+    exactly whose value (or first/second derivative) is NaN or Inf where A reads it (``point``
+    moved onto the condition's face), as a sentence for an error message."""
+    import numpy as np
+
+    point = np.asarray(point, dtype=float)
+    at = f"x = {point.tolist()}"
+    if problem.trial is not None:
+        return (f"the trial solution of Problem.trial = (A, B) is NaN or Inf at {at} (A, B or "
+                "their first or second derivatives): check A and B")  # fmt: skip
+    domain = problem.domain
+    checks = []
+    for bc in problem.boundary:
+        if isinstance(bc, Initial):
+            faces = [domain.faces[2 * (domain.dim - 1)]]
+            fns = [("value", bc.value)] + ([("derivative", bc.derivative)] if bc.derivative
+                                            else [])  # fmt: skip
+        elif isinstance(bc, Dirichlet) and (bc.where is None or isinstance(bc.where, str)):
+            faces = [domain.canonical_face(bc.where)] if bc.where else domain.spatial_faces
+            fns = [("value", bc.value)]
+        else:
+            continue
+        for face in faces:
+            axis, side = domain.face_axis(face)
+            y = point.copy()
+            y[axis] = (domain.lower, domain.upper)[side][axis]
+            checks += [(bc, name, fn, y) for name, fn in fns]
+    for bc, name, fn, y in checks:
+        z = jnp.asarray(y)
+        g = lambda v, fn=fn: jnp.asarray(fn(v), v.dtype)  # noqa: E731
+        parts = (g(z), jax.grad(g)(z), jax.hessian(g)(z))
+        if not all(bool(jnp.all(jnp.isfinite(p))) for p in parts):
+            return (f"{describe(bc)} {name} (or its first or second derivative) is NaN or Inf at "
+                    f"x = {y.tolist()}, where the trial solution ψ = A + B·N imposes it exactly")
+    return (f"the trial solution ψ = A + B·N built from the Dirichlet/Initial data is NaN or Inf "
+            f"at {at}: check those conditions' values")

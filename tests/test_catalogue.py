@@ -220,3 +220,46 @@ def test_solve_overrides_the_recipe():
     assert sol.net == net and sol.info["points"] == 7
     assert len(sol.history["loss"]) == 3
     assert sol.info["method"] == "adam"
+
+
+# ---- issue 19, item 12: Box.grid with per-axis counts and chosen faces ------------------------
+def test_grid_takes_per_axis_counts():
+    box = nnpde.Box((0.0, 0.0), (1.0, 2.0))
+    g = box.grid((3, 2))
+    assert g.shape == (6, 2)
+    np.testing.assert_allclose(np.unique(g[:, 0]), [0.25, 0.5, 0.75])
+    np.testing.assert_allclose(np.unique(g[:, 1]), [2 / 3, 4 / 3])
+    np.testing.assert_array_equal(box.grid(3), box.grid((3, 3)))
+
+
+def test_grid_reaches_the_faces_it_is_asked_to():
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0), time=True)
+    g = box.grid((3, 4), closed=("t_max",))
+    assert g.shape == (12, 2)
+    np.testing.assert_allclose(np.unique(g[:, 1]), [0.25, 0.5, 0.75, 1.0])  # reaches t_max
+    np.testing.assert_allclose(np.unique(g[:, 0]), [0.25, 0.5, 0.75])
+    both = box.grid(3, closed=("x0_min", "right"))  # aliases are accepted
+    np.testing.assert_allclose(np.unique(both[:, 0]), [0.0, 0.5, 1.0])
+    line = nnpde.Interval(0.0, 1.0).grid(2, closed=("right",))
+    np.testing.assert_allclose(line[:, 0], [0.5, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [({"n": (3,)}, ValueError, r"n must be a positive int or 2 of them"),
+     ({"n": (3, 0)}, ValueError, r"n must be a positive int or 2 of them"),
+     ({"n": (3, 2.5)}, ValueError, r"n must be"),
+     ({"n": 3, "closed": "t_max"}, TypeError, r"closed must be a tuple of face names"),
+     ({"n": 3, "closed": ("x7_max",)}, ValueError, r"no face 'x7_max'")],
+)  # fmt: skip
+def test_grid_names_its_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        nnpde.Box((0.0, 0.0), (1.0, 1.0)).grid(**kwargs)
+
+
+def test_catalogue_points_use_the_public_grid():
+    from nnpde.problems.catalogue import Points
+
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0), time=True)
+    np.testing.assert_array_equal(Points("grid", 5, closed=("t_max",)).make(box),
+                                  box.grid(5, closed=("t_max",)))  # fmt: skip

@@ -211,3 +211,97 @@ def test_callback_is_called_per_dispatch_and_atol_stops():
                         solver=nnpde.LM(atol=target))  # fmt: skip
     assert early.result == nnpde.RESULTS.converged, early.result
     assert len(early.history["loss"]) <= 6
+
+
+# ---- issue 19: complex outputs refused, errors that name the culprit ---------------------------
+BOX = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+SMALL = nnpde.TwoLayerNet(2, (3, 3))
+
+
+def _solve(equation=lambda x, u: u.laplacian - 1.0, boundary=(), **problem_kw):
+    problem = nnpde.Problem(BOX, equation, boundary=list(boundary), **problem_kw)
+    return nnpde.solve(problem, SMALL, BOX.grid(3), steps=1)
+
+
+@pytest.mark.parametrize("equation", [lambda x, u: 1j * (u.laplacian - 1.0),
+                                      lambda x, u: u.laplacian - 1.0 + 5j])  # fmt: skip
+def test_complex_residuals_are_refused(equation):
+    # Issue 19, item 2: the imaginary part was dropped, so 1j*r "converged" at loss 0.
+    with pytest.raises(ValueError, match=r"equation returned complex"):
+        _solve(equation)
+
+
+@pytest.mark.parametrize(
+    ("condition", "name"),
+    [(lambda: nnpde.Dirichlet(lambda x: 1j * x[0]), "Dirichlet"),
+     (lambda: nnpde.Dirichlet(lambda x: 1j * x[0], where=lambda x: x[0] < 0.5), "Dirichlet"),
+     (lambda: nnpde.Neumann(lambda x: 0.5j), "Neumann"),
+     (lambda: nnpde.Robin(1.0, 1.0, lambda x: 0.5j), "Robin"),
+     (lambda: nnpde.Initial(lambda x: 0.5j), "Initial")],
+)  # fmt: skip
+def test_complex_boundary_values_are_refused(condition, name):
+    domain = nnpde.Box((0.0, 0.0), (1.0, 1.0), time=True) if name == "Initial" else BOX
+    problem = nnpde.Problem(domain, lambda x, u: u.laplacian - 1.0, boundary=[condition()])
+    with pytest.raises(ValueError, match=rf"{name}.* returned complex"):
+        nnpde.solve(problem, SMALL, domain.grid(3), steps=1)
+
+
+@pytest.mark.parametrize(
+    ("condition", "name"),
+    [(lambda: nnpde.Dirichlet(lambda x: jnp.nan * x[0]), "Dirichlet"),
+     (lambda: nnpde.Dirichlet(lambda x: jnp.log(x[0] - 0.5), where=lambda x: x[1] < 0.5),
+      "Dirichlet"),
+     (lambda: nnpde.Neumann(lambda x: jnp.nan), "Neumann"),
+     (lambda: nnpde.Robin(1.0, 1.0, lambda x: jnp.inf), "Robin")],
+)  # fmt: skip
+def test_non_finite_boundary_values_name_the_condition(condition, name):
+    # Issue 19, item 9: a NaN Dirichlet value was blamed on "the equation", a NaN flux got a
+    # generic "initial loss is not finite".
+    with pytest.raises(ValueError, match=rf"{name}\b.* (NaN|Inf|non-finite)") as info:
+        _solve(boundary=[condition()])
+    assert "equation" not in str(info.value)
+
+
+def test_equation_returning_none_is_named():
+    with pytest.raises(TypeError, match=r"equation returned None"):
+        _solve(lambda x, u: None)
+
+
+@pytest.mark.parametrize("equation", [
+    lambda x, u: np.sin(u.value) - 1.0,
+    lambda x, u: float(u.laplacian) - 1.0,
+    lambda x, u: u.value if u.value > 0 else -u.value,
+])  # fmt: skip
+def test_equation_with_numpy_or_python_numbers_is_explained(equation):
+    with pytest.raises(TypeError, match=r"equation .*jax\.numpy"):
+        _solve(equation)
+
+
+def test_trial_b_returning_a_vector_is_named():
+    with pytest.raises(ValueError, match=r"Problem\.trial: B must return a real scalar"):
+        _solve(trial=(lambda x: 0.0, lambda x: x * (1 - x)))
+
+
+def test_dirichlet_value_returning_a_string_is_named():
+    with pytest.raises(TypeError, match=r"Dirichlet.*value must return a real scalar"):
+        _solve(boundary=[nnpde.Dirichlet(lambda x: "zero")])
+
+
+@pytest.mark.parametrize("kind", ["params", "list-of-str", "2d"])
+def test_check_theta0_names_the_problem(kind):
+    from nnpde._checks_solve import check_theta0
+
+    nt = SMALL.num_params
+    theta0 = {"params": SMALL.unpack(SMALL.init(jax.random.key(0))), "list-of-str": ["a"] * nt,
+              "2d": np.zeros((1, nt))}[kind]  # fmt: skip
+    with pytest.raises((TypeError, ValueError), match=r"^theta0 (must|has|is)"):
+        check_theta0(theta0, nt)
+
+
+def test_check_theta0_passes_a_good_one():
+    from nnpde._checks_solve import check_theta0
+
+    theta = SMALL.init(jax.random.key(0))
+    out = check_theta0(np.asarray(theta), SMALL.num_params)
+    assert out.dtype == theta.dtype and out.shape == theta.shape
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(theta))

@@ -119,3 +119,13 @@ def test_solve_with_an_mlp_uses_autodiff_and_solves_lagaris_pde1():
         nnpde.solve(problem, net, 4, backend="kernels")
     with pytest.raises(ValueError, match="scalar network"):
         nnpde.solve(problem, nnpde.MLP((2, 4, 2)), 4)
+
+
+def test_complex_targets_are_refused():
+    # Issue 19, item 2: complex y trained on its real part.
+    net = nnpde.TwoLayerNet(1, (3, 3))
+    x = np.linspace(0.0, 1.0, 6)[:, None]
+    with pytest.raises(ValueError, match=r"\by .*complex"):
+        nnpde.fit(net, x, np.sin(x[:, 0]) + 1j, steps=1)
+    with pytest.raises(ValueError, match=r"\bx .*complex"):
+        nnpde.fit(net, x + 0j, np.sin(x[:, 0]), steps=1)

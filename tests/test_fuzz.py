@@ -9,9 +9,8 @@ inside XLA, never a hang.
 Examples are derandomized (the same cases every run, no example database on disk) and few, so
 the file runs in well under a minute; most cases fail validation before anything is compiled.
 
-Known gaps in modules this file's author does not own are pinned at the end as
-``xfail(strict=True)`` reproducers: when one is fixed, its test starts passing, strict xfail
-turns that into a failure, and the marker should be removed.
+The last known gaps (unhashable static kernel arguments, boundary values of the wrong shape or
+type) were pinned as ``xfail(strict=True)`` reproducers until issue 19 fixed them; none remain.
 """
 
 from __future__ import annotations
@@ -658,57 +657,38 @@ def test_load_randomly_edited_header(tmp_path, saved, data):
     assert sol.net == NET
 
 
-# ---- known gaps in modules this file's author does not own --------------------------------------
-# Each is the smallest reproducer; when fixed, the test passes and strict xfail fails: remove the
-# marker. The expected message is what a fix should roughly say.
-def _gap(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
-@_gap(
-    "kernel_jit/jax.jit hashes static args before the kernel's checks: an unhashable "
-    "chunk_size gives jax's 'Non-hashable static arguments' ValueError, not naming chunk_size"
-)
-def test_gap_unhashable_chunk_size():
+# ---- formerly known gaps (strict xfails until issue 19): each now names the culprit -------------
+def test_unhashable_chunk_size_is_named():
+    # Was a strict xfail: jax.jit hashed the static chunk_size before the kernel's checks.
     theta, x = _array((NT,), "float64", 1), _array((3, 2), "float64", 2)
     with pytest.raises(ValueError, match=r"^value: chunk_size must be a positive int"):
         kernels.value(NET, theta, x, chunk_size=[2])
 
 
-@_gap(
-    "kernel_jit/jax.jit hashes the static net before check_net: an unhashable net gives jax's "
-    "'Non-hashable static arguments' ValueError, not 'net must be a nnpde.TwoLayerNet'"
-)
-def test_gap_unhashable_net():
+def test_unhashable_net_is_named():
+    # Was a strict xfail: jax.jit hashed the static net before check_net.
     theta, x = _array((NT,), "float64", 1), _array((3, 2), "float64", 2)
     with pytest.raises(TypeError, match=r"^value: net must be a nnpde.TwoLayerNet"):
         kernels.value([NET], theta, x)
 
 
-@_gap(
-    "problem.jet_of/trial: a Dirichlet value returning a vector fails in jax.grad "
-    "('Gradient only defined for scalar-output functions'), not naming the condition"
-)
-def test_gap_dirichlet_value_of_the_wrong_shape():
+def test_dirichlet_value_of_the_wrong_shape_is_named():
+    # Was a strict xfail: the vector failed in jax.grad without naming the condition.
     problem = _problem(boundary=[nnpde.Dirichlet(lambda x: x)])
     with pytest.raises(ValueError, match="Dirichlet"):
         nnpde.solve(problem, TINY, problem.domain.grid(2), steps=1)
 
 
-@_gap("collocation: a Neumann flux returning a vector fails on rank promotion "
-      "(shapes (64,) and (64, 2)), not naming the condition")  # fmt: skip
-def test_gap_neumann_flux_of_the_wrong_shape():
+def test_neumann_flux_of_the_wrong_shape_is_named():
+    # Was a strict xfail: the vector failed on rank promotion without naming the condition.
     problem = _problem(boundary=[nnpde.Neumann(lambda x: x)])
     with pytest.raises(ValueError, match="Neumann"):
         nnpde.solve(problem, TINY, problem.domain.grid(2), steps=1)
 
 
-@_gap(
-    "problem/trial: a boundary value returning a str or None fails in jnp.asarray "
-    "('could not convert string to float'), not naming the condition"
-)
 @pytest.mark.parametrize("value", ["a", None])
-def test_gap_boundary_value_not_a_number(value):
+def test_boundary_value_not_a_number_is_named(value):
+    # Was a strict xfail: jnp.asarray failed without naming the condition.
     problem = _problem(boundary=[nnpde.Dirichlet(lambda x: value)])
     with pytest.raises((TypeError, ValueError), match="Dirichlet"):
         nnpde.solve(problem, TINY, problem.domain.grid(2), steps=1)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -200,3 +203,28 @@ def test_user_jit_does_not_recompile():
     with compile_log() as log:
         f(theta2 * 2, x2 + 1).block_until_ready()
     assert log.compiled("hessian_x") == 0
+
+
+_ONE_CPU_LM = """
+import os, sys
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # before JAX starts its thread pools
+import jax
+jax.config.update("jax_enable_x64", True)
+import nnpde
+problem = nnpde.Problem(nnpde.Box((0.0, 0.0), (1.0, 1.0)), lambda x, u: u.laplacian + 1.0,
+                        boundary=[nnpde.Dirichlet(lambda x: 0.0)])
+sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 5)), 16, steps=3, method="lm")
+assert len(os.sched_getaffinity(0)) == 1
+print("taken", sol.history["loss"].shape[0])
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity")
+def test_dense_lm_runs_on_a_process_pinned_to_one_cpu():
+    # Issue 19, item 11: under `taskset -c 0` the dense LM dispatch failed to compile its
+    # Cholesky (an untyped lapack_dpotrf_ffi custom call) while 2 CPUs worked.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", _ONE_CPU_LM], capture_output=True, text=True,
+                         env=env, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "taken 3" in out.stdout

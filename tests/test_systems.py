@@ -161,3 +161,20 @@ def test_bad_system_input_is_refused(kwargs, match):
     args.update(kwargs)
     with pytest.raises((ValueError, TypeError), match=match):
         nnpde.Problem(UNIT, lambda x, u: u.laplacian, **args)
+
+
+def test_complex_residuals_of_a_system_are_refused():
+    # Issue 19, item 2: complex residuals were cut to their real part.
+    problem = nnpde.Problem(nnpde.Box((0.0,), (1.0,)),
+                            lambda x, u: jnp.stack([u[0].laplacian + 1j, u[1].value - u[0].value]),
+                            boundary=[nnpde.Dirichlet(lambda x: 0.0, component=k)
+                                      for k in (0, 1)], components=2)  # fmt: skip
+    with pytest.raises(ValueError, match="equation returned complex"):
+        nnpde.solve(problem, nnpde.TwoLayerNet(1, (3, 3)), 5, steps=1)
+
+
+def test_complex_observations_are_refused():
+    with pytest.raises(ValueError, match=r"u_obs .*complex"):
+        nnpde.Problem(nnpde.Box((0.0,), (1.0,)), lambda x, u, p: u.laplacian - p["k"],
+                      params={"k": 1.0},
+                      data=(np.full((2, 1), 0.5), np.array([1.0 + 1j, 2.0])))  # fmt: skip

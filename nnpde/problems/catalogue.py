@@ -36,9 +36,9 @@ class Points:
     method=kind)``, n low-discrepancy points in all (unscrambled, so deterministic).
 
     ``closed`` names faces of a ``Box`` whose coordinate the grid reaches (n points per axis
-    still): faces that no condition constrains, such as the final time ``"t_max"``, or a face
-    with only a Neumann condition, where the equation must hold too and where a grid that
-    stops one spacing short leaves the network to extrapolate.
+    still; it is ``Box.grid(n, closed=...)``): faces that no condition constrains, such as the
+    final time ``"t_max"``, or a face with only a Neumann condition, where the equation must
+    hold too and where a grid that stops one spacing short leaves the network to extrapolate.
     """
 
     kind: str
@@ -64,13 +64,7 @@ class Points:
             return domain.grid(self.n)
         if not hasattr(domain, "face_axis"):
             raise ValueError(f"Points: closed faces need a Box or Interval, got {domain!r}")
-        ends = {domain.face_axis(face) for face in self.closed}  # (axis, side); checks names
-        axes = []
-        for i, (a, b) in enumerate(zip(domain.lower, domain.upper)):
-            lo, hi = (i, 0) in ends, (i, 1) in ends
-            t = np.linspace(a, b, self.n + 2 - lo - hi)
-            axes.append(t[(0 if lo else 1) : (len(t) if hi else -1)])
-        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, domain.dim)
+        return domain.grid(self.n, closed=self.closed)
 
 
 @dataclasses.dataclass(frozen=True)
