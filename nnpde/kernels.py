@@ -58,6 +58,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from nnpde import _cols
 from nnpde._checks import check_chunk_size, check_inputs, check_weights
 from nnpde._jit import kernel_jit
 from nnpde.network import Params, TwoLayerNet
@@ -348,8 +349,10 @@ def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
     p = net.unpack(theta)
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
-    block = functools.partial(_operator_block, net, p, rows=False)
-    return net.pack(_sum_blocks(block, chunk_size, x, alpha, beta, h, lap))
+    block = functools.partial(_cols.vjp_block, net, p)
+    chunk = _default_chunk(False, x.shape[1]) if chunk_size is None else chunk_size
+    args = _cols.points_last(x, alpha, beta, h, lap)
+    return net.pack(_cols.sum_blocks(block, chunk, *args))
 
 
 def _rows(net, theta, x, alpha, beta, h, lap, chunk_size):
