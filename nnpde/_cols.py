@@ -204,7 +204,78 @@ def rows_block(net: TwoLayerNet, p: Params, xt, alpha, betat, ht, lap) -> Array:
             dense.append(t)
         gv = gv + jnp.stack(dense, axis=1)
     parts = [A.grad_a, gw, A.a2bar, gv, A.a1bar]
-    return jnp.concatenate([_flat(t) for t in parts], axis=0)
+    return jnp.concatenate([t.reshape(-1, t.shape[-1]) for t in parts], axis=0)
+
+
+def _tangent_stack(net, p, dp, xt, betat, ht, lap, F1, d1, sigma, order):
+    """δX (M1, S, P): the tangent t = (δa, δw, δc, δv, δb) pushed through the forward stack."""
+    v, dv = p.v, dp.v
+    df1 = F1[1]
+    dA1 = _mix(dv, xt) + dp.b[:, None]  # δv x + δb
+    stack = [df1 * dA1]
+    if order >= 2:
+        de = jnp.zeros_like(df1)
+        if d1 is not None:
+            de = de + F1[2] * dA1 * d1 + df1 * _mix(dv, betat)  # δ(f1' vβ)
+        if order == 3:
+            dsigma = jnp.zeros_like(df1)  # δσ_m = 2 δv_mᵀ H v_m
+            if ht is not None:
+                d = v.shape[1]
+                vdv = (dv[:, :, None] * v[:, None, :]).reshape(v.shape[0], d * d)
+                dsigma = dsigma + 2 * _mix(vdv, ht.reshape(d * d, -1))
+            if lap is not None:
+                dsigma = dsigma + 2 * jnp.sum(v * dv, axis=1)[:, None] * lap[None]
+            de = de + F1[3] * dA1 * sigma + F1[2] * dsigma
+        stack.append(de)
+    if order == 3:
+        d2 = F1[2] * dA1
+        stack += [d2 * v[:, i, None] + df1 * dv[:, i, None] for i in range(v.shape[1])]
+    return jnp.stack(stack, axis=1)
+
+
+def jvp_block(net: TwoLayerNet, p: Params, dp: Params, xt, alpha, betat, ht, lap) -> Array:
+    """(J t)_p = ∂F_p/∂θ · t for a block of points: the tangent pushed through the x-jets.
+
+    With δ the θ-directional derivative along t = (δa, δw, δc, δv, δb) and H = h_sym + λI,
+
+        δA1 = δv x + δb,   δO1 = f1' δA1,   δ(vβ) = δv β,   δσ_m = 2 δv_mᵀ H v_m,
+        δe = f1'' δA1 (vβ) + f1' δ(vβ) + f1''' δA1 σ + f1'' δσ,
+        δX = [δO1, δe, f1'' δA1 v_:i + f1' δv_:i],   δZ = δw X + w δX = [δA2 - δc, δu, δB],
+        δF = α (δa·O2 + g·δA2) + (δa ⊙ f2' + k ⊙ δA2)·u + g·δu
+             + (δa ⊙ f2'' + l ⊙ δA2)·q + 2 k·(Σ_i δB_:i ⊙ (H B)_:i)
+
+    (F = α a·O2 + g·u + k·q, notation of :mod:`nnpde.kernels`). Points last as in
+    :func:`adjoint`; δZ is one (M2 x 2 M1)(2 M1 x SP) product [δw, w][X; δX]. Returns (P,).
+    """
+    has_b = ht is not None or lap is not None
+    order = 3 if has_b else 2 if betat is not None else 1
+    F1, X, Z, d1, sigma = _forward(net, p, xt, betat, ht, lap, order)
+    dX = _tangent_stack(net, p, dp, xt, betat, ht, lap, F1, d1, sigma, order)
+    m1, s, n = X.shape
+    both = jnp.concatenate([X, dX], axis=0).reshape(2 * m1, s * n)
+    dZ = (jnp.concatenate([dp.w, p.w], axis=1) @ both).reshape(-1, s, n)  # δw X + w δX
+    F2 = net.activation.up_to(Z[:, 0] + p.c[:, None], order)
+    dA2 = dZ[:, 0] + dp.c[:, None]
+    a, da = p.a[:, None], dp.a[:, None]
+    g = a * F2[1]
+    terms = jnp.zeros_like(g)  # (M2, P), summed over j at the end
+    if alpha is not None:
+        terms = terms + alpha[None] * (da * F2[0] + g * dA2)
+    if order >= 2:
+        terms = terms + (da * F2[1] + a * F2[2] * dA2) * Z[:, 1] + g * dZ[:, 1]
+    if has_b:
+        d = xt.shape[0]
+        q = dq = jnp.zeros_like(g)
+        for i in range(d):
+            B = Z[:, 2 + i]
+            hb = lap[None] * B if lap is not None else jnp.zeros_like(B)
+            if ht is not None:
+                hb = hb + sum(ht[i, k][None] * Z[:, 2 + k] for k in range(d))
+            q = q + B * hb
+            dq = dq + 2 * dZ[:, 2 + i] * hb
+        terms = terms + (da * F2[2] + a * F2[3] * dA2) * q + a * F2[2] * dq
+    # Σ_j as a (1 x M2)(M2 x P) product: no reduce (see the module docstring)
+    return (jnp.ones((1, terms.shape[0]), terms.dtype) @ terms)[0]
 
 
 # ---- inputs and blocks -------------------------------------------------------------------------
@@ -249,3 +320,18 @@ def sum_blocks(fn, chunk: int, *args):
         return jax.tree_util.tree_map(jnp.add, acc, fn(*blk)), None
 
     return jax.lax.scan(body, init, rest)[0]
+
+
+def map_blocks(fn, chunk: int, *args):
+    """``fn(*block)`` -> (chunk,) per block of points-last ``args``, concatenated: (P,)."""
+    n = args[0].shape[-1]
+    if n <= chunk:
+        return fn(*args)
+    return jax.lax.map(lambda blk: fn(*blk), split_last(chunk, args)).reshape(-1)[:n]
+
+
+def gram_block(net: TwoLayerNet, p: Params, r, xt, alpha, betat, ht, lap):
+    """(JᵀJ, Jᵀr) of the block's rows, from Jᵀ (NT, P): JᵀJ = Jᵀ(Jᵀ)ᵀ contracts the points,
+    the contiguous axis of both operands."""
+    Jt = rows_block(net, p, xt, alpha, betat, ht, lap)
+    return Jt @ Jt.T, Jt @ r
