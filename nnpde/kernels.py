@@ -722,7 +722,8 @@ def _gram(net, theta, x, r, alpha, beta, h, lap, chunk_size):
 
     chunk = _default_chunk(True) if chunk_size is None else chunk_size
     blk = functools.partial(_cols.gram_block, net, p)
-    JtJ, Jtr = _cols.sum_blocks(blk, chunk, r, *_cols.points_last(x, alpha, beta, h, lap))
+    upper, Jtr = _cols.sum_blocks(blk, chunk, r, *_cols.points_last(x, alpha, beta, h, lap))
+    JtJ = _cols.assemble_gram(upper, nt)
     return 0.5 * (JtJ + JtJ.T), Jtr  # symmetric to the last bit (Cholesky-ready)
 
 
