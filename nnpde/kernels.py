@@ -33,6 +33,12 @@ gradients weighted by the residuals (the VJP used in training); ``operator_rows`
 per point (rows of the residual Jacobian). The seed's eqs. 2, 5 and 6 are the special cases
 α = 1, β = e_i, and h = e_i e_lᵀ; ``laplacian_x_vjp`` is λ = r.
 
+The sums over points (the VJPs), ``operator_jvp`` and ``operator_gram`` evaluate these formulas
+with the points along the contiguous axis (:mod:`nnpde._cols`): every sum over points is a
+matrix product and no ``reduce`` is left, so the kernels are as fast under XLA's default
+options (inside a caller's own ``jax.jit``) as called directly; they are compiled with the
+defaults (issue 17, docs/kernels.md "Layout").
+
 Points are processed in blocks of ``chunk_size`` (``lax.scan`` for sums, ``lax.map`` for
 rows), so the sums' intermediates stay in cache and their memory is independent of P. Every
 kernel is blocked; what grows with P is the output: the sums over points (the VJPs and
