@@ -8,13 +8,14 @@ all have the points in a contiguous axis,
 
     Z = w X  (M2 x M1)(M1 x SP),   Y = wᵀ L  (M1 x M2)(M2 x SP),   ∂F/∂w = L Xᵀ (contract SP),
 
-the sums over points of the small per-point gradients are one more product each,
-[∂/∂a; ∂/∂c; ∂/∂b; ...] (K, P) times [1, x] (P, 1 + D), and there is no ``reduce`` left in the
-program: sums over i < D are written out (D small) and sums over points are matrix products.
-XLA:CPU (jax >= 0.8) hands reductions to YNNPACK fusions that cost a pass over memory each and
-split the element-wise work into many small fusions; with the points-last layout the same
-kernels are fast under the default options, so their speed no longer depends on how they are
-called (measured in benchmarks/results/kernels-cpu-*.md).
+and the sums over points of the small per-point gradients reduce along the contiguous axis.
+Sums over i < D are written out (D small). XLA:CPU (jax >= 0.8) hands reductions to YNNPACK
+fusions; over the points of a (P, M) array (a non-contiguous axis) each cost a pass over
+memory and split the element-wise work into many small fusions, so nnpde compiled its kernels
+with YNNPACK restricted to matrix products, an option a caller's own ``jax.jit`` does not carry
+(issue 17: 1.8x slower inside one). In the points-last layout the kernels are as fast under
+the default options, so their speed no longer depends on how they are called (measured in
+benchmarks/results/kernels-cpu-headline.md).
 
 Shapes: x (P, D) as everywhere in nnpde; inside, xt = xᵀ (D, P). Weights α (P,), β (P, D),
 h (P, D, D) (symmetrised here), λ (P,), any may be None.
@@ -152,22 +153,21 @@ def _flat(t: Array) -> Array:
 
 
 def vjp_block(net: TwoLayerNet, p: Params, xt, alpha, betat, ht, lap) -> Params:
-    """Σ over the block's points of ∂F_p/∂θ, as Params (every sum a matrix product).
+    """Σ over the block's points of ∂F_p/∂θ, as Params (sums along the contiguous axis).
 
     Points last, as in :func:`adjoint`.
     """
     A = adjoint(net, p, xt, alpha, betat, ht, lap)
-    m1, m2, d = net.m1, net.m2, net.dim
+    m1, d = net.m1, net.dim
     gw = _flat(A.L) @ _flat(A.X).T  # Σ_p Σ_s L_ps ⊗ X_ps: (M2, M1)
-    left = [A.grad_a, A.a2bar, A.a1bar]
-    if A.R is not None:
-        left += [A.df1 * A.R[:, i] for i in range(d)]  # Σ_p f1' ⊙ wᵀB̄_:i
-    ones = jnp.ones((1, xt.shape[1]), xt.dtype)
-    G = jnp.concatenate(left, axis=0) @ jnp.concatenate([ones, xt], axis=0).T  # (K, 1 + D)
-    ga, gc, gb = G[:m2, 0], G[m2 : 2 * m2, 0], G[2 * m2 : 2 * m2 + m1, 0]
-    gv = G[2 * m2 : 2 * m2 + m1, 1:]  # Σ_p Ā1 ⊗ x_p
-    if A.R is not None:
-        gv = gv + G[2 * m2 + m1 :, 0].reshape(d, m1).T
+    # Sums over the points, the contiguous axis: reductions along it (fused with the
+    # element-wise work that makes their operands) measured 15% less CPU time than one
+    # (K, P)(P, 1 + D) product of the stacked factors. What costs is reducing over a
+    # non-contiguous axis, which this layout never does.
+    ga, gc, gb = A.grad_a.sum(1), A.a2bar.sum(1), A.a1bar.sum(1)
+    gv = A.a1bar @ xt.T  # Σ_p Ā1 ⊗ x_p
+    if A.R is not None:  # Σ_p f1' ⊙ wᵀB̄_:i
+        gv = gv + jnp.stack([(A.df1 * A.R[:, i]).sum(1) for i in range(d)], axis=1)
     if betat is not None:
         gv = gv + (A.s * A.df1) @ betat.T
     if A.sbar is not None:

@@ -105,6 +105,17 @@ ROWS_CHUNK_SIZE = 1024
 GPU_CHUNK_SIZE = 1 << 16
 
 
+def _sum_chunk(dim: int, beta, h, lap) -> int:
+    """Default block for the points-last kernels: their stacks hold S = 1 (value only), 2 (a
+    gradient term) or 2 + D arrays per point; 16384 / S points, a power of two in 256..16384
+    (4096 at D = 2 for the Laplacian, 16384 for value_vjp), or ``GPU_CHUNK_SIZE`` off CPU."""
+    if jax.default_backend() != "cpu":
+        return GPU_CHUNK_SIZE
+    s = 2 + dim if (h is not None or lap is not None) else 2 if beta is not None else 1
+    per_point = 16384 // s
+    return max(256, 1 << (per_point.bit_length() - 1))
+
+
 def _default_chunk(rows: bool, dim: int | None = None) -> int:
     """Default block size; for sums over points it shrinks with D (their stacks hold 2 + D
     arrays per point): 4096 points at D <= 2, 2048 at D = 3, 1024 at D = 10."""
@@ -350,7 +361,7 @@ def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
     block = functools.partial(_cols.vjp_block, net, p)
-    chunk = _default_chunk(False, x.shape[1]) if chunk_size is None else chunk_size
+    chunk = _sum_chunk(x.shape[1], beta, h, lap) if chunk_size is None else chunk_size
     args = _cols.points_last(x, alpha, beta, h, lap)
     return net.pack(_cols.sum_blocks(block, chunk, *args))
 
@@ -386,7 +397,9 @@ def operator_vjp(
       grad: β, shape (P, D), or None.
       hessian: h, shape (P, D, D), or None (only its symmetric part matters).
       laplacian: λ, shape (P,), or None.
-      chunk_size: points per block (default ``DEFAULT_CHUNK_SIZE`` on CPU).
+      chunk_size: points per block (default on CPU 16384 / S rounded down to a power of two,
+        S = 1, 2 or 2 + D the arrays stacked per point: 4096 for ΔN at D = 2; on GPU
+        ``GPU_CHUNK_SIZE``).
 
     Returns:
       Shape (NT,), in θ's layout (seed 000 eq. 7).
@@ -639,7 +652,7 @@ def _jvp(net, theta, x, tangent, alpha, beta, h, lap, chunk_size):
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros(x.shape[:1], x.dtype)
     block = functools.partial(_cols.jvp_block, net, net.unpack(theta), net.unpack(tangent))
-    chunk = _default_chunk(False, x.shape[1]) if chunk_size is None else chunk_size
+    chunk = _sum_chunk(x.shape[1], beta, h, lap) if chunk_size is None else chunk_size
     return _cols.map_blocks(block, chunk, *_cols.points_last(x, alpha, beta, h, lap))
 
 
