@@ -58,6 +58,7 @@ Where this differs from seed 000 (each checked against ``jax.hessian``/``jacfwd`
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import jax
@@ -330,7 +331,7 @@ def _pack_rows(net: TwoLayerNet, rows: Params) -> Array:
     """
     nt, out = net.num_params, None
     for start, t in zip(net.offsets, rows):
-        t = t.reshape(t.shape[0], -1)
+        t = t.reshape(t.shape[0], math.prod(t.shape[1:]))  # explicit: P may be 0
         t = jnp.pad(t, [(0, 0), (start, nt - start - t.shape[1])])
         out = t if out is None else out + t
     return out
