@@ -71,8 +71,8 @@ POINTWISE = [
     "laplacian_x_theta",
 ]
 VJPS = ["value_vjp", "grad_x_vjp", "hessian_x_vjp", "laplacian_x_vjp"]
-OPERATORS = ["operator_vjp", "operator_rows"]  # not in the default set; name them in --kernels
-DEFAULT_KERNELS = POINTWISE + VJPS
+OPERATORS = ["operator_vjp", "operator_rows", "operator_gram", "operator_jvp"]
+DEFAULT_KERNELS = POINTWISE + VJPS + OPERATORS
 ALL_KERNELS = DEFAULT_KERNELS + OPERATORS
 FOLX_KERNELS = ("laplacian_x", "laplacian_x_vjp")
 
@@ -81,9 +81,21 @@ WIDTHS = (16, 32, 128)
 POINTS = (1024, 16384)
 DTYPES = ("float32", "float64")
 
-IMPLS = ("hand", "autodiff", "folx", "folx_chunked")
+IMPLS = ("hand", "userjit", "autodiff", "folx", "folx_chunked")
 
-# Headline targets: (id, kernel, dim, width, points, dtype, baseline impl, target ratio, text).
+# Headline targets: (id, kernel, dim, width, points, dtype, baseline impl, target ratio, text,
+# hand-written impl: "hand" = the kernel's own jit, "userjit" = inside a caller's jax.jit).
+# Issue 17: the θ-gradient of Σ r ΔN inside a caller's jit with XLA's default options.
+HEADLINE_17 = [
+    (f"{kernel}-{how}-vs-{base}", kernel, 2, 32, 16384, "float64", base, target, text, how)
+    for kernel, base, target, text in (
+        ("laplacian_x_vjp", "autodiff", 10.0, "laplacian_x_vjp vs jax.grad through jax.hessian"),
+        ("laplacian_x_vjp", "folx_chunked", 1.5, "laplacian_x_vjp vs folx in blocks of 1024"),
+        ("operator_rows", "autodiff", 4.0, "operator_rows vs its autodiff twin"),
+        ("operator_gram", "autodiff", 4.0, "operator_gram vs its autodiff twin"),
+    )
+    for how in ("userjit", "hand")
+]
 HEADLINE = [
     (
         "vjp-vs-hessian",
@@ -163,7 +175,16 @@ HEADLINE = [
         "laplacian_x vs trace(jax.hessian)",
     ),
 ]
-HEADLINE_KERNELS = ("laplacian_x", "laplacian_x_theta", "laplacian_x_vjp")
+HEADLINE = HEADLINE_17 + [h + ("hand",) for h in HEADLINE]
+HEADLINE_KERNELS = (
+    "laplacian_x_vjp",
+    "value_vjp",
+    "operator_vjp",
+    "grad_theta",
+    "operator_rows",
+    "operator_gram",
+    "operator_jvp",
+)
 
 
 # ---- command line -----------------------------------------------------------------------------
@@ -199,7 +220,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--headline",
         action="store_true",
-        help="only the headline configs: D in {2,3,10}, M=32, P=16384, float64, "
+        help="only the headline configs: D=2, M=32, P=16384, float64, "
         + ", ".join(HEADLINE_KERNELS),
     )
     p.add_argument("--device", choices=("cpu", "gpu"), help="default: jax's default backend")
@@ -275,7 +296,7 @@ def parse_args(argv=None):
         }
     elif args.headline:
         defaults = {
-            "dims": [2, 3, 10],
+            "dims": [2],
             "widths": [32],
             "points": [16384],
             "dtypes": ["float64"],
@@ -429,8 +450,9 @@ def machine_info(device) -> dict:
 
 
 # ---- the functions under test -----------------------------------------------------------------
-def weight_shapes(kernel: str, n: int, d: int) -> dict:
-    """Shapes of the per-point weights a kernel takes besides (theta, x)."""
+def weight_shapes(kernel: str, n: int, d: int, nt: int = 0) -> dict:
+    """Shapes of the per-point weights (and r, tangent) a kernel takes besides (theta, x)."""
+    full = {"value": (n,), "grad": (n, d), "hessian": (n, d, d), "laplacian": (n,)}
     return {
         "value_vjp": {"w": (n,)},
         "grad_x_vjp": {"w": (n, d)},
@@ -438,6 +460,8 @@ def weight_shapes(kernel: str, n: int, d: int) -> dict:
         "laplacian_x_vjp": {"w": (n,)},
         "operator_vjp": {"value": (n,), "grad": (n, d), "hessian": (n, d, d), "laplacian": (n,)},
         "operator_rows": {"value": (n,), "grad": (n, d), "hessian": (n, d, d), "laplacian": (n,)},
+        "operator_gram": {"r": (n,), **full},
+        "operator_jvp": {"tangent": (nt,), **full},
     }.get(kernel, {})
 
 
@@ -453,6 +477,8 @@ def output_elements(kernel: str, net, n: int) -> int:
         "hessian_x_theta": n * d * d * nt,
         "laplacian_x_theta": n * nt,
         "operator_rows": n * nt,
+        "operator_gram": nt * nt,
+        "operator_jvp": n,
     }.get(kernel, nt)
 
 
@@ -470,6 +496,9 @@ def _dynamic_args(kernel: str, theta, x, ws):
         return (theta, x), {}
     if kernel in VJPS:
         return (theta, x, ws["w"]), {}
+    extra = {"operator_gram": "r", "operator_jvp": "tangent"}.get(kernel)
+    if extra:
+        return (theta, x, ws[extra]), {k: v for k, v in ws.items() if k != extra}
     return (theta, x), dict(ws)
 
 
@@ -505,10 +534,31 @@ def nnpde_impl(module, kernel: str, net, chunk_size, platform: str, xla: str) ->
     return Impl(lower, call)
 
 
+def userjit_impl(module, kernel: str, net, chunk_size) -> Impl:
+    """``module.<kernel>`` called inside a caller's own ``jax.jit`` with XLA's default options:
+    ``jax.jit(lambda theta, x, ws: K.<kernel>(net, theta, x, ...))``, the kernel inlined."""
+    fn = getattr(module, kernel)
+    kw = {} if chunk_size is None else {"chunk_size": chunk_size}
+
+    def user(theta, x, ws):
+        a, k = _dynamic_args(kernel, theta, x, ws)
+        return fn(net, *a, **k, **kw)
+
+    return jit_impl(user, {})
+
+
 def jit_impl(fn, compiler_options: dict) -> Impl:
     """``fn(theta, x, ws)`` under one top-level ``jax.jit``."""
     jitted = jax.jit(fn, compiler_options=compiler_options or None)
     return Impl(jitted.lower, lambda compiled, *args: compiled(*args))
+
+
+def kernel_compiler_options(nnpde, platform: str) -> dict:
+    """The XLA options of the kernels' own jit on ``platform`` ({}: XLA's defaults)."""
+    jit = getattr(nnpde.kernels, "_jit", None)  # functools.partial(kernel_jit, tuned=...)
+    if getattr(jit, "keywords", {}).get("tuned", True) is False:
+        return {}
+    return nnpde_compiler_options(nnpde, platform)
 
 
 def nnpde_compiler_options(nnpde, platform: str) -> dict:
@@ -663,7 +713,11 @@ def time_interleaved(runs: dict, repeats: int, min_repeats: int, budget_s: float
 
 
 def rel_diff(a, b) -> float | None:
-    """max |a - b| / max |b| (NaN-safe enough for a sanity column)."""
+    """max |a - b| / max |b| (NaN-safe enough for a sanity column); tuples (operator_gram's
+    JᵀJ, Jᵀr) give the largest of their parts' differences."""
+    if isinstance(a, (tuple, list)):
+        diffs = [rel_diff(u, w) for u, w in zip(a, b)]
+        return None if None in diffs else max(diffs)
     try:
         a = jnp.asarray(a, jnp.float64) if jax.config.jax_enable_x64 else jnp.asarray(a)
         b = jnp.asarray(b, a.dtype)
@@ -728,7 +782,8 @@ def make_inputs(net, n: int, dtype, kernel: str, seed: int, device):
     theta = net.init(k_theta, dtype=dtype)
     x = jax.random.uniform(k_x, (n, net.dim), dtype, -1.0, 1.0)
     ws = {}
-    for i, (name, shape) in enumerate(weight_shapes(kernel, n, net.dim).items()):
+    shapes = weight_shapes(kernel, n, net.dim, net.num_params)
+    for i, (name, shape) in enumerate(shapes.items()):
         ws[name] = jax.random.normal(jax.random.fold_in(k_w, i), shape, dtype)
     return jax.device_put((theta, x, ws), device)
 
@@ -757,6 +812,7 @@ def bench_entry(nnpde, kernel, dim, width, n, dtype_name, opts, mem_budget, devi
     platform = device.platform
     impls = {
         "hand": nnpde_impl(nnpde.kernels, kernel, net, opts.chunk_size, platform, "nnpde"),
+        "userjit": userjit_impl(nnpde.kernels, kernel, net, opts.chunk_size),
         "autodiff": nnpde_impl(nnpde.autodiff, kernel, net, None, platform, opts.baseline_xla),
     }
     if kernel in FOLX_KERNELS and not opts.no_folx:
@@ -802,12 +858,13 @@ def bench_entry(nnpde, kernel, dim, width, n, dtype_name, opts, mem_budget, devi
             f" {len(times)}x{run['inner']} calls)"
         )
     del runs, args
-    hand = entry["impls"]["hand"].get("median_s")
-    entry["ratios"] = {
-        name: rec["median_s"] / hand
-        for name, rec in entry["impls"].items()
-        if name != "hand" and hand and rec.get("median_s")
-    }
+    for how, key in (("hand", "ratios"), ("userjit", "ratios_userjit")):
+        mine = entry["impls"].get(how, {}).get("median_s")
+        entry[key] = {
+            name: rec["median_s"] / mine
+            for name, rec in entry["impls"].items()
+            if name not in ("hand", "userjit") and mine and rec.get("median_s")
+        }
     return entry
 
 
@@ -830,8 +887,8 @@ def _ms(rec):
     return "error" if rec.get("status") == "error" else "—"
 
 
-def _ratio(entry, name):
-    r = entry.get("ratios", {}).get(name)
+def _ratio(entry, name, key="ratios"):
+    r = entry.get(key, {}).get(name)
     return "—" if r is None else f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
 
 
@@ -840,26 +897,32 @@ def _compile(rec):
 
 
 def table(entries) -> list[str]:
+    """One row per entry: the kernel both ways (its own jit, inside a caller's jit), the
+    baselines, ratios (baseline / hand-written; >1: hand-written is faster), compile times."""
     rows = [
         (
-            "| kernel | D | M | P | dtype | hand ms | autodiff ms | autodiff/hand | folx ms "
-            "| folx/hand | folx chunked ms | folx chunked/hand | compile s hand "
+            "| kernel | D | M | P | dtype | hand ms | userjit ms | autodiff ms | autodiff/hand "
+            "| autodiff/userjit | folx ms | folx/userjit | folx chunked ms "
+            "| folx chunked/hand | folx chunked/userjit | compile s hand | compile s userjit "
             "| compile s autodiff |"
         ),
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---|" + "---:|" * 13,
     ]
     for e in entries:
         head = f"| {e['kernel']} | {e['dim']} | {e['width']} | {e['points']} | {e['dtype']} "
         if e.get("skipped"):
-            rows.append(head + f"| {e['skipped']} |" + " — |" * 9)
+            rows.append(head + f"| {e['skipped']} |" + " — |" * 12)
             continue
         im = e["impls"]
         rows.append(
             head
-            + f"| {_ms(im.get('hand'))} | {_ms(im.get('autodiff'))} | {_ratio(e, 'autodiff')} "
-            + f"| {_ms(im.get('folx'))} | {_ratio(e, 'folx')} "
+            + f"| {_ms(im.get('hand'))} | {_ms(im.get('userjit'))} | {_ms(im.get('autodiff'))} "
+            + f"| {_ratio(e, 'autodiff')} | {_ratio(e, 'autodiff', 'ratios_userjit')} "
+            + f"| {_ms(im.get('folx'))} | {_ratio(e, 'folx', 'ratios_userjit')} "
             + f"| {_ms(im.get('folx_chunked'))} | {_ratio(e, 'folx_chunked')} "
-            + f"| {_compile(im.get('hand'))} | {_compile(im.get('autodiff'))} |"
+            + f"| {_ratio(e, 'folx_chunked', 'ratios_userjit')} "
+            + f"| {_compile(im.get('hand'))} | {_compile(im.get('userjit'))} "
+            + f"| {_compile(im.get('autodiff'))} |"
         )
     return rows
 
@@ -867,12 +930,17 @@ def table(entries) -> list[str]:
 def headline(entries) -> tuple[list[str], list[dict]]:
     index = {(e["kernel"], e["dim"], e["width"], e["points"], e["dtype"]): e for e in entries}
     lines, records = [], []
-    for hid, kernel, dim, width, n, dtype, base, target, text in HEADLINE:
+    for hid, kernel, dim, width, n, dtype, base, target, text, how in HEADLINE:
         e = index.get((kernel, dim, width, n, dtype))
+        if e is None:  # not part of this run
+            continue
+        ratios = "ratios_userjit" if how == "userjit" else "ratios"
+        text += " (inside a caller's jit, XLA defaults)" if how == "userjit" else " (its own jit)"
         where = f"D={dim} M={width} P={n} {dtype}"
-        ratio = e.get("ratios", {}).get(base) if e else None
+        ratio = e.get(ratios, {}).get(base)
         rec = {
             "id": hid,
+            "how": how,
             "kernel": kernel,
             "dim": dim,
             "width": width,
@@ -883,16 +951,15 @@ def headline(entries) -> tuple[list[str], list[dict]]:
             "ratio": ratio,
         }
         if ratio is None:
-            why = "not measured" if e is None else "no timing (see table)"
             rec["verdict"] = "N/A"
-            lines.append(f"- **N/A** {text}, {where}: {why} (target ≥{target:g}x)")
+            lines.append(f"- **N/A** {text}, {where}: no timing (see table) (target ≥{target:g}x)")
         else:
             rec["verdict"] = "PASS" if ratio >= target else "MISS"
-            hand_ms = e["impls"]["hand"]["median_s"] * 1e3
+            hand_ms = e["impls"][how]["median_s"] * 1e3
             base_ms = e["impls"][base]["median_s"] * 1e3
             lines.append(
                 f"- **{rec['verdict']}** {text}, {where}: **{ratio:.1f}x** "
-                f"(target ≥{target:g}x; hand {fmt_ms(hand_ms)} ms, {base} {fmt_ms(base_ms)} ms)"
+                f"(target ≥{target:g}x; {how} {fmt_ms(hand_ms)} ms, {base} {fmt_ms(base_ms)} ms)"
             )
         records.append(rec)
     return lines, records
@@ -902,9 +969,10 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
     head_lines, head_records = headline(entries)
     nnpde_opts = meta.get("nnpde_compiler_options") or "XLA defaults"
     slower = [
-        e
+        (e, how, e[key]["autodiff"])
         for e in entries
-        if e.get("ratios", {}).get("autodiff") is not None and e["ratios"]["autodiff"] < 1
+        for how, key in (("hand", "ratios"), ("userjit", "ratios_userjit"))
+        if e.get(key, {}).get("autodiff") is not None and e[key]["autodiff"] < 1
     ]
     lines = [
         f"# nnpde kernel benchmark ({meta['backend']})",
@@ -945,8 +1013,11 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
         f"(sparsity_threshold={opts.folx_sparsity:g}); for `laplacian_x_vjp`, `jax.grad` over θ "
         f"of Σ r_p ΔN_p through it; chunked = blocks of {opts.folx_chunk} points (`lax.map` "
         "for laplacian_x, `lax.scan` accumulating per-block gradients for the VJP). "
-        "The hand-written kernels are lowered through nnpde's own jit (XLA options "
-        f"{nnpde_opts}); the baselines (autodiff twins, folx) are compiled with "
+        "hand = the kernel's own jit called at top level (XLA options "
+        f"{nnpde_opts}); userjit = the kernel inside a caller's "
+        "`jax.jit(lambda theta, x, ...: K.kernel(net, theta, x, ...))` with XLA's default "
+        "options (the kernel is inlined into it); the baselines (autodiff twins, folx) are "
+        "compiled with "
         f"{opts.baseline_xla_options or 'XLA defaults'} (--baseline-xla {opts.baseline_xla}). "
         f"Hand-written chunk_size: {opts.chunk_size or 'default'}. Outputs over "
         f"{opts.max_output_elements:.2g} elements are skipped; "
@@ -966,8 +1037,8 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
             "",
             *(
                 f"- {e['kernel']} D={e['dim']} M={e['width']} P={e['points']} {e['dtype']}: "
-                f"{e['ratios']['autodiff']:.2f}x"
-                for e in slower
+                f"{how} {ratio:.2f}x"
+                for e, how, ratio in slower
             ),
             "",
         ]
@@ -1045,7 +1116,7 @@ def run(opts, nnpde, device, platform_name) -> int:
         nnpde_compiler_options(nnpde, device.platform) if opts.baseline_xla == "nnpde" else {}
     )
     meta = machine_info(device)
-    meta["nnpde_compiler_options"] = nnpde_compiler_options(nnpde, device.platform)
+    meta["nnpde_compiler_options"] = kernel_compiler_options(nnpde, device.platform)
     meta["memory_budget_gb"] = None if mem_budget is None else round(mem_budget / 2**30, 1)
     log(f"device {meta['device']}; results -> {out}")
     load = meta["load_average_start"]

@@ -1,19 +1,24 @@
-"""``jax.jit`` for nnpde's kernels, with XLA options tuned per backend.
+"""``jax.jit`` for nnpde's jitted entry points, with XLA options tuned per backend.
 
 On CPU, XLA (jax >= 0.8) hands reductions as well as matrix products to its YNNPACK library
-fusions; for the kernels' many small reductions over points that costs a separate pass over
-memory each, and measured 1.4-2x slower on the θ-gradient of Σ r ΔN (benchmarks/kernels.py).
-``kernel_jit`` therefore compiles with YNNPACK restricted to matrix products. The option is
-probed once per backend; where this jaxlib lacks it, the kernels compile with XLA's defaults.
+fusions; a reduction over points then costs a separate pass over memory and splits the
+element-wise work around it into many small fusions. :func:`compiler_options` restricts YNNPACK
+to matrix products (``xla_cpu_experimental_ynn_fusion_type``), probed once per backend.
 
-When you call a kernel inside your own ``jax.jit``, your jit's options apply; pass
-``compiler_options=nnpde.compiler_options()`` to it to get the same tuning. There the kernel's
-body is traced inline, not as a nested ``jax.jit``: with jaxlib 0.10 on a process pinned to one
-CPU (``taskset -c 0``; MLIR's thread pool then has one thread), a module holding the nested
-``jit(operator_gram)`` next to a Cholesky factorisation lost the LAPACK custom call's typed-FFI
-attributes on its way to HLO, and the dense LM step failed with "No registered implementation
-for untyped custom call to lapack_dpotrf_ffi" (issue 19, item 11). Inline, the module has no
-such call and compiles the same on any number of CPUs.
+Where it is used (issue 17, measured with benchmarks/kernels.py): NOT by the two-layer kernels
+of :mod:`nnpde.kernels`. They have no reductions left (sums over points are matrix products,
+:mod:`nnpde._cols`), so they are as fast under XLA's defaults, i.e. inside a caller's own
+``jax.jit``, as under the option, and the option made ``operator_gram`` 2x slower (its large
+JᵀJ product). They compile with ``kernel_jit(..., tuned=False)``. The MLP losses of
+:mod:`nnpde.backprop` and the solver loops still use the option.
+
+Inside a caller's ``jax.jit`` (tracer arguments) a kernel's body is traced inline, not as a
+nested ``jax.jit``: with jaxlib 0.10 on a process pinned to one CPU (``taskset -c 0``; MLIR's
+thread pool then has one thread), a module holding the nested ``jit(operator_gram)`` next to a
+Cholesky factorisation lost the LAPACK custom call's typed-FFI attributes on its way to HLO, and
+the dense LM step failed with "No registered implementation for untyped custom call to
+lapack_dpotrf_ffi" (issue 19, item 11). Inline, the module has no such call and compiles the
+same on any number of CPUs.
 """
 
 from __future__ import annotations
@@ -51,16 +56,18 @@ def compiler_options(backend: str | None = None) -> dict:
     return dict(_probe(backend or jax.default_backend()))
 
 
-def kernel_jit(fn=None, *, static_argnames=("net", "chunk_size")):
-    """Like ``jax.jit(fn, static_argnames=...)``, compiled with :func:`compiler_options`."""
+def kernel_jit(fn=None, *, static_argnames=("net", "chunk_size"), tuned: bool = True):
+    """Like ``jax.jit(fn, static_argnames=...)``, compiled with :func:`compiler_options` when
+    ``tuned`` (else with XLA's defaults, as inside a caller's jit)."""
     if fn is None:
-        return functools.partial(kernel_jit, static_argnames=static_argnames)
+        return functools.partial(kernel_jit, static_argnames=static_argnames, tuned=tuned)
     jitted: dict = {}
 
     def get(backend: str):
         if backend not in jitted:
+            opts = compiler_options(backend) if tuned else {}
             jitted[backend] = jax.jit(
-                fn, static_argnames=static_argnames, compiler_options=compiler_options(backend)
+                fn, static_argnames=static_argnames, compiler_options=opts or None
             )
         return jitted[backend]
 

@@ -33,6 +33,12 @@ gradients weighted by the residuals (the VJP used in training); ``operator_rows`
 per point (rows of the residual Jacobian). The seed's eqs. 2, 5 and 6 are the special cases
 α = 1, β = e_i, and h = e_i e_lᵀ; ``laplacian_x_vjp`` is λ = r.
 
+The sums over points (the VJPs), ``operator_jvp`` and ``operator_gram`` evaluate these formulas
+with the points along the contiguous axis (:mod:`nnpde._cols`): every sum over points is a
+matrix product and no ``reduce`` is left, so the kernels are as fast under XLA's default
+options (inside a caller's own ``jax.jit``) as called directly; they are compiled with the
+defaults (issue 17, docs/kernels.md "Layout").
+
 Points are processed in blocks of ``chunk_size`` (``lax.scan`` for sums, ``lax.map`` for
 rows), so the sums' intermediates stay in cache and their memory is independent of P. Every
 kernel is blocked; what grows with P is the output: the sums over points (the VJPs and
@@ -52,12 +58,14 @@ Where this differs from seed 000 (each checked against ``jax.hessian``/``jacfwd`
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from nnpde import _cols
 from nnpde._checks import check_chunk_size, check_inputs, check_weights
 from nnpde._jit import kernel_jit
 from nnpde.network import Params, TwoLayerNet
@@ -98,6 +106,17 @@ ROWS_CHUNK_SIZE = 1024
 GPU_CHUNK_SIZE = 1 << 16
 
 
+def _sum_chunk(dim: int, beta, h, lap) -> int:
+    """Default block for the points-last kernels: their stacks hold S = 1 (value only), 2 (a
+    gradient term) or 2 + D arrays per point; 16384 / S points, a power of two in 256..16384
+    (4096 at D = 2 for the Laplacian, 16384 for value_vjp), or ``GPU_CHUNK_SIZE`` off CPU."""
+    if jax.default_backend() != "cpu":
+        return GPU_CHUNK_SIZE
+    s = 2 + dim if (h is not None or lap is not None) else 2 if beta is not None else 1
+    per_point = 16384 // s
+    return max(256, 1 << (per_point.bit_length() - 1))
+
+
 def _default_chunk(rows: bool, dim: int | None = None) -> int:
     """Default block size; for sums over points it shrinks with D (their stacks hold 2 + D
     arrays per point): 4096 points at D <= 2, 2048 at D = 3, 1024 at D = 10."""
@@ -111,11 +130,9 @@ def _default_chunk(rows: bool, dim: int | None = None) -> int:
     return max(256, min(DEFAULT_CHUNK_SIZE, 1 << (per_point.bit_length() - 1)))
 
 
-_jit = kernel_jit
-
-
-def _on_cpu() -> bool:  # at trace time, like the block sizes
-    return jax.default_backend() == "cpu"
+# XLA's default options: the kernels are as fast under them (what a caller's own jax.jit gets)
+# as under nnpde.compiler_options(), which made operator_gram 2x slower (nnpde/_jit.py).
+_jit = functools.partial(kernel_jit, tuned=False)
 
 
 # ---- blocking over points ---------------------------------------------------------------------
@@ -216,11 +233,12 @@ def _laplacian_block(net, p, x):
 
 
 # ---- the weighted operator and its θ-adjoint --------------------------------------------------
-def _operator_block(net: TwoLayerNet, p: Params, x, alpha, beta, h, lap, rows: bool) -> Params:
-    """θ-gradient of F_p = α N + β·∇N + h:∇²N + λΔN, per point (rows) or summed over points.
+def _operator_block(net: TwoLayerNet, p: Params, x, alpha, beta, h, lap) -> Params:
+    """θ-gradient of F_p = α N + β·∇N + h:∇²N + λΔN per point (the Jacobian rows).
 
     Shapes: x (P, D); alpha, lap (P,) or None; beta (P, D) or None; h (P, D, D) or None.
-    Returns Params of (P, ...) per-point gradients if ``rows`` else of summed gradients.
+    Returns Params of (P, ...) per-point gradients. The sums over points (the VJPs) use the
+    same formulas in a points-last layout: :mod:`nnpde._cols`.
     """
     v, w = p.v, p.w
     has_b = h is not None or lap is not None  # second-order term present
@@ -287,41 +305,36 @@ def _operator_block(net: TwoLayerNet, p: Params, x, alpha, beta, h, lap, rows: b
             R = Y[:, 2:]  # (P, D, M1): wᵀB̄
             a1bar = a1bar + F1[2] * jnp.sum(R * v.T[None], axis=1) + F1[3] * s * sigma
             sbar = 2 * s * F1[2]  # 2 ∂F/∂σ
-            if rows:
-                hv_all = (hv if hv is not None else 0) + (
-                    lap[:, None, None] * v[None] if lap is not None else 0
-                )
-                v_dense = df1[:, :, None] * jnp.swapaxes(R, 1, 2) + sbar[:, :, None] * hv_all
-            else:  # element-wise products reduced over points (fused; no skinny dots)
-                v_dense = jnp.sum(df1[:, None, :] * R, axis=0).T
-                if h is not None:
-                    v_dense = v_dense + jnp.einsum("pm,pin,mn->mi", sbar, h, v)
-                if lap is not None:
-                    v_dense = v_dense + jnp.sum(lap[:, None] * sbar, axis=0)[:, None] * v
+            hv_all = (hv if hv is not None else 0) + (
+                lap[:, None, None] * v[None] if lap is not None else 0
+            )
+            v_dense = df1[:, :, None] * jnp.swapaxes(R, 1, 2) + sbar[:, :, None] * hv_all
     v_outer.append((a1bar, x))
 
-    if rows:
-        if _on_cpu():
-            gw = jnp.einsum("psj,psk->pjk", L, X)  # Σ_s L_ps ⊗ X_ps
-        else:  # GPU: a sum of S broadcast products fuses into the packed rows; a batched dot
-            # with K = S (1 for grad_theta) does not, and made grad_theta 1.5x slower than
-            # autodiff on an H100 (benchmarks/results/kernels-gpu-float64.md)
-            gw = sum(L[:, s, :, None] * X[:, s, None, :] for s in range(L.shape[1]))
-        gv = sum(lt[:, :, None] * rt[:, None, :] for lt, rt in v_outer)
-        if v_dense is not None:
-            gv = gv + v_dense
-        return Params(a=grad_a, w=gw, c=a2bar, v=gv, b=a1bar)
-    n = L.shape[0] * L.shape[1]
-    # Σ_p L_pᵀ X_p as a plain (M2 x n)(n x M1) product: the barrier keeps XLA from folding the
-    # transpose back into a dot that contracts both operands' leading axis (much slower on CPU).
-    # Σ_p L_pᵀ X_p as a plain (M2 x n)(n x M1) product: the barrier keeps XLA from folding the
-    # transpose back into a dot contracting both operands' leading axis, which XLA:CPU runs
-    # outside YNNPACK and ~2x slower (measured: benchmarks/results/kernels-cpu.md).
-    gw = lax.optimization_barrier(L.reshape(n, -1).T) @ X.reshape(n, -1)
-    gv = sum(jnp.sum(lt[:, :, None] * rt[:, None, :], axis=0) for lt, rt in v_outer)
+    # Σ_s L_ps ⊗ X_ps as a sum of S broadcast products: it fuses into the packed rows. A
+    # batched dot with K = S (1 for grad_theta) does not: it made grad_theta 0.7x autodiff on
+    # CPU (issue 17) and 1.5x slower than autodiff on an H100 (kernels-gpu-float64.md).
+    gw = sum(L[:, s, :, None] * X[:, s, None, :] for s in range(L.shape[1]))
+    gv = sum(lt[:, :, None] * rt[:, None, :] for lt, rt in v_outer)
     if v_dense is not None:
         gv = gv + v_dense
-    return Params(a=grad_a.sum(0), w=gw, c=a2bar.sum(0), v=gv, b=a1bar.sum(0))
+    return Params(a=grad_a, w=gw, c=a2bar, v=gv, b=a1bar)
+
+
+def _pack_rows(net: TwoLayerNet, rows: Params) -> Array:
+    """Per-point gradients (P, ...) -> rows (P, NT) in θ's layout, written in one pass.
+
+    Each block is zero-padded to NT columns and the five are added: XLA fuses the pads, the
+    adds and the element-wise products that make the blocks (the Σ_s L ⊗ X of ∂/∂w) into one
+    loop that writes the (P, NT) output once. ``net.pack``'s concatenate was not fused with
+    its large operands on CPU, so ∂/∂w was written and then copied (grad_theta 0.7x autodiff).
+    """
+    nt, out = net.num_params, None
+    for start, t in zip(net.offsets, rows):
+        t = t.reshape(t.shape[0], math.prod(t.shape[1:]))  # explicit: P may be 0
+        t = jnp.pad(t, [(0, 0), (start, nt - start - t.shape[1])])
+        out = t if out is None else out + t
+    return out
 
 
 def _operator_order(beta, h, lap) -> int:
@@ -348,14 +361,16 @@ def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
     p = net.unpack(theta)
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
-    block = functools.partial(_operator_block, net, p, rows=False)
-    return net.pack(_sum_blocks(block, chunk_size, x, alpha, beta, h, lap))
+    block = functools.partial(_cols.vjp_block, net, p)
+    chunk = _sum_chunk(x.shape[1], beta, h, lap) if chunk_size is None else chunk_size
+    args = _cols.points_last(x, alpha, beta, h, lap)
+    return net.pack(_cols.sum_blocks(block, chunk, *args))
 
 
 def _rows(net, theta, x, alpha, beta, h, lap, chunk_size):
     p = net.unpack(theta)
-    block = functools.partial(_operator_block, net, p, rows=True)
-    return net.pack(_map_blocks(block, chunk_size, x, alpha, beta, h, lap, rows=True))
+    block = functools.partial(_operator_block, net, p)
+    return _map_blocks(lambda *a: _pack_rows(net, block(*a)), chunk_size, x, alpha, beta, h, lap)
 
 
 @_jit
@@ -383,7 +398,9 @@ def operator_vjp(
       grad: β, shape (P, D), or None.
       hessian: h, shape (P, D, D), or None (only its symmetric part matters).
       laplacian: λ, shape (P,), or None.
-      chunk_size: points per block (default ``DEFAULT_CHUNK_SIZE`` on CPU).
+      chunk_size: points per block (default on CPU 16384 / S rounded down to a power of two,
+        S = 1, 2 or 2 + D the arrays stacked per point: 4096 for ΔN at D = 2; on GPU
+        ``GPU_CHUNK_SIZE``).
 
     Returns:
       Shape (NT,), in θ's layout (seed 000 eq. 7).
@@ -494,15 +511,15 @@ jet = _doc(
 
 
 def _grad_theta_block(net, p, x):
-    return _operator_block(net, p, x, jnp.ones(x.shape[:1], x.dtype), None, None, None, rows=True)
+    return _operator_block(net, p, x, jnp.ones(x.shape[:1], x.dtype), None, None, None)
 
 
-def _pack_rows(block):
-    return lambda net, p, x: net.pack(block(net, p, x))
+def _packed(block):
+    return lambda net, p, x: _pack_rows(net, block(net, p, x))
 
 
 grad_theta = _doc(
-    _pointwise("grad_theta", 1, _pack_rows(_grad_theta_block), rows=True),
+    _pointwise("grad_theta", 1, _packed(_grad_theta_block), rows=True),
     """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).""",
 )
 
@@ -511,7 +528,7 @@ def _grad_x_theta_block(net, p, x):
     eye = jnp.broadcast_to(jnp.eye(net.dim, dtype=x.dtype)[:, None], (net.dim,) + x.shape)
 
     def row(beta):
-        return net.pack(_operator_block(net, p, x, None, beta, None, None, rows=True))
+        return net.pack(_operator_block(net, p, x, None, beta, None, None))
 
     return jax.vmap(row, out_axes=1)(eye)  # (P, D, NT)
 
@@ -571,7 +588,7 @@ hessian_x_theta = _doc(
 
 def _laplacian_theta_block(net, p, x):
     ones = jnp.ones(x.shape[:1], x.dtype)
-    return net.pack(_operator_block(net, p, x, None, None, None, ones, rows=True))
+    return _pack_rows(net, _operator_block(net, p, x, None, None, None, ones))
 
 
 laplacian_x_theta = _doc(
@@ -632,83 +649,12 @@ laplacian_x_vjp = _doc(
 
 
 # ---- Jacobian-vector products and the Gauss-Newton matrix ---------------------------------------
-def _operator_jvp_block(net: TwoLayerNet, p: Params, dp: Params, x, alpha, beta, h, lap):
-    """(J t)_p = ∂F_p/∂θ · t for a block of points: the tangent pushed through the x-jets.
-
-    With δ the θ-directional derivative along t = (δa, δw, δc, δv, δb) and H = h_sym + λI,
-
-        δA1 = δv x + δb,   δO1 = f1' δA1,   δ(vβ) = δv β,   δσ_m = 2 δv_mᵀ H v_m,
-        δe = f1'' δA1 (vβ) + f1' δ(vβ) + f1''' δA1 σ + f1'' δσ,
-        δX = [δO1, δe, f1'' δA1 v_:i + f1' δv_:i],   δZ = X δwᵀ + δX wᵀ = [δA2 - δc, δu, δB],
-        δF = α (δa·O2 + g·δA2) + (δa ⊙ f2' + k ⊙ δA2)·u + g·δu
-             + (δa ⊙ f2'' + l ⊙ δA2)·q + 2 k·(Σ_i δB_:i ⊙ (H B)_:i)
-
-    (F = α a·O2 + g·u + k·q, notation of the module docstring). Shapes: x (P, D); weights as in
-    :func:`_operator_block`. Returns (P,).
-    """
-    v, w, dv = p.v, p.w, dp.v
-    has_b = h is not None or lap is not None
-    has_e = has_b or beta is not None
-    order = 3 if has_b else 2 if has_e else 1
-    F1 = _layer1(net, p, x, order)
-    dA1 = _affine1(dp, x)  # δv x + δb
-    df1 = F1[1]
-    stack, dstack = [F1[0][:, None]], [(df1 * dA1)[:, None]]
-    if has_e:
-        e = de = jnp.zeros_like(df1)
-        if beta is not None:
-            d1, dd1 = beta @ v.T, beta @ dv.T  # (P, M1): v β, δv β
-            e = e + df1 * d1
-            de = de + F1[2] * dA1 * d1 + df1 * dd1
-        if has_b:
-            sigma = dsigma = jnp.zeros_like(df1)
-            if h is not None:
-                h = 0.5 * (h + jnp.swapaxes(h, 1, 2))
-                hv = jnp.einsum("pin,mn->pmi", h, v)  # (P, M1, D): h v_m
-                sigma = sigma + jnp.einsum("pmi,mi->pm", hv, v)
-                dsigma = dsigma + 2 * jnp.einsum("pmi,mi->pm", hv, dv)
-            if lap is not None:
-                sigma = sigma + lap[:, None] * jnp.sum(v * v, axis=1)[None]
-                dsigma = dsigma + 2 * lap[:, None] * jnp.sum(v * dv, axis=1)[None]
-            e = e + F1[2] * sigma
-            de = de + F1[3] * dA1 * sigma + F1[2] * dsigma
-        stack.append(e[:, None])
-        dstack.append(de[:, None])
-    if has_b:
-        stack.append(df1[:, None, :] * v.T[None])  # (P, D, M1): f1' ⊙ v_:i
-        dstack.append((F1[2] * dA1)[:, None, :] * v.T[None] + df1[:, None, :] * dv.T[None])
-    X = jnp.concatenate(stack, axis=1)  # (P, S, M1)
-    dX = jnp.concatenate(dstack, axis=1)
-    Z = X @ w.T  # (P, S, M2): [A2 - c, u, B]
-    dZ = jnp.concatenate([X, dX], axis=2) @ jnp.concatenate([dp.w.T, w.T], axis=0)  # X δwᵀ + δX wᵀ
-
-    F2 = net.activation.up_to(Z[:, 0] + p.c[None], order)
-    dA2 = dZ[:, 0] + dp.c[None]
-    a, da = p.a[None], dp.a[None]
-    g = a * F2[1]
-    terms = jnp.zeros_like(g)  # (P, M2), summed over j at the end
-    if alpha is not None:
-        terms = terms + alpha[:, None] * (da * F2[0] + g * dA2)
-    if has_e:
-        k = a * F2[2]
-        terms = terms + (da * F2[1] + k * dA2) * Z[:, 1] + g * dZ[:, 1]
-    if has_b:
-        B = Z[:, 2:]  # (P, D, M2)
-        hb = jnp.einsum("pin,pnj->pij", h, B) if h is not None else jnp.zeros_like(B)
-        if lap is not None:
-            hb = hb + lap[:, None, None] * B
-        q = jnp.sum(B * hb, axis=1)  # (P, M2): B_jᵀ H B_j
-        dq = 2 * jnp.sum(dZ[:, 2:] * hb, axis=1)
-        terms = terms + (da * F2[2] + a * F2[3] * dA2) * q + k * dq
-    return jnp.sum(terms, axis=1)
-
-
 def _jvp(net, theta, x, tangent, alpha, beta, h, lap, chunk_size):
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros(x.shape[:1], x.dtype)
-    block = functools.partial(_operator_jvp_block, net, net.unpack(theta), net.unpack(tangent))
-    chunk = _default_chunk(False, x.shape[1]) if chunk_size is None else chunk_size
-    return _map_blocks(block, chunk, x, alpha, beta, h, lap)
+    block = functools.partial(_cols.jvp_block, net, net.unpack(theta), net.unpack(tangent))
+    chunk = _sum_chunk(x.shape[1], beta, h, lap) if chunk_size is None else chunk_size
+    return _cols.map_blocks(block, chunk, *_cols.points_last(x, alpha, beta, h, lap))
 
 
 def _check_vector(net, vec, name: str, dtype, kernel: str):
@@ -794,14 +740,10 @@ def _gram(net, theta, x, r, alpha, beta, h, lap, chunk_size):
         return jnp.zeros((nt, nt), x.dtype), jnp.zeros((nt,), x.dtype)
     p = net.unpack(theta)
 
-    def block(xb, rb, *wb):
-        J = net.pack(_operator_block(net, p, xb, *wb, rows=True))  # (chunk, NT)
-        # The barrier makes Jᵀ a plain (NT x chunk)(chunk x NT) product: left as a dot that
-        # contracts both operands' leading axis, XLA:CPU runs it ~2.5x slower (measured).
-        return lax.optimization_barrier(J.T) @ J, rb @ J
-
     chunk = _default_chunk(True) if chunk_size is None else chunk_size
-    JtJ, Jtr = _sum_blocks(block, chunk, x, r, alpha, beta, h, lap)
+    blk = functools.partial(_cols.gram_block, net, p)
+    upper, Jtr = _cols.sum_blocks(blk, chunk, r, *_cols.points_last(x, alpha, beta, h, lap))
+    JtJ = _cols.assemble_gram(upper, nt)
     return 0.5 * (JtJ + JtJ.T), Jtr  # symmetric to the last bit (Cholesky-ready)
 
 

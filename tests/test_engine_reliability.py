@@ -150,5 +150,5 @@ def test_dispatch_is_vmappable_over_starting_points():
     batched = jax.vmap(lambda s: engine.dispatch(solver, obj, 8, data, s, 8)[0])(states)
     for k in range(3):
         single = engine.dispatch(solver, obj, 8, data, jax.tree_util.tree_map(
-            lambda a: a[k], states), 8)[0]  # fmt: skip
+            lambda a, k=k: a[k], states), 8)[0]  # fmt: skip
         np.testing.assert_allclose(batched.theta[k], single.theta, rtol=1e-9, atol=1e-12)

@@ -143,3 +143,22 @@ def test_blocked_kernels_never_hold_p_rows(name):
     per_point_inputs = MEM_POINTS * (2 + 2 + 1 + 1) * 8  # padded copies of x, r, weights, out
     assert temp < per_point_inputs + 64 * MEM_CHUNK * MEM_NET.num_params * 8
     assert temp < jacobian / 10
+
+
+@pytest.mark.parametrize(
+    ("dim", "width"),
+    [(3, 24), (2, 30)],  # NT = 720 (Jᵀ in 2 row groups) and 1050 (4 groups)
+)
+def test_gram_from_upper_blocks_matches_autodiff(dim, width):
+    """From NT = 512, operator_gram forms only the upper blocks of the symmetric JᵀJ
+    (_cols.gram_splits); the assembled matrix equals the autodiff twin's and is symmetric."""
+    net = nnpde.TwoLayerNet(dim, (width, width), "tanh")
+    assert len(nnpde._cols.gram_splits(net.num_params)) - 1 == (2 if width == 24 else 4)
+    theta, x, w = make_inputs(net, 13)
+    r = jax.random.normal(jax.random.key(5), (13,))
+    kw = {"value": w["value"], "grad": w["grad"], "laplacian": w["laplacian"]}
+    JtJ, Jtr = kernels.operator_gram(net, theta, x, r, chunk_size=5, **kw)
+    want_JtJ, want_Jtr = autodiff.operator_gram(net, theta, x, r, **kw)
+    assert rel_err(JtJ, want_JtJ) <= F64_RTOL
+    assert rel_err(Jtr, want_Jtr) <= F64_RTOL
+    np.testing.assert_array_equal(np.asarray(JtJ), np.asarray(JtJ).T)
