@@ -9,6 +9,7 @@ from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
 from nnpde.domains import BoundarySample, Box, Disk, Interval
 from nnpde.fit import FitResult, fit
+from nnpde.geometry import Difference, Intersection, Polygon, Union
 from nnpde.matfree import CGConfig
 from nnpde.mlp import MLP
 from nnpde.network import Params, TwoLayerNet
@@ -24,21 +25,25 @@ __all__ = [
     "BoundarySample",
     "Box",
     "CGConfig",
+    "Difference",
     "Dirichlet",
     "Disk",
     "FileFormatError",
     "FitResult",
     "Initial",
+    "Intersection",
     "Interval",
     "Jet",
     "LMConfig",
     "Neumann",
     "Params",
     "Periodic",
+    "Polygon",
     "Problem",
     "Robin",
     "Solution",
     "TwoLayerNet",
+    "Union",
     "__version__",
     "adaptive",
     "autodiff",

@@ -104,3 +104,18 @@ def test_operator_functions_take_the_four_weights_by_keyword():
             for w in ("value", "grad", "hessian", "laplacian"):
                 assert params[w].kind is inspect.Parameter.KEYWORD_ONLY
                 assert params[w].default is None
+
+
+def test_geometry_exports():
+    """Polygon and the set operations are public, and every domain has the operators."""
+    from nnpde import geometry
+
+    assert sorted(geometry.__all__) == ["Difference", "Intersection", "Polygon", "Union"]
+    for name in geometry.__all__:
+        assert getattr(nnpde, name) is getattr(geometry, name)
+    box, disk = nnpde.Box((0.0, 0.0), (1.0, 1.0)), nnpde.Disk((1.0, 1.0), 0.5)
+    assert isinstance(box - disk, nnpde.Difference)
+    assert isinstance(box | disk, nnpde.Union)
+    assert isinstance(box & disk, nnpde.Intersection)
+    for domain in (box, disk, nnpde.Polygon([(0, 0), (1, 0), (0, 1)]), box - disk):
+        assert callable(domain.distance) and callable(domain.sample_boundary)
