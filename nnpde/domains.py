@@ -113,7 +113,7 @@ class _SetOperations:
 def _r_and(a, b):
     """R₀-conjunction a ∧ b = a + b - sqrt(a² + b²): > 0 where both are, 0 on either zero set
     (normalized to first order there), smooth except where a = b = 0. Sukumar & Srivastava
-    (2022), eq. (9)."""
+    (2022)."""
     import jax.numpy as jnp
 
     tiny = jnp.finfo(jnp.result_type(a, b)).tiny  # keeps the gradient finite at a = b = 0
@@ -121,7 +121,7 @@ def _r_and(a, b):
 
 
 def _r_or(a, b):
-    """R₀-disjunction a ∨ b = a + b + sqrt(a² + b²) (Sukumar & Srivastava (2022), eq. (9))."""
+    """R₀-disjunction a ∨ b = a + b + sqrt(a² + b²) (Sukumar & Srivastava (2022))."""
     import jax.numpy as jnp
 
     tiny = jnp.finfo(jnp.result_type(a, b)).tiny
@@ -296,7 +296,7 @@ class Box(_SetOperations):
 
         φ = (Σ_faces 1/φ_f)^{-1} over the distances φ_f = x_i - lower_i, upper_i - x_i to the
         faces' planes, the R₁-equivalence of Sukumar & Srivastava (2022), CMAME 389, 114333,
-        eq. (17), normalized (|∇φ| = 1 on the faces away from edges); near a corner
+        normalized (|∇φ| = 1 on the faces away from edges); near a corner
         φ ≈ ab/(a + b) for the distances a, b to its two faces. Negated outside the box.
 
         Args:
@@ -322,7 +322,7 @@ class Box(_SetOperations):
     def _slab_distance(self, x):
         """A signed ADF whose zero set is exactly the boundary, outside the box too: the
         R₀-conjunction (:func:`_r_and`) over the axes of the slabs
-        (x_i - lower_i)(upper_i - x_i)/(upper_i - lower_i). Sukumar & Srivastava (2022), §3."""
+        (x_i - lower_i)(upper_i - x_i)/(upper_i - lower_i). Sukumar & Srivastava (2022)."""
         import jax.numpy as jnp
 
         x = jnp.asarray(x)
@@ -494,7 +494,7 @@ class Disk(_SetOperations):
 
     def distance(self, x):
         """Signed approximate distance φ = (R² - |x - c|²)/(2R): > 0 inside, 0 on the circle
-        (where ∇φ is the inward unit normal), < 0 outside. Sukumar & Srivastava (2022), §3.
+        (where ∇φ is the inward unit normal), < 0 outside. Sukumar & Srivastava (2022).
 
         Args:
           x: points (..., 2).

@@ -16,8 +16,9 @@ compose their operands' ADFs with R-functions.
 References:
   N. Sukumar and A. Srivastava, "Exact imposition of boundary conditions with distance
   functions in physics-informed deep neural networks", Comput. Methods Appl. Mech. Engrg. 389
-  (2022) 114333: §3 (R-functions, eq. (9)), §4.1 eqs. (14)-(17) (ADF of a line segment with
-  trimming, and the R_m-equivalence joining several).
+  (2022) 114333: R-functions (R₀ conjunction and disjunction), the ADF of a line segment
+  with trimming, and the R_m-equivalence joining several. (Equation numbers are not cited:
+  they were not checked against the paper here.)
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from nnpde.sampling import MAX_POINTS, unit_cube
 __all__ = ["Difference", "Intersection", "Polygon", "Union"]
 
 #: m of the R_m-equivalence φ = (Σ_i φ_i^{-m})^{-1/m} joining the edges' ADFs (Sukumar &
-#: Srivastava eq. (17)): φ is normalized to order m on each edge. m = 1 keeps φ ≈ product of
+#: Srivastava 2022): φ is normalized to order m on each edge. m = 1 keeps φ ≈ product of
 #: the two edge distances over their sum near a corner.
 JOIN_M = 1
 _INNER = 1e-9  # sample/grid keep points at least this far inside (relative to the size)
@@ -74,7 +75,7 @@ def _segments_adf(x, v, w):
     With L = |w - v|, f the signed distance to the segment's line and t = ((L/2)² - |x - c|²)/L
     (c the midpoint; t > 0 in the disk on the segment), φ = sqrt(f² + ((sqrt(t² + f⁴) - t)/2)²)
     is 0 exactly on the segment, ≈ |f| near it and positive elsewhere (Sukumar & Srivastava
-    eqs. (14)-(16)).
+    2022, the trimmed segment ADF).
     """
     tiny = jnp.finfo(x.dtype).tiny  # keeps gradients finite where a square root vanishes
     p = x[..., None, :]
@@ -277,8 +278,8 @@ class Polygon(_Region):
     """A simple polygon in D = 2, its vertices in either orientation (not repeated at the end).
 
     Edge i joins vertex i to vertex i + 1 (the last to the first); its face name is
-    ``"edge{i}"``. ``distance`` joins the trimmed edge ADFs (Sukumar & Srivastava 2022, eqs.
-    (14)-(17)) and carries the sign of the even-odd inside test.
+    ``"edge{i}"``. ``distance`` joins the edge ADFs (Sukumar & Srivastava 2022: trimmed
+    segment ADFs and the R-equivalence) and carries the sign of the even-odd inside test.
 
     Raises:
       ValueError: ``vertices`` not an (n, 2) real finite array, fewer than 3, two coinciding,
@@ -292,8 +293,10 @@ class Polygon(_Region):
       (('edge0', 'edge1'), 3.0)
       >>> L.contains([[0.5, 1.5], [1.5, 1.5]]).tolist()
       [True, False]
-      >>> float(L.distance(np.array([1.0, 1.0])))
-      0.0
+      >>> abs(float(L.distance(np.array([1.5, 1.0])))) < 1e-12  # on edge 2
+      True
+      >>> float(L.distance(np.array([0.5, 0.5]))) > 0
+      True
     """
 
     vertices: tuple[tuple[float, float], ...]

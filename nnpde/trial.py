@@ -18,7 +18,7 @@ jets at the collocation points are computed once, by autodiff.
 
 On any other domain with an approximate distance function (``Disk``, ``Polygon``, set
 operations of domains; :mod:`nnpde.geometry`), Dirichlet data are imposed exactly by
-ψ = A + φ·N (Sukumar & Srivastava, CMAME 389 (2022) 114333, eq. (2)):
+ψ = A + φ·N (Sukumar & Srivastava, CMAME 389 (2022) 114333):
 
 - data on the whole boundary (``Dirichlet(g)``, or conditions whose faces cover it): φ is the
   domain's ``distance`` and A = g. The value g must therefore be a smooth function defined in
@@ -28,8 +28,10 @@ operations of domains; :mod:`nnpde.geometry`), Dirichlet data are imposed exactl
   the Dirichlet faces only (``Polygon``, and differences and intersections of polygons, 2-D
   boxes and disks; on a union all conditions are penalties);
 - different values on different faces: A = Σ_k g_k φ_k^{-2} / Σ_j φ_j^{-2}, the transfinite
-  blend of the values by the ADFs φ_k of their faces (Sukumar & Srivastava, eq. (35) with
-  μ = 2), which equals g_k on the faces of condition k.
+  interpolation of the values by the ADFs φ_k of their faces (as in Sukumar & Srivastava, with
+  exponent μ = 2), which equals g_k on the faces of condition k.
+- on a union, φ of a polygon operand is signed across its hidden edges inside the union and is
+  only once continuously differentiable there (ψ's Laplacian may jump): expect less accuracy.
 
 A ``Dirichlet`` with a predicate ``where``, ``Neumann`` and ``Robin`` remain penalties; so do
 all conditions where the domain gives no face ADF.
