@@ -350,3 +350,12 @@ def test_empty_and_bad_set_operations():
             call()
     with pytest.raises(TypeError, match="key"):
         L_SHAPE.sample(5, key="seed")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["poisson_lshape", "poisson_holes"])
+def test_geometry_recipes_reach_their_documented_accuracy(name):
+    """The full recipes (16 x 16 network, 500 LM steps: minutes on 2 cores)."""
+    bench = nnpde.problems.get(name)
+    err = bench.solve().errors()
+    assert err["max_abs"] <= bench.recipe.max_abs and err["rel_l2"] <= bench.recipe.rel_l2, err
