@@ -11,6 +11,7 @@ from nnpde.domains import BoundarySample, Box, Disk, Interval
 from nnpde.files import FileFormatError, load
 from nnpde.first_order import LBFGS, Optax
 from nnpde.fit import FitResult, fit
+from nnpde.geometry import Difference, Intersection, Polygon, Union
 from nnpde.lm import LM, GaussNewtonCG
 from nnpde.matfree import CGConfig
 from nnpde.mlp import MLP
@@ -31,22 +32,26 @@ __all__ = [
     "BoundarySample",
     "Box",
     "CGConfig",
+    "Difference",
     "Dirichlet",
     "Disk",
     "FileFormatError",
     "FitResult",
     "GaussNewtonCG",
     "Initial",
+    "Intersection",
     "Interval",
     "Jet",
     "Neumann",
     "Optax",
     "Params",
     "Periodic",
+    "Polygon",
     "Problem",
     "Robin",
     "Solution",
     "TwoLayerNet",
+    "Union",
     "__version__",
     "adaptive",
     "autodiff",

@@ -1,5 +1,6 @@
 """Domains and their collocation points: ``Interval``, ``Box`` (any D, optionally with time as the
-last coordinate) and ``Disk``.
+last coordinate) and ``Disk``. Polygons and set operations (``a - b``, ``a | b``, ``a & b``) are
+in :mod:`nnpde.geometry`.
 
 Every domain is a frozen, hashable dataclass holding only Python floats. Points are returned as
 numpy float64 arrays (cast them to your dtype); they are made once, outside the jitted hot path.
@@ -90,8 +91,45 @@ def _check_face(face, owner: str) -> None:
         raise TypeError(f"{owner}: face must be a face name (str), got {type(face).__name__}")
 
 
+class _SetOperations:
+    """``a - b``, ``a | b`` and ``a & b`` of two domains (:mod:`nnpde.geometry`)."""
+
+    def __sub__(self, other):
+        from nnpde.geometry import Difference
+
+        return Difference(self, other)
+
+    def __or__(self, other):
+        from nnpde.geometry import Union
+
+        return Union(self, other)
+
+    def __and__(self, other):
+        from nnpde.geometry import Intersection
+
+        return Intersection(self, other)
+
+
+def _r_and(a, b):
+    """R₀-conjunction a ∧ b = a + b - sqrt(a² + b²): > 0 where both are, 0 on either zero set
+    (normalized to first order there), smooth except where a = b = 0. Sukumar & Srivastava
+    (2022)."""
+    import jax.numpy as jnp
+
+    tiny = jnp.finfo(jnp.result_type(a, b)).tiny  # keeps the gradient finite at a = b = 0
+    return a + b - jnp.sqrt(a * a + b * b + tiny)
+
+
+def _r_or(a, b):
+    """R₀-disjunction a ∨ b = a + b + sqrt(a² + b²) (Sukumar & Srivastava (2022))."""
+    import jax.numpy as jnp
+
+    tiny = jnp.finfo(jnp.result_type(a, b)).tiny
+    return a + b + jnp.sqrt(a * a + b * b + tiny)
+
+
 @dataclasses.dataclass(frozen=True)
-class Box:
+class Box(_SetOperations):
     """The box [lower_0, upper_0] x ... x [lower_{D-1}, upper_{D-1}].
 
     Faces are named ``"x{i}_min"`` / ``"x{i}_max"`` for axis i. With ``time=True`` the last axis
@@ -280,10 +318,68 @@ class Box:
     def contains(self, x, *, tol: float = 1e-9) -> np.ndarray:
         """Boolean mask (n,) of points in the closed box (with relative tolerance ``tol``)."""
         x = _check_x(x, self.dim, "contains")
-        tol = _check_tol(tol, "contains")
+        return self._member(x, _check_tol(tol, "contains"))
+
+    @property
+    def bounds(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(lower, upper) corners of the bounding box."""
+        return self.lower, self.upper
+
+    @property
+    def boundary_measure(self) -> float:
+        """The boundary's (D-1)-dimensional measure (2 in D = 1: two end points)."""
+        w = np.subtract(self.upper, self.lower)
+        return float(sum(2 * np.prod(np.delete(w, i)) for i in range(self.dim)))
+
+    def _member(self, x: np.ndarray, tol: float) -> np.ndarray:
+        """In the box grown (tol > 0) or shrunk (tol < 0) by tol times its widths: (n,) bool."""
         lo, hi = np.asarray(self.lower), np.asarray(self.upper)
         slack = tol * (hi - lo)
         return np.all((x >= lo - slack) & (x <= hi + slack), axis=-1)
+
+    def distance(self, x):
+        """Approximate distance function φ(x): > 0 inside, 0 on the faces, ≤ 0 outside.
+
+        φ = (Σ_faces 1/φ_f)^{-1} over the distances φ_f = x_i - lower_i, upper_i - x_i to the
+        faces' planes, the R₁-equivalence of Sukumar & Srivastava (2022), CMAME 389, 114333,
+        normalized (|∇φ| = 1 on the faces away from edges); near a corner
+        φ ≈ ab/(a + b) for the distances a, b to its two faces. Negated outside the box.
+
+        Args:
+          x: points (..., D), a JAX or numpy array.
+
+        Returns:
+          φ (...): a JAX array, differentiable (for set operations of :mod:`nnpde.geometry`).
+        """
+        import jax.numpy as jnp
+
+        from nnpde.geometry import _join
+
+        x = jnp.asarray(x)
+        x = x.astype(jnp.result_type(x.dtype, jnp.float32))
+        lo = jnp.reshape(jnp.asarray(self.lower, x.dtype), (1,) * (x.ndim - 1) + (self.dim,))
+        hi = jnp.reshape(jnp.asarray(self.upper, x.dtype), (1,) * (x.ndim - 1) + (self.dim,))
+        tiny = jnp.finfo(x.dtype).tiny
+        faces = jnp.abs(jnp.concatenate([x - lo, hi - x], axis=-1)) + tiny
+        inside = jnp.all((x >= lo) & (x <= hi), axis=-1)
+        phi = _join(faces)
+        return jnp.where(inside, phi, -phi)
+
+    def _slab_distance(self, x):
+        """A signed ADF whose zero set is exactly the boundary, outside the box too: the
+        R₀-conjunction (:func:`_r_and`) over the axes of the slabs
+        (x_i - lower_i)(upper_i - x_i)/(upper_i - lower_i). Sukumar & Srivastava (2022)."""
+        import jax.numpy as jnp
+
+        x = jnp.asarray(x)
+        x = x.astype(jnp.result_type(x.dtype, jnp.float32))
+        lo = jnp.reshape(jnp.asarray(self.lower, x.dtype), (1,) * (x.ndim - 1) + (self.dim,))
+        hi = jnp.reshape(jnp.asarray(self.upper, x.dtype), (1,) * (x.ndim - 1) + (self.dim,))
+        slabs = (x - lo) * (hi - x) / (hi - lo)
+        out = slabs[..., 0]
+        for i in range(1, self.dim):
+            out = _r_and(out, slabs[..., i])
+        return out
 
 
 def _fold(key, i: int):
@@ -340,7 +436,7 @@ class Interval(Box):
 
 
 @dataclasses.dataclass(frozen=True)
-class Disk:
+class Disk(_SetOperations):
     """The closed disk |x - center| <= radius in D = 2; its boundary face is ``"boundary"``.
 
     Raises:
@@ -425,6 +521,36 @@ class Disk:
 
     def contains(self, x, *, tol: float = 1e-9) -> np.ndarray:
         x = _check_x(x, 2, "contains")
-        tol = _check_tol(tol, "contains")
-        r = np.linalg.norm(x - np.asarray(self.center), axis=-1)
-        return r <= self.radius * (1 + tol)
+        return self._member(x, _check_tol(tol, "contains"))
+
+    @property
+    def bounds(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(lower, upper) corners of the bounding square."""
+        c, r = self.center, self.radius
+        return (c[0] - r, c[1] - r), (c[0] + r, c[1] + r)
+
+    @property
+    def boundary_measure(self) -> float:
+        """The circumference 2πR."""
+        return 2 * math.pi * self.radius
+
+    def _member(self, x: np.ndarray, tol: float) -> np.ndarray:
+        """In the disk of radius R(1 + tol) (tol < 0: strictly inside by -tol R): (n,) bool."""
+        return np.linalg.norm(x - np.asarray(self.center), axis=-1) <= self.radius * (1 + tol)
+
+    def distance(self, x):
+        """Signed approximate distance φ = (R² - |x - c|²)/(2R): > 0 inside, 0 on the circle
+        (where ∇φ is the inward unit normal), < 0 outside. Sukumar & Srivastava (2022).
+
+        Args:
+          x: points (..., 2).
+
+        Returns:
+          φ (...), a JAX array.
+        """
+        import jax.numpy as jnp
+
+        x = jnp.asarray(x)
+        x = x.astype(jnp.result_type(x.dtype, jnp.float32))
+        d = x - jnp.reshape(jnp.asarray(self.center, x.dtype), (1,) * (x.ndim - 1) + (2,))
+        return (self.radius**2 - jnp.sum(d * d, axis=-1)) / (2 * self.radius)

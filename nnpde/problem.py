@@ -86,8 +86,12 @@ class Periodic:
 class Dirichlet:
     """u = value(x) on the faces ``where`` (None: the whole boundary).
 
-    On a ``Box``/``Interval`` it is imposed exactly by the trial solution; elsewhere (``Disk``,
-    a predicate ``where``) by a weighted penalty residual ψ - value.
+    Imposed exactly by the trial solution: on a ``Box``/``Interval`` by the Lagaris trial
+    solution, on a ``Disk``, ``Polygon`` or set operation of domains by ψ = A + φ·N with the
+    domain's approximate distance function φ (:mod:`nnpde.trial`), where ``value`` must then be
+    a smooth function defined in the whole domain (it is A there). A predicate ``where`` (and
+    faces of a union when other faces have other conditions) gives a weighted penalty residual
+    ψ - value at boundary points instead.
     """
 
     value: Callable
@@ -163,7 +167,8 @@ class Problem:
     solution.
 
     Args:
-      domain: an ``Interval``, ``Box`` or ``Disk``.
+      domain: an ``Interval``, ``Box``, ``Disk``, ``Polygon`` or a set operation of domains
+        (``a - b``, ``a | b``, ``a & b``).
       equation: ``equation(x, u) -> residual`` for one point x (D,) and ``u`` a :class:`Jet`;
         the residual must be a scalar and is driven to zero.
       boundary: boundary conditions (``Dirichlet``, ``Neumann``, ``Robin``, ``Initial``).
@@ -211,7 +216,8 @@ class Problem:
         if not callable(self.equation):
             raise TypeError(f"Problem: equation must be callable, got {self.equation!r}")
         if not all(hasattr(self.domain, a) for a in ("dim", "sample", "sample_boundary")):
-            raise TypeError(f"Problem: domain must be an Interval, Box or Disk, got "
+            raise TypeError(f"Problem: domain must be an Interval, Box, Disk, Polygon or a "
+                            f"set operation of domains, got "
                             f"{type(self.domain).__name__}")  # fmt: skip
         if isinstance(self.components, bool) or not isinstance(self.components, int) or \
                 self.components < 1:  # fmt: skip

@@ -15,6 +15,26 @@ and A is the transfinite (Boolean-sum, Gordon-Hall) interpolant of the boundary 
 which equals g on every constrained face when the data agree where faces meet (Lagaris et al.,
 IEEE TNN 9 (1998) 987, eqs. (18), (22) are its 2-D cases). A and B do not depend on θ: their
 jets at the collocation points are computed once, by autodiff.
+
+On any other domain with an approximate distance function (``Disk``, ``Polygon``, set
+operations of domains; :mod:`nnpde.geometry`), Dirichlet data are imposed exactly by
+ψ = A + φ·N (Sukumar & Srivastava, CMAME 389 (2022) 114333):
+
+- data on the whole boundary (``Dirichlet(g)``, or conditions whose faces cover it): φ is the
+  domain's ``distance`` and A = g. The value g must therefore be a smooth function defined in
+  the whole domain (it is evaluated, with its first and second derivatives, at the interior
+  points), not only on the boundary;
+- data on some faces, the other conditions by penalty: φ = the R_m-equivalence of the ADFs of
+  the Dirichlet faces only (``Polygon``, and differences and intersections of polygons, 2-D
+  boxes and disks; on a union all conditions are penalties);
+- different values on different faces: A = Σ_k g_k φ_k^{-2} / Σ_j φ_j^{-2}, the transfinite
+  interpolation of the values by the ADFs φ_k of their faces (as in Sukumar & Srivastava, with
+  exponent μ = 2), which equals g_k on the faces of condition k.
+- on a union, φ of a polygon operand is signed across its hidden edges inside the union and is
+  only once continuously differentiable there (ψ's Laplacian may jump): expect less accuracy.
+
+A ``Dirichlet`` with a predicate ``where``, ``Neumann`` and ``Robin`` remain penalties; so do
+all conditions where the domain gives no face ADF.
 """
 
 from __future__ import annotations
@@ -75,8 +95,9 @@ def _face_data(problem: Problem):
 def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
     """The trial solution for ``problem`` and the boundary conditions left to penalties.
 
-    Returns (None, all conditions) for domains other than ``Box``/``Interval`` (``Disk``), and
-    uses ``problem.trial`` = (A, B) when the user gave one.
+    Uses ``problem.trial`` = (A, B) when the user gave one, the Lagaris trial solution on a
+    ``Box``/``Interval``, and ψ = A + φ·N with an approximate distance function φ on domains
+    that have one (:func:`_distance_trial`); else returns (None, all conditions).
     """
     domain = problem.domain
     dtype = jnp.zeros((), float).dtype
@@ -86,6 +107,8 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
         rest = [bc for bc in problem.boundary if not isinstance(bc, (Dirichlet, Initial))]
         return TrialSolution(*problem.trial, exact_faces=()), rest
     if not hasattr(domain, "face_axis"):
+        if hasattr(domain, "distance"):
+            return _distance_trial(problem)
         return None, list(problem.boundary)
     exact, derivative, rest = _face_data(problem)
     for bc in problem.boundary:  # the data imposed exactly: real scalars of one point
@@ -195,3 +218,60 @@ def blame_exact_data(problem: Problem, point) -> str:
                     f"x = {y.tolist()}, where the trial solution ψ = A + B·N imposes it exactly")
     return (f"the trial solution ψ = A + B·N built from the Dirichlet/Initial data is NaN or Inf "
             f"at {at}: check those conditions' values")
+
+
+def _distance_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
+    """ψ = A + φ·N on a domain with a ``distance`` (see the module docstring).
+
+    A later condition on a face overrides an earlier one there, as on a box.
+    """
+    from nnpde.geometry import face_distance
+
+    domain = problem.domain
+    owner: dict[str, int] = {}  # face -> index of the Dirichlet condition imposed there
+    dirichlet, rest = [], []
+    for bc in problem.boundary:
+        if isinstance(bc, Dirichlet) and (bc.where is None or isinstance(bc.where, str)):
+            faces = domain.spatial_faces if bc.where is None else (domain.canonical_face(bc.where),)
+            owner.update({f: len(dirichlet) for f in faces})
+            dirichlet.append(bc)
+        else:
+            rest.append(bc)
+    if not dirichlet:
+        return None, rest
+    groups = {i: tuple(f for f in domain.faces if owner.get(f) == i) for i in set(owner.values())}
+    groups = {i: faces for i, faces in groups.items() if faces}
+    exact = tuple(f for f in domain.faces if f in owner)
+    try:
+        B = domain.distance if len(exact) == len(domain.faces) else face_distance(domain, exact)
+        if len(groups) == 1:
+            A = _value(dirichlet[next(iter(groups))].value)
+        else:
+            A = _blend([(dirichlet[i].value, face_distance(domain, f)) for i, f in groups.items()])
+    except NotImplementedError:  # no face ADF (a union): every condition by penalty
+        return None, list(problem.boundary)
+    return TrialSolution(A, B, exact_faces=exact), rest
+
+
+def _value(g: Callable) -> Callable:
+    def A(x):
+        return jnp.asarray(g(x), x.dtype)
+
+    return A
+
+
+def _blend(parts) -> Callable:
+    """A = Σ_k g_k w_k with w_k = φ_k^{-2} / Σ_j φ_j^{-2}: g_k on the faces of φ_k (φ_k = 0).
+
+    Computed as w_k = (c/φ_k)² / Σ_j (c/φ_j)² with c = min_j φ_j held constant (the weights do
+    not depend on c), finite where one φ_k vanishes.
+    """
+
+    def A(x):
+        phis = jnp.stack([jnp.asarray(phi(x), x.dtype) for _, phi in parts])
+        c = jax.lax.stop_gradient(jnp.min(phis))
+        r = (c / phis) ** 2
+        values = jnp.stack([jnp.asarray(g(x), x.dtype) for g, _ in parts])
+        return jnp.sum(r * values) / jnp.sum(r)
+
+    return A

@@ -84,6 +84,7 @@ def disk_poisson():
     return nnpde.Problem(
         nnpde.Disk((0.0, 0.0), 1.0),
         lambda x, u: u.laplacian + 1.0,
-        boundary=[nnpde.Dirichlet(exact)],
+        # a predicate where: a penalty (Dirichlet(exact) alone is exact on a Disk, A = exact)
+        boundary=[nnpde.Dirichlet(exact, where=lambda x: True)],
         exact=exact,
     )

@@ -64,7 +64,7 @@ def test_adaptive_points_beat_fixed_points_on_a_steep_layer():
 def test_gradient_balance_records_the_boundary_weight():
     problem = nnpde.Problem(
         nnpde.Disk((0.0, 0.0), 1.0), lambda x, u: u.laplacian - 4.0,
-        boundary=[nnpde.Dirichlet(lambda x: x[0] ** 2 + x[1] ** 2)],
+        boundary=[nnpde.Dirichlet(lambda x: x[0] ** 2 + x[1] ** 2, where=lambda x: True)],
         exact=lambda x: x[0] ** 2 + x[1] ** 2,
     )  # fmt: skip
     sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 5)), 64, method="adam", steps=40,

@@ -48,6 +48,8 @@ def test_catalogue_holds_the_issue_problems():
         "burgers",
         "allen_cahn",
         "poisson_disk",
+        "poisson_holes",
+        "poisson_lshape",
     }
     assert set(NAMES) == expected
     # catalogue() returns a copy: changing it does not change the registry
@@ -122,7 +124,7 @@ def _penalty_points(problem, recipe) -> int:
     total = 0
     for bc in problem.boundary:
         exact = isinstance(bc, Initial) or (
-            isinstance(bc, Dirichlet) and not callable(bc.where) and hasattr(domain, "face_axis")
+            isinstance(bc, Dirichlet) and not callable(bc.where) and hasattr(domain, "distance")
         )
         if not exact:
             total += int(_faces_of(domain, bc, sample).sum())

@@ -339,7 +339,7 @@ def test_box_construction(lower, upper, time):
 
 @FUZZ
 @given(
-    domain=st.sampled_from(["interval", "box2", "box3t", "box4", "disk"]),
+    domain=st.sampled_from(["interval", "box2", "box3t", "box4", "disk", "polygon", "holed"]),
     call=st.sampled_from(["grid", "test_grid", "sample", "sample_boundary"]),
     n=counts, method=methods, key=keys,
 )  # fmt: skip
@@ -350,6 +350,8 @@ def test_domain_points(domain, call, n, method, key):
         "box3t": nnpde.Box((0.0, 0.0, 0.0), (1.0, 2.0, 3.0), time=True),
         "box4": nnpde.Box((0.0,) * 4, (1.0,) * 4),
         "disk": nnpde.Disk((1.0, -1.0), 2.0),
+        "polygon": nnpde.Polygon([(0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2)]),
+        "holed": nnpde.Box((0.0, 0.0), (2.0, 1.0)) - nnpde.Disk((0.5, 0.5), 0.25),
     }[domain]
     fn = getattr(dom, call)
     kwargs = {} if call.endswith("grid") else {"key": KEYS[key], "method": method}

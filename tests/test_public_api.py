@@ -146,3 +146,18 @@ def test_solve_and_fit_share_their_run_options():
             assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, (fn.__name__, name)
         for removed in ("tol", "learning_rate", "lm", "cg", "divergence"):
             assert removed not in params, (fn.__name__, removed)
+
+
+def test_geometry_exports():
+    """Polygon and the set operations are public, and every domain has the operators."""
+    from nnpde import geometry
+
+    assert sorted(geometry.__all__) == ["Difference", "Intersection", "Polygon", "Union"]
+    for name in geometry.__all__:
+        assert getattr(nnpde, name) is getattr(geometry, name)
+    box, disk = nnpde.Box((0.0, 0.0), (1.0, 1.0)), nnpde.Disk((1.0, 1.0), 0.5)
+    assert isinstance(box - disk, nnpde.Difference)
+    assert isinstance(box | disk, nnpde.Union)
+    assert isinstance(box & disk, nnpde.Intersection)
+    for domain in (box, disk, nnpde.Polygon([(0, 0), (1, 0), (0, 1)]), box - disk):
+        assert callable(domain.distance) and callable(domain.sample_boundary)

@@ -31,6 +31,7 @@ from nnpde.problems.catalogue import (
     get,
     register,
 )
+from nnpde.problems.geometric import poisson_holes, poisson_lshape
 from nnpde.problems.lagaris import (
     lagaris_ode1,
     lagaris_ode2,
@@ -84,5 +85,7 @@ __all__ = [
     "poisson_5d",
     "poisson_10d",
     "poisson_disk",
+    "poisson_holes",
+    "poisson_lshape",
     "register",
 ]
