@@ -1,5 +1,5 @@
 """The robustness benchmark's script (benchmarks/robustness.py): scoring, outcome labels, the
-summary and the report, without solving (fast); one real default solve is marked slow."""
+summary and the report, without solving (the solves are the benchmark's, minutes each)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import nnpde
 
 _DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(_DIR))  # robustness.py imports robustness_problems from its folder
@@ -41,7 +39,7 @@ def test_quick_is_two_seeds_on_three_problems():
 
 
 @pytest.mark.parametrize("name", ["heat_1d", "kovasznay", "poisson_5d", "laplace_disk",
-                                  "lotka_volterra"])  # fmt: skip
+                                  "lagaris_ode4"])  # fmt: skip
 def test_test_points_are_fine_and_in_the_domain(name):
     domain = rb.PROBLEMS[name]().problem.domain
     x = rb.test_points(domain)
@@ -81,13 +79,3 @@ def test_summary_counts_successes_and_the_report_lists_them():
     m = rb.machine()
     text = rb.markdown([row], {"command": "x", "start": m, "end": m, "total_s": 1.0})
     assert "| p | 2×16 | 64 | 1/3 | 2/3 |" in text
-
-
-@pytest.mark.slow
-def test_one_default_solve_is_scored():
-    case = rb.PROBLEMS["prothero_robinson"]()
-    out = rb.solve_once(case, "lm", seed=0)
-    assert isinstance(out["sol"], nnpde.Solution) and out["wall_s"] > 0 and out["status"]
-    x = rb.test_points(case.problem.domain)
-    u_ref = np.asarray(jax.vmap(case.reference)(jnp.asarray(x))).reshape(x.shape[0], -1)
-    assert np.isfinite(rb.score(case, out["sol"], x, u_ref)["error"])
