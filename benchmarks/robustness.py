@@ -150,7 +150,8 @@ def run_problem(name: str, seeds, methods, budget: float | None, log) -> list[di
                 rec = {"wall_s": float("nan"), "result": "error", "error": float("inf"),
                        "rel_l2": float("inf"), "max_abs": float("inf"),
                        "status": f"{type(exc).__name__}: {exc}"}  # fmt: skip
-            rec.update(problem=name, method=method, seed=seed, budget_s=method_budget,
+            rec.update(problem=name, method=method, seed=seed,
+                       budget_s=None if method == "lm" else method_budget,
                        hidden=list(case.hidden), points=case.points)  # fmt: skip
             rec["outcome"] = outcome(rec)
             records.append(rec)
@@ -217,7 +218,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
         for r in (r for r in rows if r["method"] == method):
             ends = ", ".join(f"{k} {v}" for k, v in sorted(r["ends"].items()))
-            budget = "" if r["budget_s"] is None else f"{r['budget_s']:.1f}"
+            budget = "" if r["budget_s"] is None or method == "lm" else f"{r['budget_s']:.1f}"
             lines.append(
                 f"| {r['problem']} | 2×{r['hidden'][0]} | {r['points']} | "
                 f"{r['ok_1e-06']}/{r['runs']} | {r['ok_0.0001']}/{r['runs']} | "
@@ -246,6 +247,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smoke test: 2 seeds, 3 problems")
     p.add_argument("--out", nargs="+", default=[], metavar="PATH",
                    help="report paths: .md and/or .json (one .md also writes the .json beside)")
+    p.add_argument("--report", metavar="JSON",
+                   help="only re-render the Markdown report of a saved JSON run to --out")
     p.add_argument("--peers", action="store_true",
                    help="run jinns and DeepXDE on the problems instead (benchmarks/"
                    "robustness_peers.py, in the virtual environment --peers-python)")
@@ -262,6 +265,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.report:
+        return rerender(args.report, args.out)
     names = args.problems or list(PROBLEMS)
     if args.peers:
         return run_peers(args, names)
@@ -324,6 +329,17 @@ def run_peers(args, names) -> int:
     report = markdown(summarize(records), meta)
     print(report)
     write(args.out, report, {"meta": meta, "summary": summarize(records), "runs": records})
+    return 0
+
+
+def rerender(path: str, out) -> int:
+    """Writes the Markdown report of a saved JSON run (``--report``) to the .md paths."""
+    payload = json.loads(pathlib.Path(path).read_text())
+    rows = summarize(payload["runs"])
+    report = markdown(rows, payload["meta"])
+    for md in (p for p in out if p.endswith(".md")):
+        pathlib.Path(md).write_text(report)
+    print(report)
     return 0
 
 
