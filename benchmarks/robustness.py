@@ -196,7 +196,9 @@ def machine() -> dict:
 
 def markdown(rows: list[dict], meta: dict) -> str:
     """The results as a Markdown report: the command, the machine and one table per method."""
-    lines = ["# Robustness of nnpde.solve with its defaults", "",
+    title = ("Peer library (jinns) on problems of the robustness benchmark" if meta.get("peers")
+             else "Robustness of nnpde.solve with its defaults")  # fmt: skip
+    lines = [f"# {title}", "",
              f"Command: `{meta['command']}`  ", f"Date: {meta['start']['date']}  ",
              f"Machine: {meta['start']['processor']}, {meta['start']['cpus']} CPUs, "
              f"{meta['start']['platform']}; Python {meta['start']['python']}, "
