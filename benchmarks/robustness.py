@@ -1,0 +1,362 @@
+"""Robustness of ``nnpde.solve`` with its defaults, over many problems and seeds (issue 16, item 4).
+
+Every problem of ``benchmarks/robustness_problems.py`` (32 problems from DeepXDE's and jinns'
+example sets, PINNacle, Krishnapriyan et al. 2021, Lagaris et al. 1998, ..., each with an exact
+or high-accuracy reference) is solved as a new user would: the user picks only the problem, a
+``TwoLayerNet`` of 2×16 .. 2×32 tanh units and a number of (Sobol') collocation points, and
+calls ``nnpde.solve(problem, net, n_points, key=jax.random.key(seed))`` with every other
+setting at the library's default, for 10 seeds. Adam (``method="adam"``) and L-BFGS
+(``method="lbfgs"``) get the same wall time as LM's median on that problem (``time_limit=``,
+with a step count that is never reached).
+
+Each run is scored on a fine test set that never contains the training points (the domain's
+test grid with its boundary: 10001 points in 1-D, 101² in 2-D, 22³ in 3-D, ≈10⁴ grid points in
+the disk; 10⁴ Halton points beyond): the relative L2 error (for a system, the largest over its
+components) and the max-abs error; for an inverse problem the score is the larger of u's
+relative L2 error and the coefficients' relative error. The wall time includes compilation
+(JAX's caches are cleared before every run, as for a new process). Reported per problem and
+method: success rates at rel-L2 ≤ 1e-6 and ≤ 1e-4, median and worst error, median wall time and
+how the runs ended.
+
+    python benchmarks/robustness.py                       # everything: 32 problems × 10 seeds
+    python benchmarks/robustness.py --quick               # smoke test: 3 problems × 2 seeds
+    python benchmarks/robustness.py --problems heat_1d wave_1d --seeds 3 --methods lm
+    python benchmarks/robustness.py --out results/robustness-cpu.md   # and .json beside it
+    python benchmarks/robustness.py --peers --problems ...   # jinns / DeepXDE side by side
+
+The call to ``solve`` is isolated in :func:`solve_once` (the engine's API is changing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import nnpde  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import robustness_problems  # noqa: E402
+
+PROBLEMS = robustness_problems.PROBLEMS
+METHODS = ("lm", "adam", "lbfgs")
+SEEDS = 10
+THRESHOLDS = (1e-6, 1e-4)
+QUICK = ("poisson_2d_sinsin", "heat_1d", "stiff_linear_system")
+# Adam / L-BFGS under a time limit: a step count they never reach, and steps per dispatch that
+# bound the overshoot past the limit (checked between dispatches) to a fraction of a second.
+TIMED_STEPS = 10_000_000
+STEPS_PER_CALL = {"adam": 500, "lbfgs": 100}
+DEFAULT_BUDGET_S = 20.0  # equal-time budget when LM is not run
+TEST_POINTS = 10_000
+# Problems with a peer formulation in robustness_peers.py (hard-constrained zero-Dirichlet /
+# initial data), and the peers' natural-gradient steps.
+PEER_SET = ("poisson_2d_sinsin", "poisson_3d", "helmholtz_2d", "heat_1d", "heat_2d",
+            "diffusion_reaction")
+PEER_STEPS = 100
+
+
+def solve_once(case, method: str, seed: int, budget: float | None = None) -> dict:
+    """Solves one case once; the only place that calls ``nnpde.solve``.
+
+    LM runs with every default (the user chooses the problem, the network, the point count and
+    the seed). Adam and L-BFGS run until ``budget`` seconds (``time_limit``).
+
+    Returns:
+      ``{"sol": Solution, "wall_s": float, "result": str | None, "status": str}``, with
+      ``result`` the engine's result code (``sol.result``) where it has one.
+    """
+    net = nnpde.TwoLayerNet(case.problem.dim, case.hidden)
+    kwargs = {"key": jax.random.key(seed)}
+    if method != "lm":
+        kwargs.update(method=method, steps=TIMED_STEPS, steps_per_call=STEPS_PER_CALL[method],
+                      time_limit=budget)  # fmt: skip
+    jax.clear_caches()  # every run pays its compilation, as a user's first solve does
+    t0 = time.perf_counter()
+    sol = nnpde.solve(case.problem, net, case.points, **kwargs)
+    jax.block_until_ready(sol.theta)
+    wall = time.perf_counter() - t0
+    result = getattr(sol, "result", None)
+    return {"sol": sol, "wall_s": wall, "result": None if result is None else str(result),
+            "status": str(sol.status)}  # fmt: skip
+
+
+def test_points(domain) -> np.ndarray:
+    """A fine test set with the boundary, never the training points: (≥ 10⁴ or 1001..., D)."""
+    if isinstance(domain, nnpde.Disk):
+        return domain.test_grid(115)  # ≈ 1.04e4 points in the closed disk
+    per_axis = {1: 10_001, 2: 101, 3: 22}.get(domain.dim)
+    if per_axis is not None:
+        return domain.test_grid(per_axis)
+    return domain.sample(TEST_POINTS, key=jax.random.key(10**6), method="halton")
+
+
+def score(case, sol, x, u_ref) -> dict:
+    """Errors of ``sol`` on test points x (P, D) against the reference values u_ref (P, K)."""
+    u = np.asarray(sol(jnp.asarray(x)), np.float64).reshape(u_ref.shape)
+    err = u - u_ref
+    rel = np.linalg.norm(err, axis=0) / np.maximum(np.linalg.norm(u_ref, axis=0), 1e-300)
+    out = {"rel_l2": float(np.max(rel)), "max_abs": float(np.max(np.abs(err))),
+           "rel_l2_components": [float(r) for r in rel]}  # fmt: skip
+    if case.params:
+        found = sol.params
+        p_err = max(abs(found[k] - v) / abs(v) for k, v in case.params.items())
+        out.update(params=found, param_err=float(p_err))
+    out["error"] = max(out["rel_l2"], out.get("param_err", 0.0))
+    return out
+
+
+def outcome(record: dict) -> str:
+    """How a run ended, in one word: the result code, or a word from the status sentence (for
+    the report only; the status's prose is not a stable interface)."""
+    if record.get("result"):
+        return record["result"]
+    status = record["status"].lower()
+    for word, label in (("converged", "converged"), ("damping", "stalled"),
+                        ("time limit", "time_limit"), ("step limit", "max_steps"),
+                        ("diverg", "diverged"), ("finite", "nonfinite")):  # fmt: skip
+        if word in status:
+            return label
+    return "other"
+
+
+def run_problem(name: str, seeds, methods, budget: float | None, log) -> list[dict]:
+    """All runs of one problem: LM first (its median wall time sets the others' budget)."""
+    case = PROBLEMS[name]()
+    x = test_points(case.problem.domain)
+    u_ref = np.asarray(jax.jit(jax.vmap(case.reference))(jnp.asarray(x)), np.float64)
+    u_ref = u_ref.reshape(x.shape[0], -1)
+    records, method_budget = [], budget
+    for method in sorted(methods, key=lambda m: m != "lm"):
+        for seed in seeds:
+            try:
+                out = solve_once(PROBLEMS[name](), method, seed, method_budget)
+                rec = {k: out[k] for k in ("wall_s", "result", "status")}
+                rec.update(score(case, out["sol"], x, u_ref),
+                           steps=len(out["sol"].history.get("loss", ())))  # fmt: skip
+            except Exception as exc:  # a crash is a result too: recorded, not fatal
+                rec = {"wall_s": float("nan"), "result": "error", "error": float("inf"),
+                       "rel_l2": float("inf"), "max_abs": float("inf"),
+                       "status": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+            rec.update(problem=name, method=method, seed=seed,
+                       budget_s=None if method == "lm" else method_budget,
+                       hidden=list(case.hidden), points=case.points)  # fmt: skip
+            rec["outcome"] = outcome(rec)
+            records.append(rec)
+            log(f"{name:24s} {method:6s} seed {seed}: error {rec['error']:.2e} "
+                f"max-abs {rec['max_abs']:.2e} {rec['wall_s']:6.1f} s  {rec['outcome']}")
+        if method == "lm":
+            walls = [r["wall_s"] for r in records if np.isfinite(r["wall_s"])]
+            method_budget = float(np.median(walls)) if walls else budget
+    return records
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    """One row per (problem, method): success rates, median/worst error, median wall time."""
+    rows = []
+    keys = dict.fromkeys((r["problem"], r["method"]) for r in records)
+    for problem, method in keys:
+        rs = [r for r in records if r["problem"] == problem and r["method"] == method]
+        err = np.array([r["error"] for r in rs])
+        ends: dict[str, int] = {}
+        for r in rs:
+            ends[r["outcome"]] = ends.get(r["outcome"], 0) + 1
+        rows.append({
+            "problem": problem, "method": method, "runs": len(rs),
+            **{f"ok_{t:g}": int(np.sum(err <= t)) for t in THRESHOLDS},
+            "median": float(np.median(err)), "worst": float(np.max(err)),
+            "median_max_abs": float(np.median([r["max_abs"] for r in rs])),
+            "median_wall_s": float(np.nanmedian([r["wall_s"] for r in rs])),
+            "budget_s": rs[0]["budget_s"], "hidden": rs[0]["hidden"], "points": rs[0]["points"],
+            "ends": ends,
+        })  # fmt: skip
+    return rows
+
+
+def machine() -> dict:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(), "jax": jax.__version__,
+            "nnpde": nnpde.__version__, "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "device": str(jax.devices()[0]), "load_avg": load}  # fmt: skip
+
+
+def markdown(rows: list[dict], meta: dict) -> str:
+    """The results as a Markdown report: the command, the machine and one table per method."""
+    title = ("Peer library (jinns) on problems of the robustness benchmark" if meta.get("peers")
+             else "Robustness of nnpde.solve with its defaults")  # fmt: skip
+    lines = [f"# {title}", "",
+             f"Command: `{meta['command']}`  ", f"Date: {meta['start']['date']}  ",
+             f"Machine: {meta['start']['processor']}, {meta['start']['cpus']} CPUs, "
+             f"{meta['start']['platform']}; Python {meta['start']['python']}, "
+             f"jax {meta['start']['jax']}, nnpde {meta['start']['nnpde']}, float64  ",
+             f"Load average (1, 5, 15 min) at the start {_load(meta['start'])}, at the end "
+             f"{_load(meta['end'])}; total {meta['total_s']:.0f} s"
+             + (f"; problems done: {meta['problems_done']}" if "problems_done" in meta else ""),
+             "",
+             "Error: relative L2 on the test set (largest over a system's components; for "
+             "inverse problems the larger of that and the coefficients' relative error). "
+             "ok: runs with error ≤ 1e-6 / ≤ 1e-4. Wall time includes compilation. Adam and "
+             "L-BFGS get LM's median wall time on the problem (budget).", ""]  # fmt: skip
+    if meta.get("note"):
+        lines += [meta["note"], ""]
+    for method in dict.fromkeys(r["method"] for r in rows):
+        lines += [f"## {method}", "",
+                  "| problem | net | P | ok 1e-6 | ok 1e-4 | median | worst | median max-abs "
+                  "| median wall s | budget s | ends |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+        for r in (r for r in rows if r["method"] == method):
+            ends = ", ".join(f"{k} {v}" for k, v in sorted(r["ends"].items()))
+            budget = "" if r["budget_s"] is None or method == "lm" else f"{r['budget_s']:.1f}"
+            lines.append(
+                f"| {r['problem']} | 2×{r['hidden'][0]} | {r['points']} | "
+                f"{r['ok_1e-06']}/{r['runs']} | {r['ok_0.0001']}/{r['runs']} | "
+                f"{r['median']:.1e} | {r['worst']:.1e} | {r['median_max_abs']:.1e} | "
+                f"{r['median_wall_s']:.1f} | {budget} | {ends} |"
+            )
+        ok6 = sum(r["ok_1e-06"] for r in rows if r["method"] == method)
+        ok4 = sum(r["ok_0.0001"] for r in rows if r["method"] == method)
+        n = sum(r["runs"] for r in rows if r["method"] == method)
+        lines += ["", f"All problems: {ok6}/{n} runs ≤ 1e-6, {ok4}/{n} ≤ 1e-4.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _load(m: dict) -> str:
+    return "n/a" if m["load_avg"] is None else ", ".join(f"{v:.2f}" for v in m["load_avg"])
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--problems", nargs="+", choices=sorted(PROBLEMS), metavar="NAME",
+                   help="a subset of the problems (default: all)")  # fmt: skip
+    p.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0..N-1 (default 10)")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
+                   help="Adam/L-BFGS time limit in s when LM is not run (else LM's median)")
+    p.add_argument("--quick", action="store_true", help="smoke test: 2 seeds, 3 problems")
+    p.add_argument("--out", nargs="+", default=[], metavar="PATH",
+                   help="report paths: .md and/or .json (one .md also writes the .json beside)")
+    p.add_argument("--report", metavar="JSON",
+                   help="only re-render the Markdown report of a saved JSON run to --out")
+    p.add_argument("--peers", action="store_true",
+                   help="run jinns and DeepXDE on the problems instead (benchmarks/"
+                   "robustness_peers.py, in the virtual environment --peers-python)")
+    p.add_argument("--peers-python", default="/tmp/peers/bin/python")
+    p.add_argument("--peer-steps", type=int, default=PEER_STEPS,
+                   help="natural-gradient steps of the peer runs (default 100)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seeds, args.problems = min(args.seeds, 2), args.problems or list(QUICK)
+    if args.seeds < 1:
+        p.error("--seeds must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.report:
+        return rerender(args.report, args.out)
+    names = args.problems or list(PROBLEMS)
+    if args.peers:
+        return run_peers(args, names)
+    command = "python benchmarks/robustness.py " + " ".join(sys.argv[1:] if argv is None
+                                                             else argv)  # fmt: skip
+    meta = {"command": command.strip(), "start": machine()}
+    t0, records = time.perf_counter(), []
+    for i, name in enumerate(names):
+        records += run_problem(name, range(args.seeds), args.methods, args.budget,
+                               lambda s: print(s, flush=True))  # fmt: skip
+        # the report so far after every problem, so an interrupted sweep still leaves one
+        meta.update(end=machine(), total_s=time.perf_counter() - t0,
+                    problems_done=f"{i + 1} of {len(names)}")  # fmt: skip
+        rows = summarize(records)
+        report = markdown(rows, meta)
+        write(args.out, report, {"meta": meta, "summary": rows, "runs": records},
+              quiet=i + 1 < len(names))  # fmt: skip
+    print(report)
+    return 0
+
+
+def run_peers(args, names) -> int:
+    """Runs jinns' natural gradient on the problems of ``PEER_SET`` among ``names`` in the peer
+    virtual environment (``--peers-python``), on the same test points and seeds, and reports
+    them like nnpde's runs."""
+    import subprocess
+    import tempfile
+
+    names = [n for n in (args.problems or PEER_SET) if n in PEER_SET]
+    if not names:
+        raise SystemExit(f"--peers: none of the problems has a peer formulation; "
+                         f"choose from {', '.join(PEER_SET)}")  # fmt: skip
+    arrays, runs = {}, []
+    for name in names:
+        case = PROBLEMS[name]()
+        x = test_points(case.problem.domain)
+        arrays[f"x_{name}"] = x
+        arrays[f"u_{name}"] = np.asarray(jax.vmap(case.reference)(jnp.asarray(x)))
+        runs += [{"problem": name, "seed": s, "hidden": list(case.hidden),
+                  "points": case.points} for s in range(args.seeds)]  # fmt: skip
+    meta = {"command": "python benchmarks/robustness.py " + " ".join(sys.argv[1:]),
+            "start": machine()}  # fmt: skip
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.json")
+        spec = json.dumps({"runs": runs, "n_iter": args.peer_steps})
+        np.savez(src, spec=np.asarray(spec), **arrays)
+        script = pathlib.Path(__file__).resolve().parent / "robustness_peers.py"
+        subprocess.run([args.peers_python, str(script), src, dst], check=True)
+        with open(dst) as fh:
+            peers = json.load(fh)
+    meta.update(end=machine(), total_s=time.perf_counter() - t0, peers=peers["jinns"],
+                note=f"Peer runs: jinns {peers['jinns']} vanilla_ngd (energy natural gradient, "
+                f"its defaults), hard-constrained boundary/initial data, {args.peer_steps} "
+                "steps, the same Sobol' point count, net and test points as nnpde's runs; "
+                "no budget (wall time as measured).")  # fmt: skip
+    records = peers["runs"]
+    for r in records:
+        r.update(budget_s=None, outcome=r["status"] if r["status"] != "ok" else "n_iter")
+    report = markdown(summarize(records), meta)
+    print(report)
+    write(args.out, report, {"meta": meta, "summary": summarize(records), "runs": records})
+    return 0
+
+
+def rerender(path: str, out) -> int:
+    """Writes the Markdown report of a saved JSON run (``--report``) to the .md paths."""
+    payload = json.loads(pathlib.Path(path).read_text())
+    rows = summarize(payload["runs"])
+    report = markdown(rows, payload["meta"])
+    for md in (p for p in out if p.endswith(".md")):
+        pathlib.Path(md).write_text(report)
+    print(report)
+    return 0
+
+
+def write(paths, report: str, payload: dict, quiet: bool = False) -> None:
+    """Writes the Markdown report and/or the JSON record to ``paths`` (.md / .json)."""
+    paths = list(paths)
+    if len(paths) == 1 and paths[0].endswith(".md"):
+        paths.append(paths[0][:-3] + ".json")
+    for path in paths:
+        text = report if path.endswith(".md") else json.dumps(payload, indent=1, default=str)
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(path).write_text(text)
+        if not quiet:
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The robustness benchmark's script (benchmarks/robustness.py): scoring, outcome labels, the
+summary and the report, without solving (the solves are the benchmark's, minutes each)."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+_DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(_DIR))  # robustness.py imports robustness_problems from its folder
+_spec = importlib.util.spec_from_file_location("robustness", _DIR / "robustness.py")
+rb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(rb)
+
+
+class _FakeSolution:
+    """Stands in for nnpde.Solution: the reference scaled by (1 + eps), and coefficients."""
+
+    def __init__(self, case, eps, params=None):
+        self.case, self.eps, self.params = case, eps, params or {}
+
+    def __call__(self, x):
+        return jax.vmap(self.case.reference)(x) * (1 + self.eps)
+
+
+def test_quick_is_two_seeds_on_three_problems():
+    args = rb.parse_args(["--quick"])
+    assert args.seeds == 2 and len(args.problems) == 3
+    assert set(args.problems) <= set(rb.PROBLEMS)
+    assert rb.parse_args(["--quick", "--problems", "heat_1d"]).problems == ["heat_1d"]
+    with pytest.raises(SystemExit):
+        rb.parse_args(["--problems", "no_such_problem"])
+
+
+@pytest.mark.parametrize("name", ["heat_1d", "kovasznay", "poisson_5d", "laplace_disk",
+                                  "lagaris_ode4"])  # fmt: skip
+def test_test_points_are_fine_and_in_the_domain(name):
+    domain = rb.PROBLEMS[name]().problem.domain
+    x = rb.test_points(domain)
+    assert x.shape[0] >= 10_000 and x.shape[1] == domain.dim
+    assert domain.contains(x).all()
+
+
+def test_score_is_relative_l2_per_component_and_coefficient_error():
+    case = rb.PROBLEMS["kovasznay"]()
+    x = rb.test_points(case.problem.domain)
+    u_ref = np.asarray(jax.vmap(case.reference)(jnp.asarray(x))).reshape(x.shape[0], -1)
+    out = rb.score(case, _FakeSolution(case, 1e-3), x, u_ref)
+    assert out["rel_l2"] == pytest.approx(1e-3, rel=1e-6)
+    assert len(out["rel_l2_components"]) == 3 and out["error"] == out["rel_l2"]
+    inverse = rb.PROBLEMS["inverse_poisson_kappa"]()
+    x = rb.test_points(inverse.problem.domain)
+    u_ref = np.asarray(jax.vmap(inverse.reference)(jnp.asarray(x))).reshape(x.shape[0], -1)
+    out = rb.score(inverse, _FakeSolution(inverse, 1e-8, {"kappa": 2.02}), x, u_ref)
+    assert out["param_err"] == pytest.approx(1e-2) and out["error"] == out["param_err"]
+
+
+def test_outcome_prefers_the_result_code():
+    assert rb.outcome({"result": "Result.stalled", "status": "converged"}) == "Result.stalled"
+    assert rb.outcome({"result": None, "status": "reached the step limit (200 steps)"}) == \
+        "max_steps"  # fmt: skip
+    assert rb.outcome({"result": None, "status": "stopped at the time limit (3 s)"}) == \
+        "time_limit"  # fmt: skip
+
+
+def test_summary_counts_successes_and_the_report_lists_them():
+    recs = [{"problem": "p", "method": "lm", "error": e, "max_abs": e, "wall_s": 1.0 + i,
+             "outcome": "max_steps", "budget_s": None, "hidden": [16, 16], "points": 64}
+            for i, e in enumerate([1e-7, 1e-5, 1e-2])]  # fmt: skip
+    (row,) = rb.summarize(recs)
+    assert (row["ok_1e-06"], row["ok_0.0001"], row["runs"]) == (1, 2, 3)
+    assert row["median"] == 1e-5 and row["worst"] == 1e-2 and row["median_wall_s"] == 2.0
+    m = rb.machine()
+    text = rb.markdown([row], {"command": "x", "start": m, "end": m, "total_s": 1.0})
+    assert "| p | 2×16 | 64 | 1/3 | 2/3 |" in text
