@@ -10,7 +10,7 @@ A *variant* is a ``+``-joined list of tokens applied to the library's defaults (
 scaling D = max(diag JᵀJ, 1e-12·max diag), Nielsen's update, μ0 = 1e-3, accept iff the loss
 decreases, no geodesic, LeCun init, tanh, the case's points):
 
-  more | ident            diagonal D: Moré's running max of diag(JᵀJ) | μ·I (μ0 relative to max diag)
+  more | ident            D: Moré's running max of diag(JᵀJ) | I (μ0 × max diag)
   classic | delayed       μ update: ×10/÷10 | Transtrum's delayed gratification ×2 on reject, ÷3
   rho=X                   accept iff ρ > X (actual / predicted decrease)
   bold=B                  also accept uphill steps with (1 - cos∠(δ, δ_prev))^B·C_new ≤ C
@@ -37,6 +37,11 @@ import os
 import platform
 import time
 from collections.abc import Callable
+
+# one XLA thread: the 2-core machine is shared, and a thread pool oversubscribed by other
+# processes made runs ~100x slower (0.3 s -> 40 s per run of case a at load 16)
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                      "intra_op_parallelism_threads=1")
 
 import jax
 
@@ -221,7 +226,8 @@ def normalise(problem: Problem) -> tuple[Problem, Callable]:
            else Interval(-1.0, 1.0, time=dom.time))  # fmt: skip
     new = dataclasses.replace(problem, domain=box, equation=equation,
                               boundary=tuple(moved(bc) for bc in problem.boundary),
-                              exact=None if exact is None else (lambda y: exact(to_x(y))))  # fmt: skip
+                              exact=None if exact is None else (lambda y: exact(to_x(y))),
+                              )  # fmt: skip
     return new, to_x
 
 
@@ -469,9 +475,9 @@ def build(case: Case, setup: Setup):
     kind, n = case.points
     kind = setup.pts or kind
     if setup.npts is not None:
-        n = setup.npts if kind == "sobol" else int(round(setup.npts ** (1 / problem.dim)))
+        n = setup.npts if kind == "sobol" else round(setup.npts ** (1 / problem.dim))
     elif kind != case.points[0]:  # same count, other kind
-        n = n ** problem.dim if kind == "sobol" else int(round(n ** (1 / problem.dim)))
+        n = n ** problem.dim if kind == "sobol" else round(n ** (1 / problem.dim))
     x = problem.domain.grid(n) if kind == "grid" else problem.domain.sample(n)
     x = jnp.asarray(x, jnp.float64)
     if problem.is_simple:
@@ -497,7 +503,7 @@ def _predictor(model, net, K, xt):
         out = []
         for k in range(K):
             th = theta[k * net.num_params:(k + 1) * net.num_params]
-            n = jax.vmap(lambda x: net.apply(th, x))(xt)
+            n = jax.vmap(net.apply, in_axes=(None, 0))(th, xt)
             t = trials[k]
             out.append(n if t is None else jax.vmap(t.A)(xt) + jax.vmap(t.B)(xt) * n)
         return out[0] if K == 1 else jnp.stack(out, axis=1)
