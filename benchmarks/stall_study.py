@@ -210,7 +210,7 @@ def normalise(problem: Problem) -> tuple[Problem, Callable]:
         return type(u)(u.value, grad, hess, lap)
 
     def equation(y, u):
-        jets = tuple(jet_x(v) for v in u) if isinstance(u, tuple) else jet_x(u)
+        jets = jet_x(u) if hasattr(u, "grad") else tuple(jet_x(v) for v in u)
         return problem.equation(to_x(y), jets)
 
     def moved(bc):
@@ -590,13 +590,13 @@ def _save(db):
 
 
 def cmd_run(args):
-    db = _load()
     for ck in args.cases.split(","):
         for variant in args.variants.split(","):
             load = os.getloadavg()[0]
             rows, t_build = run_variant(CASES[ck], variant, _seeds(args.seeds))
             for r in rows:
                 r.update(build_s=t_build, load=load)
+            db = _load()  # fresh: other processes may have written since (no lock)
             db["runs"] = [r for r in db["runs"] if not (r["case"] == ck and r["variant"] ==
                                                         variant and r["seed"] in
                                                         _seeds(args.seeds))]  # fmt: skip
