@@ -7,6 +7,7 @@ these helpers, so the deeper net goes through the same code (with autodiff deriv
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from nnpde.network import TwoLayerNet
@@ -39,6 +40,18 @@ def flat_init(net, key, dtype):
     if is_mlp(net):
         return net.ravel(net.init(key, dtype))
     return net.init(key, dtype)
+
+
+def scale_output(net, theta, s):
+    """θ with the output layer multiplied by ``s`` (N scaled by s): the output weights a of a
+    ``TwoLayerNet`` (seed 000 eq. 7a; it has no output bias), the last layer's weights and bias
+    of an ``MLP``."""
+    if is_mlp(net):
+        layers = list(net.unravel(theta))
+        layers[-1] = jax.tree_util.tree_map(lambda a: a * s, layers[-1])
+        return net.ravel(tuple(layers))
+    p = net.unpack(theta)
+    return net.pack(p._replace(a=p.a * s))
 
 
 def apply_single(net, theta, x):
