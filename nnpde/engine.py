@@ -33,7 +33,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnpde import distributed
-from nnpde._jit import compiler_options
 from nnpde.objective import Objective, block_names
 from nnpde.results import RESULTS, describe
 
@@ -141,8 +140,9 @@ def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
     Ctrl-C (KeyboardInterrupt) ends the run ``interrupted`` after the hooks' ``interrupt``
     (a checkpoint is written); the last state is kept.
     """
-    opts = compiler_options()
-    init = jax.jit(lambda d, t: solver.init(objective, d, t), compiler_options=opts)
+    # XLA's default options: the kernels are fastest under them (issue 17; the YNNPACK-dot
+    # option of nnpde.compiler_options made operator_gram 2x slower)
+    init = jax.jit(lambda d, t: solver.init(objective, d, t))
     state = objective.shards.run(objective.model, init, data, theta)
     if not np.isfinite(float(distributed.to_host(state.loss))):
         raise ValueError("the initial loss is not finite: check the equation, data and θ0")
@@ -150,7 +150,7 @@ def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
     for h in hooks:
         h.start(r)
     n = _dispatch_length(steps - r.done if r.done < steps else 1, hooks)
-    step_jit = jax.jit(dispatch, static_argnums=(0, 1, 2), compiler_options=opts)
+    step_jit = jax.jit(dispatch, static_argnums=(0, 1, 2))
 
     def step_fn(d, s, limit):
         return step_jit(solver, objective, n, d, s, jnp.asarray(limit, jnp.int32))

@@ -150,7 +150,7 @@ class LM:
     mu_singular: float = 1e-6
     scaling: str = "more"
     eps: float = 1e-12
-    geodesic: float = 0.0
+    geodesic: float = 0.75
     geodesic_h: float = 0.1
     linear_solver: str = "auto"
     dense_max_params: int = 8192

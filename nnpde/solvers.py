@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnpde import _nets, distributed, engine, runs
+from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation
 from nnpde.network import TwoLayerNet
 from nnpde.problem import Jet, Problem
@@ -283,15 +284,7 @@ def _theta0(problem, net, theta0, key, points):
         if asked:
             theta = theta.astype(jnp.float32)
         return theta, asked
-    theta = np.asarray(theta0)
-    if theta.dtype not in (np.float32, np.float64):
-        raise TypeError(f"theta0 must be a float32 or float64 array, got {theta.dtype}")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta0 contains NaN or Inf")
-    if theta.shape != (n_total,):
-        raise ValueError(f"theta0 must have shape ({n_total},) (components × "
-                         f"{net.num_params} + {len(names)} params), got {theta.shape}")
-    return jnp.asarray(theta), True
+    return check_theta0(theta0, n_total), True
 
 
 def _model(problem, net, x, mesh, adapt, kw):

@@ -117,8 +117,10 @@ def test_gn_cg_reaches_the_dense_lm_solution():
     assert e_dense["max_abs"] <= 1e-5 and e_cg["max_abs"] <= 1e-5, (e_dense, e_cg)
     grid = jnp.asarray(problem.domain.grid(21))
     assert float(jnp.max(jnp.abs(dense(grid) - cg(grid)))) <= 2e-5
-    # the first step's linear system is the same; solved to 1e-8 it gives the same loss
-    assert rel_err(cg.history["loss"][0], dense.history["loss"][0]) <= 1e-5
+    # the first step's linear system is the same; solved by CG to rtol 1e-8 it gives nearly
+    # the same loss (the output layer scaled by 1/max B at the start makes the system less well
+    # conditioned than it was: 3e-4 apart, against 1 - loss_1/loss_0 ≈ 0.99)
+    assert rel_err(cg.history["loss"][0], dense.history["loss"][0]) <= 1e-3
 
 
 def test_lm_switches_to_matrix_free_above_dense_max_params():
