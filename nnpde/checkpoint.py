@@ -85,8 +85,8 @@ def fingerprint(solver, objective, data, theta) -> dict:
     return {"solver": solver_spec(solver), "net": net_spec(model.net),
             "num_params": int(theta.shape[0]), "dtype": str(theta.dtype),
             "problem": _problem_spec(getattr(model, "problem", None)),
-            "probe": _probe(objective, data, theta),
-            "data_sha256": _data_hash(data)}  # fmt: skip
+            "data_sha256": _data_hash(data),
+            "probe": _probe(objective, data, theta)}  # fmt: skip
 
 
 @dataclasses.dataclass

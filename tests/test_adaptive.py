@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import nnpde
@@ -35,7 +36,7 @@ def test_points_move_to_the_layer_and_keep_their_number():
     assert x.shape == (64, 2)
     near = np.mean(np.abs(np.hypot(x[:, 0] - 0.5, x[:, 1] - 0.5) - 0.25) < 0.05)
     assert near > 0.3, near  # uniform points: 16% of them lie within 0.05 of the front
-    rounds = sol.history["adapt"]
+    rounds = sol.info["adapt"]
     assert len(rounds) == 3 and all(r["moved"] == 32 for r in rounds)
 
 
@@ -67,9 +68,10 @@ def test_gradient_balance_records_the_boundary_weight():
         boundary=[nnpde.Dirichlet(lambda x: x[0] ** 2 + x[1] ** 2, where=lambda x: True)],
         exact=lambda x: x[0] ** 2 + x[1] ** 2,
     )  # fmt: skip
-    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 5)), 64, method="adam", steps=40,
-                      learning_rate=1e-2, adapt=[GradientBalance(every=10, alpha=0.5)])  # fmt: skip
-    weights = [r["boundary_weight"] for r in sol.history["adapt"]]
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 5)), 64, steps=40,
+                      solver=nnpde.Optax(optax.adam(1e-2)),
+                      adapt=[GradientBalance(every=10, alpha=0.5)])  # fmt: skip
+    weights = [r["boundary_weight"] for r in sol.info["adapt"]]
     assert len(weights) == 3 and all(np.isfinite(w) and w > 0 for w in weights)  # steps 10, 20, 30
     assert weights[0] != 1.0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 import nnpde
@@ -28,16 +29,20 @@ def _setup():
     return problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5)
 
 
-@pytest.mark.parametrize(("method", "steps"), [("lm", 12), ("adam", 60)])
-def test_resumed_run_ends_with_the_uninterrupted_theta(tmp_path, method, steps):
+@pytest.mark.parametrize(("solver", "steps"), [(nnpde.LM(), 12),
+                                               (nnpde.Optax(optax.adam(1e-2)), 60)],
+                         ids=["lm", "adam"])  # fmt: skip
+def test_resumed_run_ends_with_the_uninterrupted_theta(tmp_path, solver, steps):
     problem, net, pts = _setup()
-    kw = dict(method=method, checkpoint_every=steps // 4, learning_rate=1e-2)
+    kw = dict(solver=solver, checkpoint_every=steps // 4)
     full = nnpde.solve(problem, net, pts, steps=steps, checkpoint=tmp_path / "a.npz", **kw)
     part = tmp_path / "b.npz"
     nnpde.solve(problem, net, pts, steps=steps // 2, checkpoint=part, **kw)
     resumed = nnpde.solve(problem, net, pts, steps=steps, checkpoint=part, resume=part, **kw)
     np.testing.assert_array_equal(np.asarray(resumed.theta), np.asarray(full.theta))
-    np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
+    for name, values in full.history.items():
+        np.testing.assert_array_equal(resumed.history[name], values, err_msg=name)
+    assert resumed.result == full.result == nnpde.RESULTS.max_steps
 
 
 def test_resume_true_starts_afresh_without_a_file(tmp_path):
@@ -51,18 +56,27 @@ def test_resume_refuses_a_checkpoint_of_another_run(tmp_path):
     problem, net, pts = _setup()
     path = tmp_path / "c.npz"
     nnpde.solve(problem, net, pts, steps=2, checkpoint=path)
-    with pytest.raises(FileFormatError, match="method"):
+    with pytest.raises(FileFormatError, match="solver"):
         nnpde.solve(problem, net, pts, steps=4, method="adam", resume=path)
+    with pytest.raises(FileFormatError, match="solver"):
+        nnpde.solve(problem, net, pts, steps=4, solver=nnpde.LM(mu0=1e-2), resume=path)
     with pytest.raises(FileFormatError, match="points"):
         nnpde.solve(problem, net, problem.domain.grid(6), steps=4, resume=path)
-    with pytest.raises(FileFormatError, match="num_params"):
+    with pytest.raises(FileFormatError, match="net"):
         nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 4)), pts, steps=4, resume=path)
+    with pytest.raises(FileFormatError, match="net"):
+        nnpde.solve(problem, nnpde.TwoLayerNet(2, (4, 4), "sigmoid"), pts, steps=4,
+                    resume=path)  # fmt: skip
+    other = nnpde.Problem(problem.domain, lambda x, u: u.laplacian - 1.0,
+                          boundary=problem.boundary)  # fmt: skip
+    with pytest.raises(FileFormatError, match="probe"):
+        nnpde.solve(other, net, pts, steps=4, resume=path)
     with pytest.raises(FileFormatError, match=r"not a .checkpoint. file"):
         nnpde.solve(problem, net, pts, steps=2).save(tmp_path / "s.npz")
         nnpde.solve(problem, net, pts, steps=4, resume=tmp_path / "s.npz")
 
 
-def test_ctrl_c_saves_the_last_state(tmp_path):
+def test_ctrl_c_ends_the_run_interrupted_and_saves_the_last_state(tmp_path):
     problem, net, pts = _setup()
     path = tmp_path / "int.npz"
 
@@ -70,12 +84,16 @@ def test_ctrl_c_saves_the_last_state(tmp_path):
         if step >= 4:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        nnpde.solve(problem, net, pts, steps=10, steps_per_call=2, callback=interrupt,
-                    checkpoint=path, checkpoint_every=3)  # fmt: skip
+    stopped = nnpde.solve(problem, net, pts, steps=10, steps_per_call=2, callback=interrupt,
+                          checkpoint=path, checkpoint_every=3)  # fmt: skip
+    assert stopped.result == nnpde.RESULTS.interrupted
+    assert stopped.info["steps"] == len(stopped.history["loss"]) == 4
+    assert _read_npz(path, "checkpoint")[0]["step"] == 4
     resumed = nnpde.solve(problem, net, pts, steps=10, steps_per_call=2, checkpoint=path,
                           checkpoint_every=3, resume=path)  # fmt: skip
     assert len(resumed.history["loss"]) == 10
+    full = nnpde.solve(problem, net, pts, steps=10, steps_per_call=2)
+    np.testing.assert_array_equal(np.asarray(resumed.theta), np.asarray(full.theta))
 
 
 _SCRIPT = textwrap.dedent(
@@ -85,11 +103,12 @@ _SCRIPT = textwrap.dedent(
     jax.config.update("jax_enable_x64", True)
     import numpy as np
     import nnpde
+    import optax
     sys.path.insert(0, {tests!r})
     from problems_for_tests import lagaris_pde1
     problem = lagaris_pde1()
     sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5),
-                      method="adam", steps=3000, learning_rate=1e-2, checkpoint=sys.argv[1],
+                      solver=nnpde.Optax(optax.adam(1e-2)), steps=3000, checkpoint=sys.argv[1],
                       checkpoint_every=5, resume=True)
     np.save(sys.argv[2], np.asarray(sol.theta))
     """

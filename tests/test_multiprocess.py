@@ -41,7 +41,8 @@ SCRIPT = textwrap.dedent(
                           checkpoint=f"{out_dir}/ckpt-{method}.npz")
         if pid == 0:
             np.save(f"{out_dir}/theta-{method}.npy", np.asarray(sol.theta))
-            info[method] = {"loss": sol.history["loss"].tolist(), "status": sol.status}
+            info[method] = {"loss": sol.history["loss"].tolist(), "result": sol.result.name,
+                            "blocks": sol.history["blocks"].tolist()}
     if pid == 0:
         with open(f"{out_dir}/info.json", "w") as fh:
             json.dump(info, fh)
@@ -91,6 +92,9 @@ def test_two_processes_equal_one(runs, method, rtol):
     la = json.loads((one / "info.json").read_text())[method]["loss"]
     lb = json.loads((two / "info.json").read_text())[method]["loss"]
     np.testing.assert_allclose(lb, la, rtol=rtol)
+    ia, ib = (json.loads((d / "info.json").read_text())[method] for d in (one, two))
+    assert ia["result"] == ib["result"] == "max_steps"
+    np.testing.assert_allclose(ib["blocks"], ia["blocks"], rtol=rtol)
     # process 0 alone wrote the checkpoint, with the global data's fingerprint
     assert (two / f"ckpt-{method}.npz").exists()
 
