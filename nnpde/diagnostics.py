@@ -82,7 +82,7 @@ def diagnose(sol) -> str:
       >>> p = nnpde.problems.lagaris_pde1().problem
       >>> sol = nnpde.solve(p, nnpde.TwoLayerNet(2, (10, 10)), p.domain.grid(10))
       >>> print(sol.diagnose().splitlines()[0])  # doctest: +ELLIPSIS
-      converged after ... steps, loss ...
+      converged ... steps, loss ...
     """
     result = sol.result
     lines = [sol.status or "no status"]

@@ -104,7 +104,7 @@ def test_geodesic_lm_reaches_a_far_smaller_loss_and_error_on_lagaris_pde1():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (8, 8))
     x = problem.domain.grid(12)
-    plain = nnpde.solve(problem, net, x, steps=150)  # geodesic=0: the default
+    plain = nnpde.solve(problem, net, x, steps=150, solver=nnpde.LM(geodesic=0.0))
     geo = nnpde.solve(problem, net, x, steps=150, solver=nnpde.LM(geodesic=0.75))
     assert geo.history["loss"][-1] < 1e-3 * plain.history["loss"][-1], (plain.result, geo.result)
     assert geo.errors()["max_abs"] < 0.2 * plain.errors()["max_abs"]
