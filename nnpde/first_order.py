@@ -85,10 +85,6 @@ class Optax:
             raise ValueError(f"{type(self).__name__}.divergence must be a finite factor > 1, "
                              f"got {d!r}")  # fmt: skip
 
-    @property
-    def lbfgs(self) -> bool:
-        return False
-
     def init(self, objective, data, theta) -> OptaxState:
         (loss, blocks), grad = objective.value_and_grad(theta, data)
         bad = ~jnp.isfinite(loss) | ~jnp.all(jnp.isfinite(grad))

@@ -199,7 +199,7 @@ class LM:
     def step(self, objective, data, s: LMState) -> LMState:
         """One LM iteration (accepted or rejected), with its termination test."""
         dt = s.theta.dtype
-        damp = s.mu * _damping(self, s)
+        damp = s.mu * s.scale  # μD
         delta, iters, pred = _solve_step(self, objective, data, s, damp)
         ok = jnp.all(jnp.isfinite(delta))
         delta = jnp.where(ok, delta, 0.0)
@@ -291,11 +291,6 @@ def _update_scale(cfg: LM, scale, diag):
     else:
         new = jnp.full_like(diag, jnp.max(diag))
     return jnp.maximum(new, cfg.eps * jnp.max(new))
-
-
-def _damping(cfg: LM, s: LMState):
-    """D of (JᵀJ + μD)."""
-    return s.scale
 
 
 def _relinearize(cfg: LM, objective, data, theta):
