@@ -46,6 +46,9 @@ class RESULTS(enum.IntEnum):
     nonfinite = 6
     interrupted = 7
 
+    def __str__(self) -> str:  # "converged", not IntEnum's "1"
+        return self.name
+
     @property
     def ok(self) -> bool:
         """True for ``converged`` (the run ended because it had nothing left to gain)."""

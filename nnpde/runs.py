@@ -26,7 +26,7 @@ from nnpde.hooks import Adapt, Callback, Progress, TimeLimit
 from nnpde.lm import LM, GaussNewtonCG
 from nnpde.objective import Objective
 
-__all__ = ["METHODS", "RunOptions", "execute", "make_solver", "options"]
+__all__ = ["METHODS", "RunOptions", "execute", "execute_starts", "make_solver", "options"]
 
 METHODS = ("lm", "gn-cg", "adam", "lbfgs")
 DEFAULT_STEPS = {"lm": 1000, "gn-cg": 1000, "optax": 20000, "lbfgs": 5000}
@@ -203,6 +203,24 @@ def execute(solver, model, data, theta, o: RunOptions, *, mesh=None, key=None, a
     run = engine.run(solver, objective, data, theta, steps, hooks_for(o, steps, key, adapt))
     run.steps_limit = steps
     return run
+
+
+def execute_starts(solver, model, data, thetas, o: RunOptions, *, key=None) -> list:
+    """Runs ``solver`` from each row of ``thetas`` (K, NT): K finished
+    :class:`nnpde.engine.Run` objects. No mesh, checkpoint or adaptive points.
+
+    The starts run one after the other through the same compiled dispatch (the shapes are
+    equal, so only the first compiles). Running them as one ``jax.vmap``-batched loop was
+    tried: on XLA:CPU (jax 0.10.2) it deadlocked intermittently (an executable waiting on its
+    own thunks, 2×10 units, 100 points, ≥ 15 steps per dispatch), so it is not used.
+    """
+    steps = o.steps or default_steps(solver)
+    out = []
+    for theta in thetas:
+        run = execute(solver, model, data, theta, o, key=key)
+        run.steps_limit = steps
+        out.append(run)
+    return out
 
 
 def solver_kind(run) -> str:

@@ -93,6 +93,7 @@ def solve(
     checkpoint_every: int | None = None,
     resume=None,
     restarts: int = 2,
+    starts: int = 1,
     **legacy,
 ) -> Solution:
     """Trains ``net`` so that ψ = A + B·N solves ``problem`` at collocation ``points``.
@@ -150,6 +151,11 @@ def solve(
         keep the attempt with the least loss; ``info["restarts"]`` lists the attempts and
         ``history["attempt"]`` numbers each step's attempt. Only without ``theta0``,
         ``checkpoint``/``resume`` and ``mesh`` (0 turns it off).
+      starts: train this many initialisations (one after the other through one compiled
+        program) and keep the one with the least validation residual; ``info["starts"]``
+        lists every start (result, loss, steps, validation residual, θ) and
+        ``info["start"]`` says which was kept. Without ``theta0``, ``mesh``, ``adapt``,
+        ``callback``, ``checkpoint``/``resume``; ``restarts`` is then not used.
 
     Returns:
       A :class:`~nnpde.Solution`: ``result`` (a :class:`~nnpde.RESULTS` member) says why the
@@ -190,6 +196,8 @@ def solve(
         raise ValueError(f"restarts must be an int >= 0, got {restarts!r}")
     if theta0 is not None or checkpoint is not None or resume is not None or mesh is not None:
         restarts = 0
+    _check_starts(starts, theta0=theta0, mesh=mesh, adapt=adapt, callback=callback,
+                  checkpoint=checkpoint, resume=resume)  # fmt: skip
 
     scales = _output_scales(problem, data) if theta0 is None else None
 
@@ -198,12 +206,44 @@ def solve(
                                          points)[0].astype(theta.dtype)  # fmt: skip
         return t if scales is None else _scale_outputs(problem, net, t, scales)
 
-    run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
-                                  mesh=mesh, key=key, adapt=adapt)  # fmt: skip
-    if mesh is None:
-        run.info["validation"] = _validation(problem, net, col, run, x, kw_model(
-            boundary_points, key, backend, theta.dtype))  # fmt: skip
+    kw = kw_model(boundary_points, key, backend, theta.dtype)
+    if starts > 1:
+        thetas = [new_theta(i) for i in range(int(starts))]
+        runs_ = runs.execute_starts(the_solver, col, data, thetas, opts, key=key)
+        run = _best_start(runs_, _validation(problem, net, col, runs_, x, kw))
+    else:
+        run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
+                                      mesh=mesh, key=key, adapt=adapt)  # fmt: skip
+        if mesh is None:
+            run.info["validation"] = _validation(problem, net, col, [run], x, kw)[0]
     return _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
+
+
+def _check_starts(starts, **refused) -> None:
+    if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
+        raise ValueError(f"starts must be a positive int, got {starts!r}")
+    if starts > 1:
+        for name, value in refused.items():
+            if not (value is None or value is False or (isinstance(value, tuple) and not value)):
+                raise ValueError(f"starts={starts} cannot be combined with {name}= (several "
+                                 f"starts run without it); use starts=1")  # fmt: skip
+
+
+def _best_start(runs_: list, validations: list):
+    """The start with the least validation residual, with every start listed in its info."""
+    rms = [v["validation_rms"] if np.isfinite(v["validation_rms"]) else np.inf
+           for v in validations]  # fmt: skip
+    i = int(np.argmin(rms))
+    best = runs_[i]
+    best.info["validation"] = validations[i]
+    best.info["start"] = i
+    best.info["starts"] = [{"start": j, "result": r.result.name, "loss": r.loss, "steps": r.done,
+                            "validation_rms": v["validation_rms"],
+                            "theta": np.asarray(r.theta())}
+                           for j, (r, v) in enumerate(zip(runs_, validations))]  # fmt: skip
+    extra = f"start {i + 1} of {len(runs_)}, least validation residual"
+    best.detail = f"{best.detail}; {extra}" if best.detail else extra
+    return best
 
 
 def kw_model(boundary_points, key, backend, dtype) -> dict:
@@ -211,25 +251,28 @@ def kw_model(boundary_points, key, backend, dtype) -> dict:
     return dict(boundary_points=boundary_points, key=k_bnd, backend=backend, dtype=dtype)
 
 
-def _validation(problem, net, col, run, x, kw) -> dict:
-    """The interior residual's RMS at the training points and at as many points that were not
-    trained on (a Sobol' set drawn with another key), and their ratio: ≫ 1 says the points
-    under-resolve the solution."""
+def _validation(problem, net, col, runs_: list, x, kw) -> list[dict]:
+    """Per run: the interior residual's RMS at the training points and at as many points that
+    were not trained on (a Sobol' set drawn with another key), and their ratio: ≫ 1 says the
+    points under-resolve the solution."""
     x_val = jnp.asarray(problem.domain.sample(int(x.shape[0]), key=jax.random.key(7919)),
                         x.dtype)  # fmt: skip
     _, data_val = _model(problem, net, x_val, None, (), kw)
-    theta = run.theta()
-    rms = []
-    for d in (run.data, data_val):
-        r = np.asarray(jax.jit(col.residuals)(theta, d))
-        n = sum(size for name, size in col.blocks(d) if name.startswith("interior"))
-        rms.append(float(np.sqrt(np.mean(r[:n] ** 2))))
-    train, val = rms
-    ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
-    scale = float(np.sqrt(2 * float(distributed.to_host(getattr(run.state, "ref", 0.0)))))
-    under = bool(ratio > 10 and val > 1e-5 * max(scale, 1e-300))
-    return {"points": int(x.shape[0]), "train_rms": train, "validation_rms": val,
-            "ratio": float(ratio), "under_resolved": under}  # fmt: skip
+    residuals = jax.jit(col.residuals)
+    out = []
+    for run in runs_:
+        rms = []
+        for d in (run.data, data_val):
+            r = np.asarray(residuals(run.theta(), d))
+            n = sum(size for name, size in col.blocks(d) if name.startswith("interior"))
+            rms.append(float(np.sqrt(np.mean(r[:n] ** 2))))
+        train, val = rms
+        ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
+        scale = float(np.sqrt(2 * float(distributed.to_host(getattr(run.state, "ref", 0.0)))))
+        under = bool(ratio > 10 and val > 1e-5 * max(scale, 1e-300))
+        out.append({"points": int(x.shape[0]), "train_rms": train, "validation_rms": val,
+                    "ratio": float(ratio), "under_resolved": under})  # fmt: skip
+    return out
 
 
 def _output_scales(problem, data) -> list[float]:

@@ -327,3 +327,28 @@ def test_dispatch_vmapped_over_starting_points_equals_separate_runs():
         np.testing.assert_allclose(np.asarray(hist["loss"][i]), np.asarray(h["loss"]),
                                    rtol=1e-6, atol=0)  # fmt: skip
         assert int(out.result[i]) == int(s.result)
+
+
+def test_starts_keeps_the_start_with_least_validation_residual():
+    """solve(starts=3): three initialisations, each with its own result, and the kept one is
+    the one with the least validation residual."""
+    sol = _small_run(starts=3, steps=60)
+    starts = sol.info["starts"]
+    assert len(starts) == 3
+    rms = [s["validation_rms"] for s in starts]
+    assert sol.info["start"] == int(np.argmin(rms))
+    kept = starts[sol.info["start"]]
+    np.testing.assert_array_equal(kept["theta"], np.asarray(sol.theta))
+    assert sol.info["validation"]["validation_rms"] == kept["validation_rms"]
+    assert all(s["result"] in {r.name for r in nnpde.RESULTS} for s in starts)
+    assert len({float(np.sum(s["theta"])) for s in starts}) == 3  # different starts
+    assert len(sol.history["loss"]) == kept["steps"]
+
+
+def test_starts_refuses_what_it_cannot_combine_with():
+    with pytest.raises(ValueError, match="starts"):
+        _small_run(starts=0)
+    with pytest.raises(ValueError, match="theta0"):
+        _small_run(starts=2, theta0=SMALL.init(jax.random.key(0)))
+    with pytest.raises(ValueError, match="callback"):
+        _small_run(starts=2, callback=lambda *a: None)
