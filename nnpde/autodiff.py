@@ -22,6 +22,7 @@ from nnpde import kernels as _k
 from nnpde import taylor as _taylor
 from nnpde._checks import check_chunk_size, check_inputs, check_weights
 from nnpde.network import TwoLayerNet
+from nnpde.problem import partial_of
 
 Array = jax.Array
 
@@ -185,20 +186,6 @@ laplacian_x_vjp = _named_vjp("laplacian_x_vjp", 3)
 
 
 # ---- twins of the partials up to fourth order (nnpde.taylor): nested jax.jvp -----------------
-def partial_of(fn, alpha: tuple, dim: int):
-    """∂^α fn for a scalar function ``fn`` of one point (D,), by nested ``jax.jvp`` along the
-    unit vectors e_i, i in α (forward mode: each level doubles the work of the one below, so
-    order n costs ~2^n evaluations of ``fn``)."""
-    g = fn
-    for i in alpha:
-        e = jnp.zeros((dim,)).at[i].set(1.0)
-
-        def g(y, g=g, e=e):
-            return jax.jvp(g, (y,), (e.astype(y.dtype),))[1]
-
-    return g
-
-
 def _partials_single(net, axes):
     """(θ, one point x) -> (K,) partials ∂^{α_k} N by nested jvp."""
 
