@@ -12,6 +12,7 @@ Run from the repository root::
     PYTHONPATH=. .venv/bin/python benchmarks/kernels.py              # full sweep
     PYTHONPATH=. .venv/bin/python benchmarks/kernels.py --quick      # smoke run (~1 min)
     PYTHONPATH=. .venv/bin/python benchmarks/kernels.py --headline   # headline targets only
+    PYTHONPATH=. .venv/bin/python benchmarks/kernels.py --fourth     # 4th-order partials
     PYTHONPATH=. .venv/bin/python benchmarks/kernels.py --dims 2 10 --widths 32 \\
         --points 16384 --dtypes float64 --kernels laplacian_x laplacian_x_vjp
 
@@ -283,7 +284,15 @@ def parse_args(argv=None):
         "in which other processes use < 10%% of the CPUs (default 0: don't wait)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--fourth",
+        action="store_true",
+        help="only the fourth-order partials (d4u/dx4 in 1-D, the biharmonic in 2-D; M = 32, "
+        "float64, P = 1024 and 16384 unless --points): hand-written vs autodiff twin, direct "
+        "and in a user's jax.jit -> benchmarks/results/kernels-<device>-fourth.md",
+    )
     args = p.parse_args(argv)
+    args.points_given = args.points is not None
     if args.quick and args.headline:
         p.error("--quick and --headline are exclusive")
     if args.quick:
@@ -1079,6 +1088,134 @@ def write_outputs(path: Path, meta, entries, opts, final: bool):
     return text
 
 
+# ---- fourth-order partials (nnpde.taylor): --fourth -------------------------------------------
+# (label, D, axes, weights of the combined operator): u'''' in 1-D; the biharmonic
+# Δ²N = ∂⁴x + 2 ∂²x∂²y + ∂⁴y in 2-D (values return the three partials; rows, VJP and JVP weight
+# them 1, 2, 1 times a random per-point residual).
+FOURTH_CASES = (
+    ("u''''", 1, ((0, 0, 0, 0),), (1.0,)),
+    ("biharmonic", 2, ((0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 1, 1)), (1.0, 2.0, 1.0)),
+)
+FOURTH_KERNELS = ("partials_x", "partials_x_rows", "partials_x_vjp")
+FOURTH_POINTS = (1024, 16384)
+
+
+def _fourth_call(mod, kernel, net, axes):
+    if kernel == "partials_x":
+        return lambda theta, x, c: mod.partials_x(net, theta, x, axes)
+    return lambda theta, x, c: getattr(mod, kernel)(net, theta, x, axes, c)
+
+
+def fourth_entry(nnpde, case, kernel, n, width, opts, log) -> dict:
+    """One row: the kernel called directly and inside a user's jax.jit, and its autodiff twin
+    the same two ways; compile time apart; median of the timed repeats."""
+    label, dim, axes, mix = case
+    net = nnpde.TwoLayerNet(dim, (width, width), "tanh")
+    key = jax.random.key(opts.seed)
+    theta = net.init(key, dtype=jnp.float64)
+    x = jax.random.uniform(jax.random.fold_in(key, 1), (n, dim), jnp.float64)
+    r = jax.random.normal(jax.random.fold_in(key, 2), (n,), jnp.float64)
+    c = r[:, None] * jnp.asarray(mix, jnp.float64)[None]
+    impls = {}
+    for mod_name, mod in (("hand", nnpde.kernels), ("autodiff", nnpde.autodiff)):
+        fn = _fourth_call(mod, kernel, net, axes)
+        impls[f"{mod_name}-direct"] = fn
+        impls[f"{mod_name}-userjit"] = jax.jit(fn)
+    runs, outs, compile_s = {}, {}, {}
+    for name, fn in impls.items():
+        out, first, inner = warm_up(lambda fn=fn: fn(theta, x, c))
+        compile_s[name] = first  # the first call: trace + compile + one run
+        outs[name] = out
+        runs[name] = {"call": lambda fn=fn: fn(theta, x, c), "inner": inner}
+        log(f"    {label} {kernel} P={n} {name}: first call {first:.2f} s")
+    time_interleaved(runs, opts.repeats, max(7, opts.min_repeats), opts.time_budget)
+    ms = {name: 1e3 * statistics.median(r["times"]) for name, r in runs.items()}
+    return {
+        "case": label,
+        "dim": dim,
+        "axes": [list(a) for a in axes],
+        "kernel": kernel,
+        "points": n,
+        "width": width,
+        "num_params": net.num_params,
+        "median_ms": ms,
+        "repeats": {name: len(r["times"]) for name, r in runs.items()},
+        "first_call_s": compile_s,
+        "speedup_direct": ms["autodiff-direct"] / ms["hand-direct"],
+        "speedup_userjit": ms["autodiff-userjit"] / ms["hand-userjit"],
+        "rel_diff": rel_diff(outs["hand-direct"], outs["autodiff-direct"]),
+        "load_average": load_average(),
+    }
+
+
+def fourth_report(meta, entries) -> str:
+    lines = [
+        "# Fourth-order kernels vs their autodiff twins (CPU)",
+        "",
+        "`nnpde.kernels.partials_x*` (hand-written multivariate Faà di Bruno through the two",
+        "layers, points last; :mod:`nnpde.taylor`) against `nnpde.autodiff.partials_x*` (nested",
+        "`jax.jvp` along unit vectors, vmapped; rows by `jax.grad`, the VJP by `jax.grad` of the",
+        "weighted sum). Each called directly (the kernel's own jit) and inside a user's",
+        "`jax.jit`; M1 = M2 = 32, tanh, float64; median wall time of >= 7 interleaved repeats",
+        "after a warm-up call (first call = trace + compile + one run). Speed-up = autodiff /",
+        "hand-written. `load` is `os.getloadavg()` after the row: the machine has 2 cores",
+        "shared with other sessions, so absolute times carry that noise (the interleaving hits",
+        "both sides alike).",
+        "",
+        f"Machine: {meta['cpu']} ({meta['cpus_usable']} usable CPUs), jax {meta['jax']}, "
+        f"{meta['date']}, git {meta['git']}.",
+        f"Load average at start {meta['load_average_start']}, at end "
+        f"{meta.get('load_average_end')}. Command: `{meta['command']}`.",
+        "",
+        "| case | kernel | P | hand ms | autodiff ms | speed-up | hand (user jit) ms "
+        "| autodiff (user jit) ms | speed-up (user jit) | first call hand / autodiff s "
+        "| max rel diff | load (1, 5, 15 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        m, f = e["median_ms"], e["first_call_s"]
+        diff = "n/a" if e["rel_diff"] is None else f"{e['rel_diff']:.1e}"
+        lines.append(
+            f"| {e['case']} (D={e['dim']}) | `{e['kernel']}` | {e['points']} "
+            f"| {fmt_ms(m['hand-direct'])} | {fmt_ms(m['autodiff-direct'])} "
+            f"| {e['speedup_direct']:.1f}x | {fmt_ms(m['hand-userjit'])} "
+            f"| {fmt_ms(m['autodiff-userjit'])} | {e['speedup_userjit']:.1f}x "
+            f"| {f['hand-direct']:.1f} / {f['autodiff-direct']:.1f} | {diff} "
+            f"| {', '.join(f'{v:g}' for v in e['load_average'] or [])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_fourth(opts, nnpde, device) -> int:
+    """The --fourth section: writes benchmarks/results/kernels-<device>-fourth.md (+ .json)."""
+    out = Path(opts.out or BENCH_DIR / "results" / f"kernels-{device.platform}-fourth.md")
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    meta = machine_info(device)
+    opts.repeats = max(opts.repeats, 7)
+    entries = []
+    t_start = time.perf_counter()
+    for case in FOURTH_CASES:
+        for n in opts.points if opts.points_given else FOURTH_POINTS:
+            for kernel in FOURTH_KERNELS:
+                entries.append(fourth_entry(nnpde, case, kernel, n, 32, opts, log))
+                log(f"  {entries[-1]['case']} {kernel} P={n}: "
+                    f"{entries[-1]['speedup_direct']:.1f}x direct, "
+                    f"{entries[-1]['speedup_userjit']:.1f}x in a user's jit")  # fmt: skip
+    meta["runtime_s"] = time.perf_counter() - t_start
+    meta["load_average_end"] = load_average()
+    text = fourth_report(meta, entries)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    payload = {"meta": meta, "results": entries}
+    out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=str))
+    print(text)
+    log(f"wrote {out} in {meta['runtime_s']:.0f} s")
+    return 0
+
+
 # ---- main -------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     jax.config.update("jax_enable_x64", True)  # before any array exists; float32 rows cast
@@ -1092,6 +1229,8 @@ def main(argv=None) -> int:
         print(f"no {platform_name} device: {e}", file=sys.stderr)
         return 2
     with jax.default_device(device):  # nnpde's per-backend option probe runs on it too
+        if opts.fourth:
+            return run_fourth(opts, nnpde, device)
         return run(opts, nnpde, device, platform_name)
 
 

@@ -16,7 +16,16 @@ from nnpde.lm import LM, GaussNewtonCG
 from nnpde.matfree import CGConfig
 from nnpde.mlp import MLP
 from nnpde.network import Params, TwoLayerNet
-from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Periodic, Problem, Robin
+from nnpde.problem import (
+    Dirichlet,
+    Initial,
+    Jet,
+    Neumann,
+    OperatorBC,
+    Periodic,
+    Problem,
+    Robin,
+)
 from nnpde.results import RESULTS
 from nnpde.solution import Solution
 from nnpde.solvers import solve
@@ -43,6 +52,7 @@ __all__ = [
     "Interval",
     "Jet",
     "Neumann",
+    "OperatorBC",
     "Optax",
     "Params",
     "Periodic",

@@ -19,8 +19,10 @@ import jax
 import jax.numpy as jnp
 
 from nnpde import kernels as _k
+from nnpde import taylor as _taylor
 from nnpde._checks import check_chunk_size, check_inputs, check_weights
 from nnpde.network import TwoLayerNet
+from nnpde.problem import partial_of
 
 Array = jax.Array
 
@@ -181,6 +183,90 @@ value_vjp = _named_vjp("value_vjp", 0)
 grad_x_vjp = _named_vjp("grad_x_vjp", 1)
 hessian_x_vjp = _named_vjp("hessian_x_vjp", 2)
 laplacian_x_vjp = _named_vjp("laplacian_x_vjp", 3)
+
+
+# ---- twins of the partials up to fourth order (nnpde.taylor): nested jax.jvp -----------------
+def _partials_single(net, axes):
+    """(θ, one point x) -> (K,) partials ∂^{α_k} N by nested jvp."""
+
+    def fn(theta, xp):
+        n = lambda y: net.apply(theta, y)  # noqa: E731
+        return jnp.stack([partial_of(n, alpha, net.dim)(xp) for alpha in axes])
+
+    return fn
+
+
+_pjit = _taylor._jit
+
+
+@_taylor._public
+@_pjit
+def partials_x(net, theta, x, axes, *, chunk_size=None):
+    """Autodiff twin of :func:`nnpde.kernels.partials_x`: nested ``jax.jvp``, vmapped."""
+    theta, x, pl = _taylor._check(net, theta, x, axes, "partials_x", 0, chunk_size)
+    return jax.vmap(_partials_single(net, pl.axes), in_axes=(None, 0))(theta, x)
+
+
+def _weighted_rows(net, axes, theta, x, c):
+    one = lambda xp, cp: jax.grad(lambda t: _partials_single(net, axes)(t, xp) @ cp)(theta)  # noqa: E731
+    return jax.vmap(one)(x, c)
+
+
+@_taylor._public
+@_pjit
+def partials_x_rows(net, theta, x, axes, weights, *, chunk_size=None):
+    """Autodiff twin of :func:`nnpde.kernels.partials_x_rows`: ``jax.grad`` of each
+    Σ_k c_pk ∂^{α_k}N_p, vmapped."""
+    theta, x, pl = _taylor._check(net, theta, x, axes, "partials_x_rows", 1, chunk_size)
+    c = _taylor._weights(weights, x, pl, "partials_x_rows")
+    return _weighted_rows(net, pl.axes, theta, x, c)
+
+
+@_taylor._public
+@_pjit
+def partials_x_theta(net, theta, x, axes, *, chunk_size=None):
+    """Autodiff twin of :func:`nnpde.kernels.partials_x_theta`: ``jax.jacfwd`` of the
+    partials with respect to θ, vmapped."""
+    theta, x, pl = _taylor._check(net, theta, x, axes, "partials_x_theta", 1, chunk_size)
+    jac = jax.jacfwd(_partials_single(net, pl.axes), argnums=0)
+    return jax.vmap(jac, in_axes=(None, 0))(theta, x)
+
+
+@_taylor._public
+@_pjit
+def partials_x_vjp(net, theta, x, axes, weights, *, chunk_size=None):
+    """Autodiff twin of :func:`nnpde.kernels.partials_x_vjp`: ``jax.grad`` of
+    Σ_p Σ_k r_pk ∂^{α_k}N_p."""
+    theta, x, pl = _taylor._check(net, theta, x, axes, "partials_x_vjp", 1, chunk_size)
+    r = _taylor._weights(weights, x, pl, "partials_x_vjp")
+    batched = jax.vmap(_partials_single(net, pl.axes), in_axes=(None, 0))
+    return jax.grad(lambda t: jnp.sum(batched(t, x) * r))(theta)
+
+
+@_taylor._public
+@_pjit
+def partials_x_jvp(net, theta, x, axes, tangent, weights, *, chunk_size=None):
+    """Autodiff twin of :func:`nnpde.kernels.partials_x_jvp`: ``jax.jvp`` of
+    (Σ_k c_pk ∂^{α_k}N_p)_p along t."""
+    theta, x, pl = _taylor._check(net, theta, x, axes, "partials_x_jvp", 1, chunk_size)
+    c = _taylor._weights(weights, x, pl, "partials_x_jvp")
+    tangent = check_weights(tangent, "tangent", (net.num_params,), theta.dtype, "partials_x_jvp")
+    batched = jax.vmap(_partials_single(net, pl.axes), in_axes=(None, 0))
+    return jax.jvp(lambda t: jnp.sum(batched(t, x) * c, axis=1), (theta,), (tangent,))[1]
+
+
+@_taylor._public
+@_pjit
+def partials_x_gram(net, theta, x, axes, r, weights, *, chunk_size=None):
+    """Autodiff twin of :func:`nnpde.kernels.partials_x_gram`: (JᵀJ, Jᵀr) from the full
+    :func:`partials_x_rows` twin (memory O(P·NT))."""
+    theta, x, pl = _taylor._check(net, theta, x, axes, "partials_x_gram", 1, chunk_size)
+    c = _taylor._weights(weights, x, pl, "partials_x_gram")
+    if r is None:
+        raise TypeError("partials_x_gram: r (the residuals, shape (P,)) is required, got None")
+    r = check_weights(r, "r", x.shape[:1], x.dtype, "partials_x_gram")
+    J = _weighted_rows(net, pl.axes, theta, x, c)
+    return J.T @ J, J.T @ r
 
 
 # ---- twins of nnpde.backprop (MLP losses and Jacobians): jax.value_and_grad / jax.jacrev ------

@@ -477,7 +477,7 @@ def check_trial_finite(problem: Problem, x, A: Jet, B: Jet) -> None:
 def _first_non_finite(A: Jet, B: Jet):
     """Index of the first point where a jet is not finite, or P if none (one fused pass)."""
     ok = jnp.ones(A.value.shape, bool)
-    for leaf in (*A, *B):
+    for leaf in jax.tree_util.tree_leaves((A, B)):  # (Jet.high is None here)
         ok = ok & jnp.all(jnp.isfinite(leaf.reshape(leaf.shape[0], -1)), axis=1)
     return jnp.where(jnp.all(ok), ok.shape[0], jnp.argmin(ok))
 
@@ -542,6 +542,11 @@ def make_collocation(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     dtype = jnp.asarray(x).dtype if dtype is None else jnp.dtype(dtype)
+    from nnpde import high_order  # partials of order 3-4 or an OperatorBC (issue 18, item 2)
+
+    if high_order.needs_high_order(problem, dtype):
+        return high_order.make_high_order(problem, net, x, boundary_points=boundary_points,
+                                          key=key, backend=backend, dtype=dtype)  # fmt: skip
     x = jnp.asarray(x, dtype)
     d = problem.dim
     trial, rest = build_trial(problem)

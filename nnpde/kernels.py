@@ -92,6 +92,12 @@ __all__ = [
     "operator_jvp",
     "operator_rows",
     "operator_vjp",
+    "partials_x",
+    "partials_x_gram",
+    "partials_x_jvp",
+    "partials_x_rows",
+    "partials_x_theta",
+    "partials_x_vjp",
     "value",
     "value_jvp",
     "value_vjp",
@@ -814,4 +820,16 @@ laplacian_x_jvp = _doc(
     _named_jvp("laplacian_x_jvp", 3),
     """∇θ(ΔN_p) · t at each point: shape (P,), t of shape (NT,) — the trace of seed 000
     eq. (6) applied to a direction, cost O(P·M1·M2·D) (:func:`operator_jvp` with λ = 1).""",
+)
+
+
+# ---- partials up to fourth order (nnpde.taylor), re-exported so that switching to
+# nnpde.autodiff stays one import ----------------------------------------------------------------
+from nnpde.taylor import (  # noqa: E402
+    partials_x,
+    partials_x_gram,
+    partials_x_jvp,
+    partials_x_rows,
+    partials_x_theta,
+    partials_x_vjp,
 )

@@ -2,7 +2,8 @@
 
 An equation is written for ONE point: ``equation(x, u) -> residual`` (a scalar), where ``x`` has
 shape (D,) and ``u`` is a :class:`Jet` holding the local values of the solution. Any
-second-order equation, linear or not, fits; ODEs are D = 1.
+second-order equation, linear or not, fits; ODEs are D = 1. Problems with one unknown may read
+partials up to fourth order too, ``u.partial(0, 0, 0, 0)`` (:mod:`nnpde.high_order`).
 
     >>> import jax.numpy as jnp
     >>> import nnpde
@@ -18,6 +19,7 @@ second-order equation, linear or not, fits; ODEs are D = 1.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -26,18 +28,65 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Dirichlet", "Initial", "Jet", "Neumann", "Periodic", "Problem", "Robin"]
+__all__ = ["Dirichlet", "Initial", "Jet", "Neumann", "OperatorBC", "Periodic", "Problem", "Robin"]
 
 Array = jax.Array
 
 
+#: The highest order of ``Jet.partial``.
+MAX_PARTIAL_ORDER = 4
+
+
 class Jet(NamedTuple):
-    """The solution's local jet at one point: what an ``equation`` receives as ``u``."""
+    """The solution's local jet at one point: what an ``equation`` receives as ``u``.
+
+    ``u.partial(*axes)`` is any mixed partial derivative up to fourth order, e.g.
+    ``u.partial(0, 0, 0, 0)`` (d⁴u/dx⁴ in 1-D), ``u.partial(0, 0, 1, 1)`` (∂⁴u/∂x²∂y²),
+    ``u.partial(0, 1)`` (= ``u.hessian[0, 1]``). Only the partials an equation (or an
+    :class:`OperatorBC`) reads are computed: those of order 3 and 4 live in ``high``.
+    """
 
     value: Array  # shape=()       u(x)
     grad: Array  # shape=(D,)      ∇u(x)
     hessian: Array  # shape=(D, D) ∇²u(x)
     laplacian: Array  # shape=()   Δu(x) (the trace of ``hessian``, given separately)
+    high: Any = None  # {sorted axes: shape ()}: the partials of order 3-4 that are read
+
+    def partial(self, *axes) -> Array:
+        """∂^n u / ∂x_{axes[0]} ... ∂x_{axes[n-1]} for n = len(axes) <= 4 (order of the axes
+        does not matter); ``u.partial()`` is ``u.value``.
+
+        Raises:
+          ValueError: an axis out of 0..D-1, more than four axes, or a third/fourth-order
+            partial on a Jet that does not hold it (problems with several unknowns, params,
+            data or periodic conditions get derivatives up to order 2 only).
+        """
+        dim = self.grad.shape[-1] if hasattr(self.grad, "shape") else None
+        for i in axes:
+            if (
+                isinstance(i, bool)
+                or not isinstance(i, (int, np.integer))
+                or (dim is not None and not 0 <= i < dim)
+            ):
+                raise ValueError(f"u.partial{tuple(axes)}: each axis must be an int in "
+                                 f"0..{(dim or 1) - 1}, got {i!r}")  # fmt: skip
+        key = tuple(sorted(int(i) for i in axes))
+        if len(key) > MAX_PARTIAL_ORDER:
+            raise ValueError(f"u.partial{key}: partial derivatives up to order "
+                             f"{MAX_PARTIAL_ORDER} are available, got {len(key)}")  # fmt: skip
+        if len(key) == 0:
+            return self.value
+        if len(key) == 1:
+            return self.grad[key[0]]
+        if len(key) == 2:
+            return self.hessian[key[0], key[1]]
+        if self.high is None or key not in self.high:
+            raise ValueError(
+                f"u.partial{key}: this Jet holds derivatives up to order 2. Partials of "
+                "order 3 and 4 are computed for problems with one unknown and no params, "
+                "data or Periodic conditions (nnpde.solve with a TwoLayerNet or an MLP)"
+            )
+        return self.high[key]
 
 
 def _where_ok(where, cls: str):
@@ -158,7 +207,35 @@ class Initial:
             _value_ok(self.derivative, "derivative", "Initial")
 
 
-BoundaryCondition = Dirichlet | Neumann | Robin | Initial | Periodic
+@dataclasses.dataclass(frozen=True)
+class OperatorBC:
+    """residual(x, u) = 0 on the faces ``where``, as a weighted penalty residual: any condition
+    on the solution's jet at boundary points, written like an equation (``u`` is a
+    :class:`Jet`, with ``u.partial`` up to fourth order).
+
+    Example (a beam's free end at x = 1: zero second and third derivatives)::
+
+        nnpde.OperatorBC(lambda x, u: u.partial(0, 0), where="right")
+        nnpde.OperatorBC(lambda x, u: u.partial(0, 0, 0), where="right")
+
+    For problems with one unknown and no params, data or Periodic conditions.
+    """
+
+    residual: Callable
+    where: Any = None
+    weight: float = 1.0
+    component: int = 0
+
+    def __post_init__(self):
+        _component_ok(self.component, "OperatorBC")
+        _number_ok(self.weight, "weight", "OperatorBC")
+        if not callable(self.residual):
+            raise TypeError(f"OperatorBC: residual must be a callable (x, u) -> scalar, got "
+                            f"{self.residual!r}")  # fmt: skip
+        _where_ok(self.where, "OperatorBC")
+
+
+BoundaryCondition = Dirichlet | Neumann | Robin | Initial | Periodic | OperatorBC
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -171,7 +248,8 @@ class Problem:
         (``a - b``, ``a | b``, ``a & b``).
       equation: ``equation(x, u) -> residual`` for one point x (D,) and ``u`` a :class:`Jet`;
         the residual must be a scalar and is driven to zero.
-      boundary: boundary conditions (``Dirichlet``, ``Neumann``, ``Robin``, ``Initial``).
+      boundary: boundary conditions (``Dirichlet``, ``Neumann``, ``Robin``, ``Initial``,
+        ``Periodic``, ``OperatorBC``).
       exact: optional exact solution ``exact(x) -> scalar`` for one point, for error reports.
       name: a label for reports.
       trial: optional ``(A, B)``, callables of one point, to use ψ = A + B N instead of the
@@ -226,10 +304,10 @@ class Problem:
         if boundary is None:
             raise TypeError("Problem: boundary must be a list or tuple of boundary conditions")
         for bc in boundary:
-            if not isinstance(bc, (Dirichlet, Neumann, Robin, Initial, Periodic)):
+            if not isinstance(bc, (Dirichlet, Neumann, Robin, Initial, Periodic, OperatorBC)):
                 raise TypeError(
                     "Problem: each boundary condition must be Dirichlet, Neumann, Robin, "
-                    f"Initial or Periodic, got {type(bc).__name__}"
+                    f"Initial, Periodic or OperatorBC, got {type(bc).__name__}"
                 )
             if bc.component >= self.components:
                 raise ValueError(
@@ -270,6 +348,9 @@ class Problem:
             object.__setattr__(self, "params", params)
         if self.data is not None:
             object.__setattr__(self, "data", _check_data(self.data, self.dim, self.components))
+        if any(isinstance(bc, OperatorBC) for bc in boundary) and not self.is_simple:
+            raise ValueError("Problem: OperatorBC is available for problems with one unknown "
+                             "and no params, data or Periodic conditions")  # fmt: skip
 
     @property
     def param_names(self) -> tuple:
@@ -391,9 +472,31 @@ def check_residual_type(out, what: str = "the equation") -> None:
                          "(Problem(components=2))")  # fmt: skip
 
 
-def jet_of(fn: Callable, x: Array) -> Jet:
-    """The Jet of a scalar function of one point, by autodiff (for A, B and exact solutions)."""
+def partial_of(fn: Callable, alpha: tuple, dim: int) -> Callable:
+    """∂^α fn for a scalar function ``fn`` of one point (D,), by nested ``jax.jvp`` along the
+    unit vectors e_i, i in α (forward mode; order n costs up to 2^n evaluations of ``fn``)."""
+    g = fn
+    for i in alpha:
+        e = jnp.zeros((dim,)).at[i].set(1.0)
+
+        def g(y, g=g, e=e):
+            return jax.jvp(g, (y,), (e.astype(y.dtype),))[1]
+
+    return g
+
+
+def jet_of(fn: Callable, x: Array, order: int = 2) -> Jet:
+    """The Jet of a scalar function of one point, by autodiff (for A, B and exact solutions).
+
+    With ``order`` 3 or 4, ``high`` holds every partial of order 3..``order`` (so that
+    ``u.partial(*axes)`` works on it); D^3 + D^4 of them at most, meant for small D."""
     value = fn(x)
     grad = jax.grad(fn)(x)
     hess = jax.hessian(fn)(x)
-    return Jet(jnp.asarray(value, x.dtype), grad, hess, jnp.trace(hess))
+    high = None
+    if order > 2:
+        d = x.shape[0]
+        keys = [k for n in range(3, order + 1)
+                for k in itertools.combinations_with_replacement(range(d), n)]  # fmt: skip
+        high = {k: partial_of(fn, k, d)(x) for k in keys}
+    return Jet(jnp.asarray(value, x.dtype), grad, hess, jnp.trace(hess), high)

@@ -14,6 +14,7 @@ from kernel_cases import ALL_CASES, MODULES, call_case, case_order, make_inputs
 
 import nnpde
 from nnpde import Activation, get_activation, list_activations, register_activation
+from nnpde.activations import MAX_ORDER
 
 BUILTIN = ["identity", "relu", "sigmoid", "sin", "softplus", "tanh"]
 _names = itertools.count()
@@ -54,7 +55,8 @@ def test_builtin_names_are_registered():
         assert act.name == name
         assert get_activation(act) is act
     assert get_activation("relu").order == 1
-    assert all(get_activation(n).order == 3 for n in BUILTIN if n != "relu")
+    assert all(get_activation(n).order == MAX_ORDER for n in BUILTIN if n != "relu")
+    assert MAX_ORDER >= 5  # θ-derivatives of fourth x-derivatives need f^(5)
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -73,12 +75,51 @@ def test_closed_form_derivatives_match_autodiff(name):
         np.testing.assert_allclose(
             np.asarray(c), np.asarray(r), rtol=1e-12, atol=1e-14, err_msg=f"{name} derivative {n}"
         )
-    for n, (u, c) in enumerate(zip(from_up_to, closed[: len(from_up_to)], strict=True)):
+    for n, (u, c) in enumerate(zip(from_up_to[:4], closed[: len(from_up_to)], strict=True)):
         np.testing.assert_allclose(
             np.asarray(u), np.asarray(c), rtol=1e-14, atol=0, err_msg=f"{name}.up_to derivative {n}"
         )
     # the callable form is f
     np.testing.assert_array_equal(np.asarray(act(z)), np.asarray(act.f(z)))
+
+
+@pytest.mark.parametrize("name", [n for n in BUILTIN if n != "relu"])
+def test_higher_derivatives_match_autodiff(name):
+    """f^(4) .. f^(MAX_ORDER) (the polynomial closed forms) against nested jax.grad, and the
+    ``higher`` callables agree with ``up_to``. Relative to max(1, |f^(n)|): the derivatives
+    grow like n! (tanh^(6) reaches ~30)."""
+    act = get_activation(name)
+    z = _points()
+    scalar = [act.f]
+    for _ in range(MAX_ORDER):
+        scalar.append(jax.grad(scalar[-1]))
+    every = act.up_to(z, MAX_ORDER)
+    assert len(every) == MAX_ORDER + 1 and len(act.higher) == MAX_ORDER - 3
+    for n in range(4, MAX_ORDER + 1):
+        ref = np.asarray(jax.vmap(scalar[n])(z))
+        got = np.asarray(every[n])
+        err = np.max(np.abs(got - ref) / np.maximum(1.0, np.abs(ref)))
+        assert err <= 1e-12, (name, n, err)
+        np.testing.assert_array_equal(np.asarray(act.higher[n - 4](z)), got)
+    assert np.max(np.abs(np.asarray(every[5]))) > 0 or name == "identity"
+
+
+def test_higher_order_of_a_registered_activation():
+    """``higher`` raises the order a registered activation may be used to; without it the
+    fourth-order kernels refuse it."""
+    t = get_activation("tanh")
+    name = _unique("tanh5")
+    act = register_activation(name, jnp.tanh, t.df, t.d2f, t.d3f, order=5, higher=t.higher[:2])
+    assert act.order == 5
+    z = _points()
+    np.testing.assert_array_equal(np.asarray(act.up_to(z, 5)[5]), np.asarray(t.up_to(z, 5)[5]))
+    with pytest.raises(ValueError, match="order 6"):
+        act.up_to(z, 6)
+    with pytest.raises(ValueError, match=r"order must be 0\.\.4"):
+        register_activation(_unique("bad"), jnp.tanh, t.df, t.d2f, t.d3f, order=5,
+                            higher=t.higher[:1])  # fmt: skip
+    with pytest.raises(TypeError, match=r"higher\[0\] must be callable"):
+        register_activation(_unique("bad"), jnp.tanh, t.df, t.d2f, t.d3f, higher=(1.0,))
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -90,7 +131,7 @@ def test_float32_extreme_inputs_stay_finite(name):
             jnp.asarray([-1e4, -88.8, -88.7, -50.0, 50.0, 88.7, 88.8, 1e4], jnp.float32),
         ]
     )
-    outs = [act.f(z), act.df(z), act.d2f(z), act.d3f(z)]
+    outs = [act.f(z), act.df(z), act.d2f(z), act.d3f(z), *(g(z) for g in act.higher)]
     for n, out in enumerate(outs):
         assert out.dtype == jnp.float32, (name, n)
         bad = np.asarray(z)[~np.isfinite(np.asarray(out))]

@@ -11,7 +11,7 @@ published reference where there is one. ``catalogue()`` maps names to these func
     >>> bench.recipe.hidden, bench.recipe.points.n, bench.recipe.max_abs
     ((10, 10), 24, 1e-08)
     >>> sorted(nnpde.problems.catalogue())[:3]
-    ['allen_cahn', 'burgers', 'heat']
+    ['allen_cahn', 'beam', 'biharmonic']
 
 ``bench.solve()`` solves it (``bench.solve(quick=True)`` with the small recipe; any keyword of
 :func:`nnpde.solve` overrides the recipe) and returns a :class:`~nnpde.Solution`, whose
@@ -21,7 +21,7 @@ The classes (:class:`~nnpde.Problem`, :class:`~nnpde.Dirichlet`, ...) live in
 :mod:`nnpde.problem` and are re-exported here, so ``from nnpde.problems import Problem`` works.
 """
 
-from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Problem, Robin, jet_of
+from nnpde.problem import Dirichlet, Initial, Jet, Neumann, OperatorBC, Problem, Robin, jet_of
 from nnpde.problems.catalogue import (
     Benchmark,
     Points,
@@ -32,6 +32,7 @@ from nnpde.problems.catalogue import (
     register,
 )
 from nnpde.problems.geometric import poisson_holes, poisson_lshape
+from nnpde.problems.higher_order import beam, biharmonic, kdv
 from nnpde.problems.lagaris import (
     lagaris_ode1,
     lagaris_ode2,
@@ -60,18 +61,22 @@ __all__ = [
     "Initial",
     "Jet",
     "Neumann",
+    "OperatorBC",
     "Points",
     "Problem",
     "Recipe",
     "Reference",
     "Robin",
     "allen_cahn",
+    "beam",
+    "biharmonic",
     "burgers",
     "catalogue",
     "get",
     "heat",
     "helmholtz",
     "jet_of",
+    "kdv",
     "lagaris_ode1",
     "lagaris_ode2",
     "lagaris_ode3_bvp",
