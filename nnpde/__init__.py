@@ -16,7 +16,7 @@ from nnpde.lm import LM, GaussNewtonCG
 from nnpde.matfree import CGConfig
 from nnpde.mlp import MLP
 from nnpde.network import Params, TwoLayerNet
-from nnpde.problem import Dirichlet, Initial, Jet, Neumann, Periodic, Problem, Robin
+from nnpde.problem import Data, Dirichlet, Initial, Jet, Neumann, Periodic, Problem, Robin
 from nnpde.results import RESULTS
 from nnpde.solution import Solution
 from nnpde.solvers import solve
@@ -32,6 +32,7 @@ __all__ = [
     "BoundarySample",
     "Box",
     "CGConfig",
+    "Data",
     "Difference",
     "Dirichlet",
     "Disk",
