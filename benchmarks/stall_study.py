@@ -1,10 +1,10 @@
 """Why dense Levenberg-Marquardt stalls, and which changes to the METHOD fix it (issue 16, item 1).
 
 A self-contained LM loop (one jitted ``lax.while_loop`` per run, per-step loss, μ, ρ and
-accept/reject recorded) over the models of :func:`nnpde.collocation.make_collocation` /
-:func:`nnpde.systems.make_system`, so that the damping, scaling, acceptance, geodesic
-acceleration, restarts and the problem set-up (domain normalisation, the scale of the trial
-factor B, initialisation, activation, points) can be varied without touching ``nnpde/``.
+accept/reject recorded) over the model of :func:`nnpde.collocation.make_collocation`, so
+that the damping, scaling, acceptance, geodesic acceleration, restarts and the problem set-up
+(domain normalisation, the scale of the trial factor B, initialisation, activation, points)
+can be varied without touching ``nnpde/``.
 
 A *variant* is a ``+``-joined list of tokens applied to the library's defaults (``base``: Marquardt
 scaling D = max(diag JᵀJ, 1e-12·max diag), Nielsen's update, μ0 = 1e-3, accept iff the loss
@@ -52,7 +52,6 @@ import numpy as np  # noqa: E402
 
 from nnpde import Box, Dirichlet, Initial, Interval, Problem, TwoLayerNet  # noqa: E402
 from nnpde.collocation import make_collocation  # noqa: E402
-from nnpde.systems import make_system  # noqa: E402
 from nnpde.trial import build_trial  # noqa: E402
 
 PI = np.pi
@@ -480,12 +479,8 @@ def build(case: Case, setup: Setup):
         n = n ** problem.dim if kind == "sobol" else round(n ** (1 / problem.dim))
     x = problem.domain.grid(n) if kind == "grid" else problem.domain.sample(n)
     x = jnp.asarray(x, jnp.float64)
-    if problem.is_simple:
-        model, data = make_collocation(problem, net, x, dtype=jnp.float64)
-        K = 1
-    else:
-        model, data, _ = make_system(problem, net, x, dtype=jnp.float64)
-        K = problem.components
+    model, data = make_collocation(problem, net, x, dtype=jnp.float64)
+    K = problem.components
     nres = int(jax.eval_shape(model.residuals, jnp.zeros(net.num_params * K), data).shape[0])
     xt = problem.domain.test_grid(case.test_n)
     if case.reference is not None:
@@ -497,7 +492,7 @@ def build(case: Case, setup: Setup):
 
 
 def _predictor(model, net, K, xt):
-    trials = model.trials if hasattr(model, "trials") else (model.trial,)
+    trials = model.trials
 
     def psi(theta):
         out = []

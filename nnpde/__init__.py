@@ -17,6 +17,7 @@ from nnpde.matfree import CGConfig
 from nnpde.mlp import MLP
 from nnpde.network import Params, TwoLayerNet
 from nnpde.problem import (
+    Data,
     Dirichlet,
     Initial,
     Jet,
@@ -41,6 +42,7 @@ __all__ = [
     "BoundarySample",
     "Box",
     "CGConfig",
+    "Data",
     "Difference",
     "Dirichlet",
     "Disk",

@@ -11,12 +11,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from nnpde.network import TwoLayerNet
+from nnpde import _nets
 
 
 def check_net(net, kernel: str, order: int) -> None:
     """``net`` is a TwoLayerNet whose activation has derivatives up to ``order``."""
-    if not isinstance(net, TwoLayerNet):
+    if not _nets.is_two_layer(net):
         raise TypeError(f"{kernel}: net must be a nnpde.TwoLayerNet, got {type(net).__name__}")
     act = net.activation
     if order > act.order:
@@ -61,7 +61,7 @@ def _as_float_array(value, name: str, kernel: str):
     return arr
 
 
-def check_inputs(net: TwoLayerNet, theta, x, kernel: str, order: int):
+def check_inputs(net, theta, x, kernel: str, order: int):
     """Validates (net, theta, x); returns them as arrays. x: (P, D), theta: (NT,)."""
     check_net(net, kernel, order)
     theta = _as_float_array(theta, "theta", kernel)

@@ -1,8 +1,10 @@
-"""One flat-θ view of the two network kinds, for code that accepts either.
+"""The one place that tells the network kinds apart, and a flat-θ view of both.
 
-:class:`~nnpde.TwoLayerNet` (seed 000) already works on a flat θ; :class:`~nnpde.MLP` keeps
-a tuple of ``(W, b)`` layers and offers ``ravel``/``unravel``. Collocation and the solvers use
-these helpers, so the deeper net goes through the same code (with autodiff derivatives).
+:class:`~nnpde.TwoLayerNet` (seed 000) already works on a flat θ and has hand-written
+kernels; :class:`~nnpde.MLP` keeps a tuple of ``(W, b)`` layers and offers
+``ravel``/``unravel``. Every module asks :func:`is_two_layer` / :func:`is_mlp` (never
+``isinstance`` or attribute checks of its own), so collocation and the solvers treat both
+through the same code (the MLP with autodiff derivatives).
 """
 
 from __future__ import annotations
@@ -10,15 +12,22 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from nnpde.mlp import MLP
 from nnpde.network import TwoLayerNet
 
 
+def is_two_layer(net) -> bool:
+    """True for a :class:`~nnpde.TwoLayerNet` (hand-written kernels exist for it)."""
+    return isinstance(net, TwoLayerNet)
+
+
 def is_mlp(net) -> bool:
-    return hasattr(net, "sizes") and hasattr(net, "unravel")
+    """True for an :class:`~nnpde.MLP`."""
+    return isinstance(net, MLP)
 
 
 def check_net(net) -> None:
-    if not isinstance(net, TwoLayerNet) and not is_mlp(net):
+    if not is_two_layer(net) and not is_mlp(net):
         raise TypeError(f"net must be a nnpde.TwoLayerNet or nnpde.MLP, got {type(net).__name__}")
 
 

@@ -15,7 +15,8 @@ adapt=...)``) and keep every array's shape, so the compiled steps are reused, ne
   towards λ̂ = max|∇θ L_r| / mean|∇θ L_b| (L_r the interior loss, L_b the unweighted penalty
   loss) by λ ← (1 - α) λ + α λ̂. The weights are recorded in the history.
 
-Both apply to problems with one unknown (:class:`nnpde.collocation.Collocation`).
+Both apply to any :class:`nnpde.collocation.Collocation` (systems too: a point's residual is
+then the norm of its E equations' residuals, and all penalty weights move together).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde.collocation import Collocation, CollocationData, _trivial_jets
+from nnpde.collocation import Collocation, CollocationData, trial_jets
 
 __all__ = ["GradientBalance", "ResidualAdaptive"]
 
@@ -77,8 +78,7 @@ class ResidualAdaptive:
         cand = col.problem.domain.sample(self.candidates, key=jax.random.key(self.seed + round_),
                                          method="uniform")  # fmt: skip
         cand = jnp.asarray(cand, data.x.dtype)
-        A, B = _jets(col, cand)
-        r_cand = _interior_residuals(col, theta, data._replace(x=cand, A=A, B=B))
+        r_cand = _interior_residuals(col, theta, _with_points(col, data, cand))
         rng = np.random.default_rng(self.seed + 7919 * round_)
         if self.mode == "replace":
             r_now = _interior_residuals(col, theta, data)
@@ -91,9 +91,8 @@ class ResidualAdaptive:
             take = rng.choice(len(w), n_move, replace=False, p=w / w.sum())
         keep = np.setdiff1d(np.arange(p), drop)
         x = jnp.concatenate([data.x[keep], cand[take]])
-        A, B = _jets(col, x)
         record = {"moved": n_move, "max_abs_residual": float(np.max(np.abs(r_cand)))}
-        return data._replace(x=x, A=A, B=B), record
+        return _with_points(col, data, x), record
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,18 +113,32 @@ class GradientBalance:
             raise ValueError(f"GradientBalance: alpha must be in (0, 1], got {self.alpha}")
 
     def __call__(self, col: Collocation, data: CollocationData, theta, round_: int):
-        q = data.xb.shape[0]
-        if q == 0:
+        if sum(b.x.shape[0] for b in data.pen + data.pairs) == 0:
             return data, {"boundary_weight": None}
         g_r, g_b, lam = _balance_terms(col, theta, data)
         lam_hat = float(jnp.max(jnp.abs(g_r)) / jnp.maximum(jnp.mean(jnp.abs(g_b)), 1e-300))
         new = (1 - self.alpha) * lam + self.alpha * lam_hat
         scale = new / lam
-        return data._replace(wb=data.wb * scale), {"boundary_weight": float(new)}
+
+        def rescale(block):
+            return block._replace(w=block.w * scale)
+
+        data = data._replace(pen=tuple(map(rescale, data.pen)),
+                             pairs=tuple(map(rescale, data.pairs)))  # fmt: skip
+        return data, {"boundary_weight": float(new)}
+
+
+def _with_points(col: Collocation, data: CollocationData, x) -> CollocationData:
+    """``data`` with the interior points x (P, D) and the trial jets there."""
+    jets = [trial_jets(t, x) for t in col.trials]
+    return data._replace(x=x, A=tuple(j[0] for j in jets), B=tuple(j[1] for j in jets))
 
 
 def _interior_residuals(col: Collocation, theta, data: CollocationData):
-    return _residuals_jit(col, theta, data)[: data.x.shape[0]]
+    """|r| per interior point (P,): the norm over its E equations' residuals."""
+    p = data.x.shape[0]
+    r = _residuals_jit(col, theta, data)[: col.n_eq * p].reshape(col.n_eq, p)
+    return jnp.sqrt(jnp.sum(r * r, axis=0))
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
@@ -133,21 +146,17 @@ def _residuals_jit(col, theta, data):
     return col.residuals(theta, data)
 
 
-def _jets(col: Collocation, x):
-    d = x.shape[1]
-    return _trivial_jets(x.shape[0], d, x.dtype, col.trial, x)
-
-
 @functools.partial(jax.jit, static_argnums=(0,))
 def _balance_terms(col: Collocation, theta, data: CollocationData):
     """(∇θ L_r, ∇θ L_b, current mean weight) with L_r = ½ mean r_int², L_b the same for the
     penalty residuals divided by their weights."""
-    p = data.x.shape[0]
+    p = col.n_eq * data.x.shape[0]
     r, vjp = jax.vjp(lambda t: col.residuals(t, data), theta)
-    lam = jnp.mean(data.wb)
-    mask_r = jnp.concatenate([jnp.ones((p,), r.dtype), jnp.zeros_like(data.wb)])
+    wb = jnp.concatenate([b.w for k in range(col.k) for b in (data.pen[k], data.pairs[k])])
+    lam = jnp.mean(wb)
+    mask_r = jnp.concatenate([jnp.ones((p,), r.dtype), jnp.zeros_like(wb)])
     (g_r,) = vjp(mask_r * r / p)
-    raw_b = r[p:] / data.wb
-    ct_b = jnp.concatenate([jnp.zeros((p,), r.dtype), raw_b / data.wb / data.wb.shape[0]])
+    raw_b = r[p:] / wb
+    ct_b = jnp.concatenate([jnp.zeros((p,), r.dtype), raw_b / wb / wb.shape[0]])
     (g_b,) = vjp(ct_b)
     return g_r, g_b, lam

@@ -1,21 +1,29 @@
-"""Collocation residuals, the loss ½·mean(r²), its θ-gradient and the residual Jacobian.
+"""The collocation model: residuals of a problem with K ≥ 1 unknowns, its loss and Jacobian.
 
-With the trial solution ψ = A + B·N (A = 0, B = 1 where no condition is imposed exactly), the
-interior residual at x_p is r_p = F(x_p, ψ, ∇ψ, ∇²ψ, Δψ) for the problem's pointwise equation F.
-By the chain rule and the product rule (A, B do not depend on θ),
+Component k of the solution is ψ_k = A_k + B_k·N(x, θ_k) (A = 0, B = 1 where no condition
+is imposed exactly), one network per component (the same spec), and the unknowns are
+Θ = (θ_1, ..., θ_K, φ) with φ the problem's unknown coefficients (``Problem(params=...)``,
+often none). K = 1 is the common case, not a separate model. The residuals, in this order:
 
-    ∂r_p/∂θ = α_p ∂N/∂θ + β_p·∂∇N/∂θ + h_p:∂∇²N/∂θ + λ_p ∂ΔN/∂θ,
+- interior: r_{e,p} = F_e(x_p, ψ_1, ..., ψ_K; φ) for each equation e (e-major, (E·P,); one
+  equation for K = 1);
+- then, per component k: the point penalties w (c0 ψ_k + c1 n·∇ψ_k - g) (boundary conditions
+  not imposed exactly, then observations, :mod:`nnpde.penalties`), and the periodic pairs
+  w (c0 (ψ_k(x) - ψ_k(x')) + c1 n·(∇ψ_k(x) - ∇ψ_k(x'))), x' = x + L e_i.
+
+How ψ and the θ-derivatives are computed is a strategy, :mod:`nnpde.derivatives`:
+:class:`~nnpde.derivatives.Kernels` (the hand-written operator kernels of
+:mod:`nnpde.kernels`; ``TwoLayerNet``) or :class:`~nnpde.derivatives.Autodiff` (``jax.grad``
+/ ``jax.hessian`` at single points; any network). By the chain rule and the product rule
+(A, B do not depend on θ),
+
+    ∂r_p/∂θ_k = α_p ∂N/∂θ_k + β_p·∂∇N/∂θ_k + h_p:∂∇²N/∂θ_k + λ_p ∂ΔN/∂θ_k,
     α = F_u B + F_g·∇B + F_H:∇²B + F_Δ ΔB,   β = B F_g + (F_H + F_Hᵀ)∇B + 2 F_Δ ∇B,
     h = B F_H,   λ = B F_Δ,
 
-where F_u, F_g, F_H, F_Δ are the derivatives of the small pointwise F (by autodiff) and the
-θ-terms are the hand-written operator kernels (:func:`nnpde.kernels.operator_rows` for J,
-:func:`nnpde.kernels.operator_vjp` for Jᵀr): never the (P, D, D, NT) tensor. Terms the
-equation does not use (found by inspecting its jaxpr) are dropped. Penalty residuals
-w (c0 ψ + c1 n·∇ψ - g) at boundary points are first-order operators of the same kind.
-
-``backend="autodiff"`` builds the same residuals from ``jax.grad``/``jax.hessian`` of the
-single-point ψ; the two agree to round-off.
+where F_u, F_g, F_H, F_Δ are the derivatives of the small pointwise F with respect to the
+fields of ψ_k's jet (by autodiff), and ∂r/∂φ = ∂F/∂φ. Jet fields the equation does not use
+(found by inspecting its jaxpr) are dropped.
 """
 
 from __future__ import annotations
@@ -29,393 +37,419 @@ import jax.extend.core as jex_core
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import _nets, kernels
+from nnpde import _nets
 from nnpde.activations import get_activation
-from nnpde.problem import (
-    Dirichlet,
-    Jet,
-    Neumann,
-    Problem,
-    Robin,
-    check_pointwise,
-    check_residual_type,
-    describe,
-    jet_of,
-    traced,
-)
+from nnpde.derivatives import Autodiff, Kernels, for_backend
+from nnpde.penalties import condition_name, penalty_condition, periodic_pairs
+from nnpde.problem import Jet, Periodic, Problem, check_residual_type, traced
 from nnpde.trial import TrialSolution, build_trial
 
-__all__ = ["Collocation", "CollocationData", "make_collocation"]
+__all__ = ["Collocation", "CollocationData", "Pairs", "Penalty", "make_collocation"]
 
 Array = jax.Array
 BACKENDS = ("kernels", "autodiff")
 
 
-class CollocationData(NamedTuple):
-    """Arrays of a collocation problem (a pytree; everything θ-independent, computed once)."""
+class Penalty(NamedTuple):
+    """Point penalties of one component: w (c0 ψ_k + c1 n·∇ψ_k - g) at x (boundary conditions
+    imposed by penalty, then observations)."""
 
-    x: Array  # (P, D) interior points
-    A: Jet  # jet of A at x: (P,), (P, D), (P, D, D), (P,)
-    B: Jet  # jet of B at x
-    xb: Array  # (Q, D) boundary points with a penalty condition
-    nb: Array  # (Q, D) outward normals
-    gb: Array  # (Q,) target values g
+    x: Array  # (Q, D)
+    n: Array  # (Q, D) outward normal (zero for observations)
+    g: Array  # (Q,) targets
     c0: Array  # (Q,) coefficient of ψ
     c1: Array  # (Q,) coefficient of n·∇ψ
-    wb: Array  # (Q,) penalty weights
-    Ab: Jet  # jet of A at xb
-    Bb: Jet  # jet of B at xb
+    w: Array  # (Q,) weights
+    A: Jet  # jet of A_k at x: (Q,), (Q, D), (Q, D, D), (Q,)
+    B: Jet  # jet of B_k at x
 
 
-def check_equation(problem: Problem, dtype) -> None:
-    """The equation returns one real scalar for one point (checked abstractly, before any
-    compilation): None, complex values (which would be cut to their real part), vectors and
-    NumPy calls on traced values are refused with a message naming the equation."""
-    d = problem.dim
-    x0 = jax.ShapeDtypeStruct((d,), dtype)
-    u0 = Jet(*(jax.ShapeDtypeStruct(shape, dtype) for shape in ((), (d,), (d, d), ())))
+class Pairs(NamedTuple):
+    """Periodic pairs of one component: w (c0 (ψ_k(x) - ψ_k(x2)) + c1 n·(∇ψ_k(x) - ∇ψ_k(x2)))."""
 
-    def call(x, u):
-        out = problem.equation(x, u)
-        check_residual_type(out)
-        try:
-            if isinstance(out, (str, bytes)):  # jnp.asarray("a") reads "a" as a dtype name
-                raise TypeError(type(out).__name__)
-            return jnp.asarray(out)
-        except (TypeError, ValueError, Warning):
-            raise TypeError(f"the equation must return a real scalar residual for one point, "
-                            f"got a {type(out).__name__}") from None  # fmt: skip
-
-    out = traced(call, "the equation", x0, u0)
-    check_residual_type(out)
-    if out.shape != ():
-        raise ValueError(
-            f"equation must return a scalar residual for one point, got shape {out.shape}"
-        )
+    x: Array  # (S, D) on the lower face
+    x2: Array  # (S, D) the matching points on the upper face
+    n: Array  # (S, D) the axis direction
+    c0: Array  # (S,)
+    c1: Array  # (S,)
+    w: Array  # (S,)
+    A: Jet  # jets of A_k, B_k at x and at x2
+    B: Jet
+    A2: Jet
+    B2: Jet
 
 
-def _used_fields(problem: Problem, dtype) -> frozenset:
-    """Which Jet fields the equation reads, from its jaxpr (unused ones are dropped)."""
-    d = problem.dim
-    x0 = jnp.zeros((d,), dtype)
-    u0 = Jet(jnp.zeros((), dtype), jnp.zeros((d,), dtype), jnp.zeros((d, d), dtype),
-             jnp.zeros((), dtype))  # fmt: skip
-    closed = jax.make_jaxpr(problem.equation)(x0, u0)
-    jaxpr = closed.jaxpr
-    used = set()
-    for eqn in jaxpr.eqns:
-        used.update(v for v in eqn.invars if isinstance(v, jex_core.Var))
-    used.update(v for v in jaxpr.outvars if isinstance(v, jex_core.Var))
-    fields = Jet._fields
-    return frozenset(f for f, v in zip(fields, jaxpr.invars[1:]) if v in used)
+class CollocationData(NamedTuple):
+    """The arrays of a collocation problem (a pytree; θ-independent, computed once)."""
 
-
-def _eval_equation(problem: Problem, x, u: Jet):
-    """r and dF/du (a Jet of derivatives) at every point; checks the residual is a scalar."""
-
-    def one(xp, up):
-        r = problem.equation(xp, up)
-        r = jnp.asarray(r)
-        if r.shape != ():
-            raise ValueError(
-                f"equation must return a scalar residual for one point, got shape {r.shape}"
-            )
-        return r.astype(xp.dtype)
-
-    return jax.vmap(jax.value_and_grad(one, argnums=1))(x, u)
-
-
-def _psi_jet(A: Jet, B: Jet, N: Array, gN: Array, HN: Array) -> Jet:
-    """Jet of ψ = A + B N from the jets of A, B and N (product rule), batched over points."""
-    outer = gN[:, :, None] * B.grad[:, None, :]
-    value = A.value + B.value * N
-    grad = A.grad + N[:, None] * B.grad + B.value[:, None] * gN
-    hess = (
-        A.hessian
-        + N[:, None, None] * B.hessian
-        + outer
-        + jnp.swapaxes(outer, 1, 2)
-        + B.value[:, None, None] * HN
-    )
-    return Jet(value, grad, hess, jnp.trace(hess, axis1=1, axis2=2))
-
-
-def _operator_weights(dF: Jet, B: Jet, used: frozenset):
-    """(α, β, h, λ) of the interior residuals' θ-derivative (see the module docstring)."""
-    alpha = dF.value * B.value
-    beta = None
-    if "grad" in used:
-        alpha = alpha + jnp.sum(dF.grad * B.grad, axis=1)
-        beta = B.value[:, None] * dF.grad
-    h = lap = None
-    if "hessian" in used:
-        alpha = alpha + jnp.sum(dF.hessian * B.hessian, axis=(1, 2))
-        sym = dF.hessian + jnp.swapaxes(dF.hessian, 1, 2)
-        beta = (0 if beta is None else beta) + jnp.einsum("pij,pj->pi", sym, B.grad)
-        h = B.value[:, None, None] * dF.hessian
-    if "laplacian" in used:
-        alpha = alpha + dF.laplacian * B.laplacian
-        beta = (0 if beta is None else beta) + 2 * dF.laplacian[:, None] * B.grad
-        lap = B.value * dF.laplacian
-    return alpha, beta, h, lap
+    x: Array  # (P, D) interior points
+    A: tuple  # K Jets of A_k at x: (P,), (P, D), (P, D, D), (P,)
+    B: tuple  # K Jets of B_k at x
+    pen: tuple  # K Penalty blocks
+    pairs: tuple  # K Pairs blocks
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Collocation:
-    """Static description of a collocation problem: the problem, network, trial solution and
-    which Jet fields the equation uses. Hashable by identity (a static jit argument); the
-    arrays live in :class:`CollocationData`."""
+    """Static description of a collocation problem (hashed by identity: a static jit
+    argument); the arrays live in :class:`CollocationData`.
+
+    Attributes:
+      problem: the problem (K = ``problem.components`` unknowns).
+      net: the network spec of every component.
+      trials: K trial solutions (None where ψ_k = N).
+      used: the Jet fields the equation reads (of any component).
+      n_eq: E, the number of residuals per interior point.
+      derivatives: the strategy (:class:`~nnpde.derivatives.Kernels` or
+        :class:`~nnpde.derivatives.Autodiff`).
+      penalty_blocks: ((name, rows), ...) of the penalty residuals, in order.
+    """
 
     problem: Problem
     net: object
-    trial: TrialSolution | None
+    trials: tuple
     used: frozenset
-    backend: str = "kernels"
-    penalty_blocks: tuple = ()  # ((name, rows), ...) of the penalty conditions, in order
+    n_eq: int = 1
+    derivatives: Kernels | Autodiff = Kernels()  # noqa: RUF009 (frozen, hashable)
+    penalty_blocks: tuple = ()
+
+    # ---- static structure -----------------------------------------------------------------
+    @property
+    def k(self) -> int:
+        """K, the number of unknown functions."""
+        return self.problem.components
+
+    @property
+    def n_net(self) -> int:
+        """NT of one component's network."""
+        return self.net.num_params
+
+    @property
+    def backend(self) -> str:
+        """The strategy's name: ``"kernels"`` or ``"autodiff"``."""
+        return self.derivatives.name
+
+    @property
+    def trial(self):
+        """The trial solution (K = 1) or the tuple of K trial solutions."""
+        return self.trials[0] if self.k == 1 else self.trials
 
     def blocks(self, data: CollocationData) -> tuple:
-        """((name, size), ...) of the consecutive residual blocks: the interior points, then
-        each penalty condition (their per-block losses are in the history)."""
-        return (("interior", data.x.shape[0]),) + self.penalty_blocks
+        """((name, size), ...) of the consecutive residual blocks: the interior residuals
+        (one block per equation), then each penalty condition and observation block."""
+        p = data.x.shape[0]
+        if self.n_eq == 1:
+            return (("interior", p),) + self.penalty_blocks
+        return tuple((f"interior[{e}]", p) for e in range(self.n_eq)) + self.penalty_blocks
 
-    # ---- the trial solution at one point (autodiff backend) -------------------------------
-    def _psi_single(self, theta, x):
-        n = _nets.apply_single(self.net, theta, x)
-        if self.trial is None:
-            return n
-        return self.trial.A(x) + self.trial.B(x) * n
+    def split(self, theta):
+        """((θ_1, ..., θ_K), φ as a dict {name: scalar}) from Θ (K·NT + m,)."""
+        nt = self.n_net
+        thetas = tuple(theta[i * nt:(i + 1) * nt] for i in range(self.k))
+        phi = theta[self.k * nt:]
+        return thetas, {n: phi[i] for i, n in enumerate(self.problem.param_names)}
 
-    # ---- residuals ------------------------------------------------------------------------
-    def _jets(self, theta, data: CollocationData):
-        """(interior ψ jet, boundary ψ jet) by the chosen backend."""
-        if self.backend == "autodiff":
-            psi = functools.partial(self._psi_single, theta)
-            return jax.vmap(functools.partial(jet_of, psi))(data.x), jax.vmap(
-                functools.partial(jet_of, psi)
-            )(data.xb)
-        jet_int = _psi_jet(data.A, data.B, *kernels.jet(self.net, theta, data.x))
-        jet_b = _psi_jet(data.Ab, data.Bb, *kernels.jet(self.net, theta, data.xb))
-        return jet_int, jet_b
+    # ---- pointwise pieces shared by the strategies ------------------------------------------
+    def equation_at(self, x, u: tuple, phi: dict) -> Array:
+        """F(x, ψ_1..ψ_K; φ) at one point x (D,) from K jets: the residuals (E,)."""
+        jets = u[0] if self.k == 1 else tuple(u)
+        r = self.problem.equation(x, jets, phi) if self.problem.params else \
+            self.problem.equation(x, jets)  # fmt: skip
+        return jnp.atleast_1d(jnp.asarray(r)).astype(x.dtype)
 
-    def _boundary_residual(self, jet_b: Jet, data: CollocationData):
-        flux = jnp.sum(data.nb * jet_b.grad, axis=1)
-        return data.wb * (data.c0 * jet_b.value + data.c1 * flux - data.gb)
+    def psi_point(self, theta_k, k: int, x):
+        """ψ_k at one point x (D,): A_k(x) + B_k(x) N(x, θ_k), or N without a trial solution."""
+        n = _nets.apply_single(self.net, theta_k, x)
+        t = self.trials[k]
+        return n if t is None else t.A(x) + t.B(x) * n
 
-    def _residuals_and_weights(self, theta, data: CollocationData):
-        jet_int, jet_b = self._jets(theta, data)
-        r_int, dF = _eval_equation(self.problem, data.x, jet_int)
-        r_b = self._boundary_residual(jet_b, data)
-        return jnp.concatenate([r_int, r_b]), dF
+    def equation_derivatives(self, x, jets: tuple, phi: dict):
+        """The interior residuals and their derivatives with respect to the jets and φ.
 
+        Args:
+          x: points (P, D); jets: K Jets of ψ_k at x; phi: the coefficients.
+
+        Returns:
+          (r (E·P,), dF: K Jets of ∂r/∂(ψ_k's jet) with leading axis E·P, dφ (E·P, m)),
+          e-major (the rows of equation 0 first).
+        """
+        e, p, names = self.n_eq, x.shape[0], self.problem.param_names
+        f = self.equation_at
+        if e == 1:
+            vg = jax.value_and_grad(lambda xp, up, ph: f(xp, up, ph)[0], argnums=(1, 2))
+            r, (du, dph) = jax.vmap(vg, in_axes=(0, 0, None))(x, jets, phi)
+        else:
+            r = jax.vmap(f, in_axes=(0, 0, None))(x, jets, phi).T.reshape(e * p)
+            du, dph = jax.vmap(jax.jacrev(f, argnums=(1, 2)), in_axes=(0, 0, None))(x, jets, phi)
+            flat = lambda a: jnp.moveaxis(a, 1, 0).reshape((e * p,) + a.shape[2:])  # noqa: E731
+            du, dph = jax.tree_util.tree_map(flat, (du, dph))
+        dphi = jnp.stack([dph[n] for n in names], axis=1) if names else \
+            jnp.zeros((e * p, 0), x.dtype)  # fmt: skip
+        return r, tuple(Jet(*d) for d in du), dphi
+
+    # ---- the model interface of nnpde.objective: delegated to the strategy -----------------
     def residuals(self, theta, data: CollocationData) -> Array:
-        """All residuals, interior then weighted boundary penalties: (P + Q,).
+        """All residuals (R,): interior (E·P,), then each component's penalties.
 
-        With the kernels backend, ``jax.grad``/``jax.vjp`` through it use the hand-written
+        With the kernels strategy, ``jax.grad``/``jax.vjp`` through it use the hand-written
         operator VJPs (a ``jax.custom_vjp``)."""
-        if self.backend == "autodiff":
-            return self._residuals_and_weights(theta, data)[0]
-        return _residuals_kernels(self, theta, data)
-
-    def boundary_weights(self, data: CollocationData):
-        """(α_b, β_b) of the boundary penalty residuals' θ-derivative."""
-        flux_b = jnp.sum(data.nb * data.Bb.grad, axis=1)
-        alpha = data.wb * (data.c0 * data.Bb.value + data.c1 * flux_b)
-        beta = (data.wb * data.c1 * data.Bb.value)[:, None] * data.nb
-        return alpha, beta
-
-    def jacobian(self, theta, data: CollocationData) -> Array:
-        """The residual Jacobian ∂r/∂θ: (P + Q, NT)."""
-        return self.residuals_and_jacobian(theta, data)[1]
+        return self.derivatives.residuals(self, theta, data)
 
     def residuals_and_jacobian(self, theta, data: CollocationData):
-        """(r (P + Q,), J (P + Q, NT)) in one pass."""
-        if self.backend == "autodiff":
-            return self.residuals(theta, data), _autodiff_jacobian(self, theta, data)
-        r, dF = self._residuals_and_weights(theta, data)
-        alpha, beta, h, lap = _operator_weights(dF, data.B, self.used)
-        J_int = kernels.operator_rows(
-            self.net, theta, data.x, value=alpha, grad=beta, hessian=h, laplacian=lap
-        )
-        ab, bb = self.boundary_weights(data)
-        J_b = kernels.operator_rows(self.net, theta, data.xb, value=ab, grad=bb)
-        return r, jnp.concatenate([J_int, J_b], axis=0)
+        """(r (R,), J (R, K·NT + m)) in one pass; J is exact and block structured (a penalty
+        row of component k touches θ_k only)."""
+        return self.derivatives.residuals_and_jacobian(self, theta, data)
+
+    def jacobian(self, theta, data: CollocationData) -> Array:
+        """The residual Jacobian ∂r/∂Θ: (R, K·NT + m)."""
+        return self.residuals_and_jacobian(theta, data)[1]
 
     def loss(self, theta, data: CollocationData) -> Array:
         """½·mean(r²) over all residuals (a scalar)."""
         r = self.residuals(theta, data)
         return 0.5 * jnp.mean(r * r)
 
-    # ---- matrix-free products and the Gauss-Newton matrix ---------------------------------
     def linearize(self, theta, data: CollocationData):
-        """(r, jvp, vjp): the residuals (R,) at θ and the linear maps v ↦ J v ((NT,) → (R,))
-        and u ↦ Jᵀu ((R,) → (NT,)) of the residual Jacobian J at θ, never forming J.
-
-        The pointwise weights (α, β, h, λ) are computed once here; each product is then one
-        pass of :func:`nnpde.kernels.operator_jvp` / :func:`~nnpde.kernels.operator_vjp`
-        (interior, then boundary penalty points). The autodiff backend uses
-        ``jax.linearize`` and its transpose. Used by the matrix-free Gauss-Newton step
-        (``method="gn-cg"``), which applies JᵀJ many times at one θ.
-        """
-        if self.backend == "autodiff":
-            r, jvp = jax.linearize(lambda t: self._residuals_and_weights(t, data)[0], theta)
-            transpose = jax.linear_transpose(jvp, theta)
-            return r, jvp, lambda u: transpose(u)[0]
-        r, dF = self._residuals_and_weights(theta, data)
-        weights = _operator_weights(dF, data.B, self.used)
-        ab, bb = self.boundary_weights(data)
-        p = data.x.shape[0]
-        alpha, beta, h, lap = weights
-
-        def jvp(v):
-            j_int = kernels.operator_jvp(self.net, theta, data.x, v, value=alpha, grad=beta,
-                                         hessian=h, laplacian=lap)  # fmt: skip
-            j_b = kernels.operator_jvp(self.net, theta, data.xb, v, value=ab, grad=bb)
-            return jnp.concatenate([j_int, j_b])
-
-        def vjp(u):
-            return _weighted_vjp(self, theta, data, weights, u[:p], u[p:])
-
-        return r, jvp, vjp
+        """(r (R,), v ↦ J v ((K·NT + m,) → (R,)), u ↦ Jᵀu ((R,) → (K·NT + m,))) at θ, never
+        forming J: the kernels strategy computes the pointwise weights (α, β, h, λ) once and
+        each product is one pass of :func:`nnpde.kernels.operator_jvp` /
+        :func:`~nnpde.kernels.operator_vjp` per component; autodiff uses ``jax.linearize``
+        and its transpose. Used by the matrix-free step (``method="gn-cg"``)."""
+        return self.derivatives.linearize(self, theta, data)
 
     def jvp(self, theta, data: CollocationData, v) -> Array:
-        """J v: the residual Jacobian at θ times a direction v (NT,), shape (P + Q,).
-
-        Equals ``jacobian(theta, data) @ v`` without forming J (:func:`kernels.operator_jvp`
-        with the weights of :meth:`residuals_and_jacobian`, plus the boundary block)."""
+        """J v for a direction v (K·NT + m,): shape (R,), without forming J."""
         return self.linearize(theta, data)[1](v)
 
     def vjp(self, theta, data: CollocationData, u) -> Array:
-        """Jᵀu for u of shape (P + Q,): shape (NT,), without forming J
-        (:func:`kernels.operator_vjp`, as the loss's custom VJP)."""
+        """Jᵀu for u (R,): shape (K·NT + m,), without forming J."""
         return self.linearize(theta, data)[2](u)
 
     def gram(self, theta, data: CollocationData):
-        """(½·mean(r²), JᵀJ (NT, NT), Jᵀr (NT,)) at θ, in bounded memory.
-
-        The kernels backend accumulates JᵀJ and Jᵀr over blocks of points
-        (:func:`kernels.operator_gram`), so the (P, NT) Jacobian is never held: memory
-        O(chunk·NT + NT²) for any P. The autodiff backend forms J. JᵀJ is exactly
-        symmetric."""
+        """(½·mean(r²), JᵀJ (NT', NT'), Jᵀr (NT',)) at θ, NT' = K·NT + m: with the kernels
+        strategy accumulated over blocks of points (memory O(chunk·NT' + NT'²) for any P),
+        with autodiff from J. JᵀJ is exactly symmetric."""
         r, JTJ, JTr = self.gram_with_residuals(theta, data)
         return 0.5 * jnp.mean(r * r), JTJ, JTr
 
     def gram_with_residuals(self, theta, data: CollocationData):
-        """(r (P + Q,), JᵀJ (NT, NT), Jᵀr (NT,)) at θ: :meth:`gram` with the residuals."""
-        if self.backend == "autodiff":
-            r, J = self.residuals_and_jacobian(theta, data)
-            JTJ = J.T @ J
-            return r, 0.5 * (JTJ + JTJ.T), J.T @ r
-        r, dF = self._residuals_and_weights(theta, data)
-        alpha, beta, h, lap = _operator_weights(dF, data.B, self.used)
-        p = data.x.shape[0]
-        JTJ, JTr = kernels.operator_gram(self.net, theta, data.x, r[:p], value=alpha,
-                                         grad=beta, hessian=h, laplacian=lap)  # fmt: skip
-        ab, bb = self.boundary_weights(data)
-        JTJ_b, JTr_b = kernels.operator_gram(self.net, theta, data.xb, r[p:], value=ab, grad=bb)
-        return r, JTJ + JTJ_b, JTr + JTr_b
+        """(r (R,), JᵀJ, Jᵀr) at θ: :meth:`gram` with the residuals."""
+        return self.derivatives.gram_with_residuals(self, theta, data)
 
     def gram_diagonal(self, theta, data: CollocationData) -> Array:
-        """diag(JᵀJ) = Σ_p J_pk², the squared column norms of J: shape (NT,).
-
-        The Jacobi preconditioner of the matrix-free step. The kernels backend forms the
-        rows of J one block of points at a time and keeps only their squared column sums
-        (memory O(chunk·NT)); the autodiff backend forms J."""
-        if self.backend == "autodiff":
-            J = self.jacobian(theta, data)
-            return jnp.sum(J * J, axis=0)
-        _, dF = self._residuals_and_weights(theta, data)
-        alpha, beta, h, lap = _operator_weights(dF, data.B, self.used)
-        ab, bb = self.boundary_weights(data)
-        return _column_sq_sums(self.net, theta, data.x, alpha, beta, h, lap) + \
-            _column_sq_sums(self.net, theta, data.xb, ab, bb, None, None)  # fmt: skip
+        """diag(JᵀJ), the squared column norms of J: shape (K·NT + m,). The Jacobi
+        preconditioner of the matrix-free step; the kernels strategy forms the rows one block
+        of points at a time (memory O(chunk·NT))."""
+        return self.derivatives.gram_diagonal(self, theta, data)
 
     # ---- sharding over points (nnpde.distributed) -------------------------------------------
     def shard_specs(self, data: CollocationData, axis: str):
         """PartitionSpecs of ``data`` for a mesh run: the interior points and their jets are
-        split over mesh axis ``axis``; the (few) boundary penalty points are replicated."""
+        split over mesh axis ``axis``; the (few) penalty points are replicated."""
         from jax.sharding import PartitionSpec
 
         split, whole = PartitionSpec(axis), PartitionSpec()
         tree = jax.tree_util.tree_map(lambda _: whole, data)
-        return tree._replace(x=split, A=jax.tree_util.tree_map(lambda _: split, data.A),
-                             B=jax.tree_util.tree_map(lambda _: split, data.B))  # fmt: skip
+        per_point = jax.tree_util.tree_map(lambda _: split, (data.x, data.A, data.B))
+        return tree._replace(x=per_point[0], A=per_point[1], B=per_point[2])
 
     def mask_replicated(self, data: CollocationData, keep) -> CollocationData:
-        """``data`` with the replicated boundary rows' weights zeroed unless ``keep`` (a bool
+        """``data`` with the replicated penalty rows' weights zeroed unless ``keep`` (a bool
         scalar): on all shards but the first they then give exact zeros (residuals, Jacobian
-        rows), so sums over shards count each boundary point once."""
-        return data._replace(wb=jnp.where(keep, data.wb, jnp.zeros_like(data.wb)))
+        rows), so sums over shards count each penalty point once."""
+
+        def mask(block):
+            return block._replace(w=jnp.where(keep, block.w, jnp.zeros_like(block.w)))
+
+        return data._replace(pen=tuple(map(mask, data.pen)), pairs=tuple(map(mask, data.pairs)))
 
 
-def _autodiff_jacobian(col: Collocation, theta, data: CollocationData):
-    """J by autodiff: each residual depends on θ and its own point only."""
-    psi = col._psi_single
-
-    def r_int(t, xp):
-        u = jet_of(functools.partial(psi, t), xp)
-        return jnp.asarray(col.problem.equation(xp, u)).astype(xp.dtype)
-
-    def r_b(t, xp, n, g, c0, c1, w):
-        u = jet_of(functools.partial(psi, t), xp)
-        return w * (c0 * u.value + c1 * jnp.dot(n, u.grad) - g)
-
-    J_int = jax.vmap(jax.grad(r_int), in_axes=(None, 0))(theta, data.x)
-    J_b = jax.vmap(jax.grad(r_b), in_axes=(None, 0, 0, 0, 0, 0, 0))(
-        theta, data.xb, data.nb, data.gb, data.c0, data.c1, data.wb
-    )
-    return jnp.concatenate([J_int, J_b], axis=0)
+# ---- building ----------------------------------------------------------------------------------
+def _abstract_inputs(problem: Problem, dtype):
+    d, k = problem.dim, problem.components
+    x0 = jax.ShapeDtypeStruct((d,), dtype)
+    jet = Jet(*(jax.ShapeDtypeStruct(s, dtype) for s in ((), (d,), (d, d), ())))
+    return x0, (jet,) * k, {n: jax.ShapeDtypeStruct((), dtype) for n in problem.param_names}
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _residuals_kernels(col: Collocation, theta, data: CollocationData):
-    return col._residuals_and_weights(theta, data)[0]
+def check_equation(problem: Problem, dtype) -> tuple[frozenset, int]:
+    """(the Jet fields the equation reads, E) from its jaxpr, checked abstractly before any
+    compilation: it must return one real scalar for one point (K = 1) or a scalar or vector
+    (E,) (K > 1); None, complex values (which would be cut to their real part) and NumPy
+    calls on traced values are refused with a message naming the equation."""
+    k = problem.components
+    what = "a real scalar residual" if k == 1 else "a scalar or a vector (E,) of real residuals"
+
+    def call(x, u, p):
+        jets = u[0] if k == 1 else tuple(u)
+        out = problem.equation(x, jets, p) if problem.params else problem.equation(x, jets)
+        check_residual_type(out)
+        try:
+            if isinstance(out, (str, bytes)):  # jnp.asarray("a") reads "a" as a dtype name
+                raise TypeError(type(out).__name__)
+            out = jnp.asarray(out)
+        except (TypeError, ValueError, Warning):
+            raise TypeError(f"the equation must return {what} for one point, got a "
+                            f"{type(out).__name__}") from None  # fmt: skip
+        check_residual_type(out)
+        return out
+
+    args = _abstract_inputs(problem, dtype)
+    out = traced(call, "the equation", *args)
+    if out.ndim > (0 if k == 1 else 1):
+        raise ValueError(f"the equation must return {what} for one point, got shape "
+                         f"{out.shape}")  # fmt: skip
+    concrete = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), args)
+    jaxpr = jax.make_jaxpr(call)(*concrete).jaxpr
+    read = {v for eqn in jaxpr.eqns for v in eqn.invars if isinstance(v, jex_core.Var)}
+    read |= {v for v in jaxpr.outvars if isinstance(v, jex_core.Var)}
+    jet_vars = jaxpr.invars[1:1 + 4 * k]  # x, then the K jets' fields, then φ
+    used = frozenset(Jet._fields[i % 4] for i, v in enumerate(jet_vars) if v in read)
+    return used, int(np.prod(out.shape, dtype=int))
 
 
-def _residuals_fwd(col, theta, data):
-    r, dF = col._residuals_and_weights(theta, data)
-    return r, (theta, dF, data)
+def _check_activation(net, used: frozenset) -> None:
+    need = 3 if used & {"hessian", "laplacian"} else 2 if "grad" in used else 1
+    act = get_activation(net.activation)
+    if act.order < need:
+        raise ValueError(
+            f"the equation uses {sorted(used)} of the solution; its θ-derivatives need the "
+            f"activation's derivative of order {need}, but {act.name!r} is valid only "
+            f"up to order {act.order}; use a smooth activation such as 'tanh'"
+        )
 
 
-def _weighted_vjp(col: Collocation, theta, data: CollocationData, weights, ct_int, ct_b):
-    """Jᵀ(ct_int, ct_b) from the interior operator weights (α, β, h, λ) (kernels backend)."""
-    alpha, beta, h, lap = weights
-
-    def scale(w, c):
-        return None if w is None else w * c.reshape(c.shape + (1,) * (w.ndim - 1))
-
-    g = kernels.operator_vjp(
-        col.net, theta, data.x,
-        value=scale(alpha, ct_int), grad=scale(beta, ct_int),
-        hessian=scale(h, ct_int), laplacian=scale(lap, ct_int),
-    )  # fmt: skip
-    ab, bb = col.boundary_weights(data)
-    return g + kernels.operator_vjp(col.net, theta, data.xb, value=ab * ct_b,
-                                    grad=bb * ct_b[:, None])  # fmt: skip
+def component_problem(problem: Problem, k: int) -> Problem:
+    """The conditions of component k as a one-unknown problem (for its trial solution):
+    component-k conditions other than periodic ones, renumbered to component 0; a
+    one-unknown problem keeps its own ``trial``."""
+    bcs = [dataclasses.replace(bc, component=0) for bc in problem.boundary
+           if bc.component == k and not isinstance(bc, Periodic)]  # fmt: skip
+    trial = problem.trial if problem.components == 1 else None
+    return Problem(problem.domain, lambda x, u: u.value, boundary=bcs, trial=trial,
+                   name=problem.name if problem.components == 1 else f"{problem.name}[{k}]")
 
 
-def _column_sq_sums(net, theta, x, alpha, beta, h, lap):
-    """Σ_p (∂F_p/∂θ)² (NT,) with rows formed one block of points at a time."""
-    chunk = kernels.ROWS_CHUNK_SIZE
-    if jax.default_backend() != "cpu":  # larger blocks, up to 2^25 entries (256 MiB in f64)
-        chunk = max(chunk, min(kernels.GPU_CHUNK_SIZE, (1 << 25) // net.num_params))
+def make_collocation(
+    problem: Problem,
+    net,
+    x,
+    *,
+    boundary_points: int = 64,
+    key=None,
+    backend: str = "kernels",
+    dtype=None,
+) -> tuple[Collocation, CollocationData]:
+    """Builds the static :class:`Collocation` and its :class:`CollocationData`.
 
-    def block(xb, a, be, hh, la):
-        rows = kernels.operator_rows(net, theta, xb, value=a, grad=be, hessian=hh, laplacian=la,
-                                     chunk_size=chunk)  # fmt: skip
-        return jnp.sum(rows * rows, axis=0)
+    Args:
+      problem: the problem (any number of components, coefficients, observations).
+      net: a ``TwoLayerNet`` (or, with ``backend="autodiff"``, a scalar ``MLP``) of the
+        problem's dimension, used for every component.
+      x: interior collocation points (P, D).
+      boundary_points: points of each condition imposed by penalty (Neumann, Robin, and
+        Dirichlet that the trial solution does not impose), spread over the condition's own
+        faces, and point pairs of each periodic condition; a condition's ``points`` overrides
+        it (:mod:`nnpde.penalties`).
+      key: PRNG key for the boundary points (None: deterministic low-discrepancy points).
+      backend: "kernels" (hand-written) or "autodiff": the :mod:`nnpde.derivatives` strategy.
+      dtype: float dtype of the data (default: that of ``x``).
 
-    return kernels._sum_blocks(block, chunk, x, alpha, beta, h, lap)
+    Returns:
+      (the model, its data). The coefficients' initial values are ``problem.params``.
+
+    Example:
+      >>> import jax.numpy as jnp, nnpde
+      >>> from nnpde.collocation import make_collocation
+      >>> problem = nnpde.problems.lagaris_pde1().problem
+      >>> col, data = make_collocation(problem, nnpde.TwoLayerNet(2, (4, 4)), jnp.full((3, 2), 0.5))
+      >>> col.blocks(data), col.used
+      ((('interior', 3),), frozenset({'laplacian'}))
+    """
+    dtype = jnp.asarray(x).dtype if dtype is None else jnp.dtype(dtype)
+    from nnpde import high_order  # partials of order 3-4 or an OperatorBC (issue 18, item 2)
+
+    if high_order.needs_high_order(problem, dtype):
+        return high_order.make_high_order(problem, net, x, boundary_points=boundary_points,
+                                          key=key, backend=backend, dtype=dtype)  # fmt: skip
+    derivatives = for_backend(backend, net)
+    x = jnp.asarray(x, dtype)
+    used, n_eq = check_equation(problem, dtype)
+    _check_activation(net, used)
+    trials, A, B, pens, pairs, names = [], [], [], [], [], []
+    for k in range(problem.components):
+        sub = component_problem(problem, k)
+        trial, rest = build_trial(sub)
+        a, b = _trivial_jets(x.shape[0], problem.dim, dtype, trial, x)
+        if trial is not None:
+            check_trial_finite(sub, x, a, b)
+        rows, pair_rows, block_names = _penalty_rows(problem, k, rest, boundary_points, key,
+                                                     dtype)  # fmt: skip
+        trials.append(trial)
+        A.append(a)
+        B.append(b)
+        pens.append(_penalty(rows, sub, trial, dtype))
+        pairs.append(_pairs(pair_rows, problem.dim, trial, dtype))
+        names += block_names
+    col = Collocation(problem, net, tuple(trials), used, n_eq, derivatives, tuple(names))
+    return col, CollocationData(x, tuple(A), tuple(B), tuple(pens), tuple(pairs))
 
 
-def _residuals_bwd(col, saved, ct):
-    theta, dF, data = saved
-    p = data.x.shape[0]
-    weights = _operator_weights(dF, data.B, col.used)
-    g = _weighted_vjp(col, theta, data, weights, ct[:p], ct[p:])
-    return g, jax.tree_util.tree_map(jnp.zeros_like, data)
+def _penalty_rows(problem: Problem, k: int, rest, n: int, key, dtype):
+    """The rows of component k's penalties: ([(x, n, g, c0, c1, w)] of its conditions, then
+    observations; [(x, x2, n, c0, c1, w)] of its periodic pairs; their block names)."""
+    prefix = f"u{k}: " if problem.components > 1 else ""
+    rows, pairs, names = [], [], []
+    for bc in rest:
+        pts, normals, g, c0, c1 = penalty_condition(problem, bc, n, key, dtype)
+        rows.append((pts, normals, g, c0, c1, float(bc.weight)))
+        names.append(f"{prefix}{condition_name(bc)}")
+    for i, obs in enumerate(problem.observations):
+        if obs.component == k:
+            rows.append((obs.x, np.zeros_like(obs.x), obs.values, 1.0, 0.0, float(obs.weight)))
+            names.append(f"{prefix}data[{i}]")
+    sizes = [len(r[0]) for r in rows]
+    for bc in problem.boundary:
+        if isinstance(bc, Periodic) and bc.component == k:
+            x1, x2 = periodic_pairs(problem.domain, bc, n, key)
+            axis = np.zeros_like(x1)
+            axis[:, bc.axis] = 1.0
+            pairs.append((x1, x2, axis, 1.0, 0.0, float(bc.weight)))
+            names.append(f"{prefix}Periodic(x{bc.axis})")
+            sizes.append(len(x1))
+            if bc.derivative:
+                pairs.append((x1, x2, axis, 0.0, 1.0, float(bc.weight)))
+                names.append(f"{prefix}Periodic(x{bc.axis}, derivative)")
+                sizes.append(len(x1))
+    return rows, pairs, list(zip(names, sizes))
 
 
-_residuals_kernels.defvjp(_residuals_fwd, _residuals_bwd)
+def _column(rows, i: int, shape: tuple, dtype):
+    """Field i of the rows stacked: (Σ rows, ...) (scalars broadcast to each row's points)."""
+    if not rows:
+        return jnp.zeros(shape, dtype)
+    parts = [np.broadcast_to(np.asarray(r[i], float), (len(r[0]),) + shape[1:]) for r in rows]
+    return jnp.asarray(np.concatenate(parts), dtype)
+
+
+def _penalty(rows, sub: Problem, trial: TrialSolution | None, dtype) -> Penalty:
+    d = sub.dim
+    x = _column(rows, 0, (0, d), dtype)
+    A, B = _trivial_jets(x.shape[0], d, dtype, trial, x)
+    if trial is not None:
+        check_trial_finite(sub, x, A, B)
+    n, g, c0, c1, w = (_column(rows, i, s, dtype) for i, s in
+                       ((1, (0, d)), (2, (0,)), (3, (0,)), (4, (0,)), (5, (0,))))  # fmt: skip
+    return Penalty(x, n, g, c0, c1, w, A, B)
+
+
+def _pairs(rows, d: int, trial: TrialSolution | None, dtype) -> Pairs:
+    x, x2 = _column(rows, 0, (0, d), dtype), _column(rows, 1, (0, d), dtype)
+    A, B = _trivial_jets(x.shape[0], d, dtype, trial, x)
+    A2, B2 = _trivial_jets(x2.shape[0], d, dtype, trial, x2)
+    n, c0, c1, w = (_column(rows, i, s, dtype) for i, s in
+                    ((2, (0, d)), (3, (0,)), (4, (0,)), (5, (0,))))  # fmt: skip
+    return Pairs(x, x2, n, c0, c1, w, A, B, A2, B2)
 
 
 # Points per block of the set-up's trial jets: autodiff of A and B holds several (block, D, D)
@@ -423,19 +457,20 @@ _residuals_kernels.defvjp(_residuals_fwd, _residuals_bwd)
 SETUP_BLOCK = 1 << 14
 
 
+def trial_jets(trial: TrialSolution | None, x):
+    """Jets of A and B at the points x (n, D): zeros and ones without a trial solution."""
+    return _trivial_jets(x.shape[0], x.shape[1], x.dtype, trial, x)
+
+
 def _trivial_jets(n: int, d: int, dtype, trial: TrialSolution | None, x):
     """Jets of A and B at the points x (n, D): zeros and ones without a trial solution, else
-    by autodiff, ``SETUP_BLOCK`` points at a time (``lax.map``), so the set-up never holds the
-    autodiff intermediates of all n points at once."""
+    by autodiff, ``SETUP_BLOCK`` points at a time, so the set-up never holds the autodiff
+    intermediates of all n points at once."""
     if trial is None or n == 0:
         zero = jnp.zeros((n,), dtype)
         A = Jet(zero, jnp.zeros((n, d), dtype), jnp.zeros((n, d, d), dtype), zero)
         B = Jet(jnp.ones((n,), dtype), A.grad, A.hessian, zero)
         return A, B
-    return _trial_jets(trial, x)
-
-
-def _trial_jets(trial: TrialSolution, x):
     return _trial_jets_blocked(trial, x, min(SETUP_BLOCK, x.shape[0]))
 
 
@@ -445,6 +480,8 @@ def _trial_jets_blocked(trial: TrialSolution, x, block: int):
     the (n, ...) outputs (a ``fori_loop`` of ``dynamic_update_slice``): peak memory is the
     outputs plus one block's autodiff intermediates. The last block starts at n - block, so
     no padding or remainder copy is needed (a few points are computed twice, identically)."""
+    from nnpde.problem import jet_of
+
     n = x.shape[0]
     jets = jax.vmap(lambda p: (jet_of(trial.A, p), jet_of(trial.B, p)))
     shapes = jax.eval_shape(jets, x[:block])
@@ -480,121 +517,3 @@ def _first_non_finite(A: Jet, B: Jet):
     for leaf in jax.tree_util.tree_leaves((A, B)):  # (Jet.high is None here)
         ok = ok & jnp.all(jnp.isfinite(leaf.reshape(leaf.shape[0], -1)), axis=1)
     return jnp.where(jnp.all(ok), ok.shape[0], jnp.argmin(ok))
-
-
-def _select(domain, bc, sample):
-    where = bc.where
-    if where is None:
-        return np.ones(len(sample.x), bool)
-    if isinstance(where, str):
-        return sample.face == domain.canonical_face(where)
-    return np.array([bool(where(p)) for p in sample.x])
-
-
-def penalty_condition(problem: Problem, bc, sample, dtype):
-    """A condition imposed by penalty, at its boundary points of ``sample``: (points (Q, D),
-    normals (Q, D), targets g (Q,), c0, c1) for residuals w (c0 ψ + c1 n·∇ψ - g)."""
-    mask = _select(problem.domain, bc, sample)
-    if not mask.any():
-        raise ValueError(f"no boundary point satisfies where={bc.where!r} of {bc!r}")
-    pts = sample.x[mask]
-    if isinstance(bc, Dirichlet):
-        fn, c0, c1, field = bc.value, 1.0, 0.0, "value"
-    elif isinstance(bc, Neumann):
-        fn, c0, c1, field = bc.flux, 0.0, 1.0, "flux"
-    elif isinstance(bc, Robin):
-        fn, c0, c1, field = bc.value, float(bc.alpha), float(bc.beta), "value"
-    else:  # Initial on a domain without exact imposition
-        raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
-    what = f"{describe(bc)} {field}"
-    check_pointwise(fn, what, problem.dim, dtype)
-    values = np.asarray(jax.jit(jax.vmap(lambda p: jnp.asarray(fn(p), dtype)))(
-        jnp.asarray(pts, dtype)))  # fmt: skip
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise ValueError(f"{what} is NaN or Inf at {int(bad.sum())} of its {len(values)} "
-                         f"boundary points, e.g. x = {pts[bad][0].tolist()}")  # fmt: skip
-    return pts, sample.normal[mask], values, c0, c1
-
-
-def make_collocation(
-    problem: Problem,
-    net,
-    x: Array,
-    *,
-    boundary_points: int = 64,
-    key=None,
-    backend: str = "kernels",
-    dtype=None,
-) -> tuple[Collocation, CollocationData]:
-    """Builds the static :class:`Collocation` and its :class:`CollocationData`.
-
-    Args:
-      problem: the problem.
-      net: a ``TwoLayerNet`` of the problem's dimension.
-      x: interior collocation points (P, D).
-      boundary_points: points on the boundary for penalty conditions (Neumann, Robin, and
-        Dirichlet that the trial solution does not impose).
-      key: PRNG key for the boundary points (None: deterministic low-discrepancy points).
-      backend: "kernels" (hand-written) or "autodiff".
-      dtype: float dtype of the data (default: that of ``x``).
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    dtype = jnp.asarray(x).dtype if dtype is None else jnp.dtype(dtype)
-    from nnpde import high_order  # partials of order 3-4 or an OperatorBC (issue 18, item 2)
-
-    if high_order.needs_high_order(problem, dtype):
-        return high_order.make_high_order(problem, net, x, boundary_points=boundary_points,
-                                          key=key, backend=backend, dtype=dtype)  # fmt: skip
-    x = jnp.asarray(x, dtype)
-    d = problem.dim
-    trial, rest = build_trial(problem)
-    check_equation(problem, dtype)
-    used = _used_fields(problem, dtype)
-    need = 3 if used & {"hessian", "laplacian"} else 2 if "grad" in used else 1
-    act = get_activation(net.activation)
-    if act.order < need:
-        raise ValueError(
-            f"the equation uses {sorted(used)} of the solution; its θ-derivatives need the "
-            f"activation's derivative of order {need}, but {act.name!r} is valid only "
-            f"up to order {act.order}; use a smooth activation such as 'tanh'"
-        )
-    A, B = _trivial_jets(x.shape[0], d, dtype, trial, x)
-    if trial is not None:
-        check_trial_finite(problem, x, A, B)
-
-    xb, nb, gb, c0, c1, wb, names = [], [], [], [], [], [], []
-    if rest:
-        sample = problem.domain.sample_boundary(boundary_points, key=key)
-        for bc in rest:
-            pts, normals, values, a0, a1 = penalty_condition(problem, bc, sample, dtype)
-            xb.append(pts)
-            nb.append(normals)
-            gb.append(values)
-            c0.append(np.full(len(pts), a0))
-            c1.append(np.full(len(pts), a1))
-            wb.append(np.full(len(pts), float(bc.weight)))
-            names.append((condition_name(bc), len(pts)))
-
-    def cat(parts, shape):
-        if not parts:
-            return jnp.zeros(shape, dtype)
-        return jnp.asarray(np.concatenate(parts), dtype)
-
-    xb_a = cat(xb, (0, d))
-    Ab, Bb = _trivial_jets(xb_a.shape[0], d, dtype, trial, xb_a)
-    if trial is not None:
-        check_trial_finite(problem, xb_a, Ab, Bb)
-    data = CollocationData(
-        x=x, A=A, B=B, xb=xb_a, nb=cat(nb, (0, d)), gb=cat(gb, (0,)), c0=cat(c0, (0,)),
-        c1=cat(c1, (0,)), wb=cat(wb, (0,)), Ab=Ab, Bb=Bb,
-    )  # fmt: skip
-    return Collocation(problem, net, trial, used, backend, tuple(names)), data
-
-
-def condition_name(bc) -> str:
-    """A short name of a penalty condition for the history: ``"Neumann(x0_max)"``."""
-    where = bc.where if isinstance(getattr(bc, "where", None), str) else \
-        ("all" if getattr(bc, "where", None) is None else "where")  # fmt: skip
-    return f"{type(bc).__name__}({where})"

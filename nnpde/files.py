@@ -198,10 +198,10 @@ def _registered_name(act, what: str) -> str:
 
 
 def _net_to_spec(net) -> dict:
-    if isinstance(net, TwoLayerNet):
+    if _nets.is_two_layer(net):
         return {"type": "TwoLayerNet", "dim": net.dim, "hidden": list(net.hidden),
                 "activation": _registered_name(net.activation, "activation")}  # fmt: skip
-    if type(net).__name__ == "MLP" and hasattr(net, "sizes"):
+    if _nets.is_mlp(net):
         output = (
             net.output if isinstance(net.output, str) else _registered_name(net.output, "output")
         )
@@ -785,12 +785,10 @@ def load(path, problem=None):
             raise ValueError(f"cannot load {path!r} with this problem: it was trained with "
                              f"{k} component(s) and coefficients {names}, the problem has "
                              f"{problem.components} and {list(problem.param_names)}")  # fmt: skip
-        if problem.is_simple:
-            trial = build_trial(problem)[0]
-        else:
-            from nnpde.systems import _component_problem
+        from nnpde.collocation import component_problem
 
-            trial = tuple(build_trial(_component_problem(problem, i))[0] for i in range(k))
+        trial = tuple(build_trial(component_problem(problem, i))[0] for i in range(k))
+        trial = trial[0] if k == 1 else trial
         has = any(t is not None for t in trial) if isinstance(trial, tuple) else trial is not None
         if has != header["has_trial"]:
             raise ValueError(

@@ -27,7 +27,6 @@ import numpy as np
 
 from nnpde import _nets, kernels, runs
 from nnpde.lm import LM
-from nnpde.network import TwoLayerNet
 from nnpde.results import describe
 
 __all__ = ["FitResult", "fit"]
@@ -52,7 +51,7 @@ class DataFit:
 
     def outputs(self, theta, x) -> Array:
         """Network outputs (P, NK) for a flat θ."""
-        if isinstance(self.net, TwoLayerNet):
+        if _nets.is_two_layer(self.net):
             return kernels.value(self.net, theta, x)[:, None]
         return self.net.apply(self.net.unravel(theta), x)
 
@@ -62,7 +61,7 @@ class DataFit:
 
     def residuals_and_jacobian(self, theta, data: FitData):
         """(r (P·NK,), J (P·NK, NT)): the exact Jacobian of the outputs."""
-        if isinstance(self.net, TwoLayerNet):
+        if _nets.is_two_layer(self.net):
             J = kernels.grad_theta(self.net, theta, data.x)
         elif self.backend == "autodiff":
             from nnpde import autodiff
@@ -81,7 +80,7 @@ class DataFit:
 
 def _value_and_grad(model: DataFit, theta, data: FitData):
     net = model.net
-    if isinstance(net, TwoLayerNet):
+    if _nets.is_two_layer(net):
         r = kernels.value(net, theta, data.x) - data.y[:, 0]
         p = data.x.shape[0]
         if model.loss_name == "mse":
@@ -264,7 +263,7 @@ def _check_loss(net, loss, backend, solver) -> str:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     if backend not in FIT_BACKENDS:
         raise ValueError(f"backend must be one of {FIT_BACKENDS}, got {backend!r}")
-    if isinstance(net, TwoLayerNet) and loss == "cross_entropy":
+    if _nets.is_two_layer(net) and loss == "cross_entropy":
         raise ValueError("cross_entropy needs an MLP with output='softmax'; a TwoLayerNet has "
                          "one linear output")  # fmt: skip
     if loss == "cross_entropy" and not softmax:

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nnpde import _nets
 from nnpde.mlp import MLP, SOFTMAX
 
 Array = jax.Array
@@ -29,7 +30,7 @@ LOSSES = ("mse", "sum_squares", "cross_entropy")
 
 def check_net(net, where: str) -> None:
     """``net`` must be an :class:`~nnpde.MLP` spec."""
-    if not isinstance(net, MLP):
+    if not _nets.is_mlp(net):
         raise TypeError(f"{where}: net must be a nnpde.MLP, got {type(net).__name__}")
 
 

@@ -1,6 +1,6 @@
 """The objective a solver minimises: a model's residuals, summed over the devices of a run.
 
-A *model* (:class:`nnpde.collocation.Collocation`, :class:`nnpde.systems.SystemCollocation`,
+A *model* (:class:`nnpde.collocation.Collocation` for any number of unknowns,
 :class:`nnpde.fit.DataFit`) is a static, hashable object with methods over a flat θ (NT,) and
 a data pytree: ``residuals(θ, data) -> (R,)``, ``residuals_and_jacobian(θ, data)`` and
 ``loss(θ, data)``. Optional methods make the least-squares solvers cheaper: ``gram`` (JᵀJ and

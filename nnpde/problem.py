@@ -28,7 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Dirichlet", "Initial", "Jet", "Neumann", "OperatorBC", "Periodic", "Problem", "Robin"]
+__all__ = ["Data", "Dirichlet", "Initial", "Jet", "Neumann", "OperatorBC", "Periodic", "Problem",
+           "Robin"]
 
 Array = jax.Array
 
@@ -89,13 +90,37 @@ class Jet(NamedTuple):
         return self.high[key]
 
 
-def _where_ok(where, cls: str):
+def _where_ok(obj, cls: str) -> None:
+    """Checks ``obj.where`` and stores a list of face names as a tuple (hashable)."""
+    where = obj.where
+    if isinstance(where, (list, tuple)):
+        if not where or not all(isinstance(f, str) for f in where):
+            raise TypeError(f"{cls}: where must be a non-empty list of face names, got {where!r}")
+        object.__setattr__(obj, "where", tuple(where))
+        return
     if where is None or isinstance(where, str) or callable(where):
-        return where
+        return
     raise TypeError(
-        f"{cls}: where must be None (whole boundary), a face name or a predicate of a point, "
-        f"got {type(where).__name__}"
+        f"{cls}: where must be None (whole boundary), a face name, a list of face names or a "
+        f"predicate of a point, got {type(where).__name__}"
     )
+
+
+def _points_ok(points, cls: str) -> None:
+    if points is None:
+        return
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 1:
+        raise ValueError(f"{cls}: points must be a positive int or None, got {points!r}")
+
+
+def named_faces(domain, where) -> tuple[str, ...] | None:
+    """The canonical names of the faces ``where`` names (a face or a list of faces), or None
+    when ``where`` is None (the whole boundary) or a predicate."""
+    if isinstance(where, str):
+        return (domain.canonical_face(where),)
+    if isinstance(where, tuple):
+        return tuple(dict.fromkeys(domain.canonical_face(f) for f in where))
+    return None
 
 
 def _value_ok(value, name: str, cls: str):
@@ -118,22 +143,33 @@ def _component_ok(component, cls: str):
 class Periodic:
     """u(x) = u(x + L e_axis) between the lower and upper faces of ``axis`` of a ``Box``, and,
     with ``derivative=True`` (needed by second-order equations), ∂u/∂x_axis likewise: weighted
-    penalty residuals at matched point pairs on the two faces."""
+    penalty residuals at matched point pairs on the two faces.
+
+    ``points``: the number of point pairs on the lower face (None: ``solve``'s
+    ``boundary_points``)."""
 
     axis: int
     weight: float = 1.0
     derivative: bool = True
     component: int = 0
+    points: int | None = None
 
     def __post_init__(self):
         _component_ok(self.component, "Periodic")
+        _points_ok(self.points, "Periodic")
         if isinstance(self.axis, bool) or not isinstance(self.axis, int) or self.axis < 0:
             raise ValueError(f"Periodic: axis must be an int >= 0, got {self.axis!r}")
 
 
 @dataclasses.dataclass(frozen=True)
 class Dirichlet:
-    """u = value(x) on the faces ``where`` (None: the whole boundary).
+    """u = value(x) on the faces ``where``.
+
+    ``where`` is None (the whole boundary), a face name (``"x0_min"``, or an alias such as
+    ``"left"``), a list of face names (``["x0_min", "x1_max"]``) or a predicate of one
+    point (D,) -> bool. ``points`` is the number of boundary points of this condition when
+    it is a penalty (None: ``solve``'s ``boundary_points``); they are spread over its own
+    faces in proportion to their size, so a condition on one face of four gets them all.
 
     Imposed exactly by the trial solution: on a ``Box``/``Interval`` by the Lagaris trial
     solution, on a ``Disk``, ``Polygon`` or set operation of domains by ψ = A + φ·N with the
@@ -147,33 +183,48 @@ class Dirichlet:
     where: Any = None
     weight: float = 1.0
     component: int = 0
+    points: int | None = None
 
     def __post_init__(self):
         _component_ok(self.component, "Dirichlet")
         _number_ok(self.weight, "weight", "Dirichlet")
         _value_ok(self.value, "value", "Dirichlet")
-        _where_ok(self.where, "Dirichlet")
+        _where_ok(self, "Dirichlet")
+        _points_ok(self.points, "Dirichlet")
 
 
 @dataclasses.dataclass(frozen=True)
 class Neumann:
-    """n·∇u = flux(x) on ``where`` (outward normal n), as a weighted penalty residual."""
+    """n·∇u = flux(x) on ``where`` (outward normal n), as a weighted penalty residual
+    ``weight·(n·∇ψ - flux)`` at about ``points`` boundary points of its faces (None:
+    ``solve``'s ``boundary_points``). ``where`` as for :class:`Dirichlet`: None, a face, a
+    list of faces or a predicate.
+
+    Example:
+      >>> import nnpde
+      >>> nnpde.Neumann(lambda x: 0.0, where=["right", "top"], points=128).where
+      ('right', 'top')
+    """
 
     flux: Callable
     where: Any = None
     weight: float = 1.0
     component: int = 0
+    points: int | None = None
 
     def __post_init__(self):
         _component_ok(self.component, "Neumann")
         _number_ok(self.weight, "weight", "Neumann")
         _value_ok(self.flux, "flux", "Neumann")
-        _where_ok(self.where, "Neumann")
+        _where_ok(self, "Neumann")
+        _points_ok(self.points, "Neumann")
 
 
 @dataclasses.dataclass(frozen=True)
 class Robin:
-    """alpha u + beta n·∇u = value(x) on ``where``, as a weighted penalty residual."""
+    """alpha u + beta n·∇u = value(x) on ``where``, as a weighted penalty residual at about
+    ``points`` boundary points of its faces (``where`` and ``points`` as for
+    :class:`Neumann`)."""
 
     alpha: float
     beta: float
@@ -181,13 +232,15 @@ class Robin:
     where: Any = None
     weight: float = 1.0
     component: int = 0
+    points: int | None = None
 
     def __post_init__(self):
         _component_ok(self.component, "Robin")
         for name in ("alpha", "beta", "weight"):
             _number_ok(getattr(self, name), name, "Robin")
         _value_ok(self.value, "value", "Robin")
-        _where_ok(self.where, "Robin")
+        _where_ok(self, "Robin")
+        _points_ok(self.points, "Robin")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,10 +285,86 @@ class OperatorBC:
         if not callable(self.residual):
             raise TypeError(f"OperatorBC: residual must be a callable (x, u) -> scalar, got "
                             f"{self.residual!r}")  # fmt: skip
-        _where_ok(self.where, "OperatorBC")
+        _where_ok(self, "OperatorBC")
 
 
 BoundaryCondition = Dirichlet | Neumann | Robin | Initial | Periodic | OperatorBC
+
+
+def _real_array(value, what: str) -> np.ndarray:
+    """``value`` as a float64 numpy array, or a TypeError/ValueError naming ``what``."""
+    if np.iscomplexobj(value):
+        raise ValueError(f"{what} must be real, got complex values; write a complex problem as "
+                         "a system of its real and imaginary parts")  # fmt: skip
+    try:
+        arr = np.array(value, dtype=np.float64)  # a copy: made read-only below
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a real array, got {type(value).__name__}") from None
+    return arr
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Data:
+    """Observations of one component of the solution: residuals ``weight·(ψ_k(x_q) - values_q)``
+    join the interior and boundary ones (several ``Data`` may be given; each is one block of
+    the history's per-block losses, ``"data[i]"``).
+
+    Args:
+      x: observation points, shape (Q, D), Q >= 1.
+      values: the observed values of component ``component`` at ``x``, shape (Q,).
+      component: k, the unknown observed (0 for a problem with one unknown): e.g. one species
+        of a reaction system, or the pressure of a flow pinned at one point.
+      weight: the residuals' weight w > 0 (None: the problem's ``data_weight``).
+
+    Raises:
+      TypeError/ValueError: naming the argument: x not (Q, D), values not (Q,), NaN or Inf,
+        a negative component, a weight that is not a positive finite number.
+
+    Example (pin the pressure, component 2 of (u, v, p), at one point):
+
+    >>> import nnpde
+    >>> pin = nnpde.Data([[0.5, 0.5]], [0.25], component=2)
+    >>> pin.x.shape, pin.values.shape, pin.component
+    ((1, 2), (1,), 2)
+    """
+
+    x: Any
+    values: Any
+    component: int = 0
+    weight: float | None = None
+
+    def __post_init__(self):
+        x = _real_array(self.x, "Data: x")
+        if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"Data: x must have shape (Q, D) with Q >= 1, got {x.shape}")
+        values = _real_array(self.values, "Data: values")
+        if values.shape != (x.shape[0],):
+            raise ValueError(f"Data: values must have shape ({x.shape[0]},), one per point of "
+                             f"x {x.shape}, got {values.shape}")  # fmt: skip
+        for name, arr in (("x", x), ("values", values)):
+            bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
+            if bad.any():
+                raise ValueError(f"Data: {name} contains NaN or Inf at {int(bad.sum())} of its "
+                                 f"{len(bad)} points (the first at index "
+                                 f"{int(np.argmax(bad))})")  # fmt: skip
+        if isinstance(self.component, bool) or not isinstance(self.component, (int, np.integer)) \
+                or self.component < 0:  # fmt: skip
+            raise ValueError(f"Data: component must be an int >= 0, got {self.component!r}")
+        if self.weight is not None and (isinstance(self.weight, bool)
+                                        or not isinstance(self.weight, (int, float))
+                                        or not math.isfinite(self.weight) or self.weight <= 0):
+            raise ValueError(f"Data: weight must be a positive finite number or None, got "
+                             f"{self.weight!r}")  # fmt: skip
+        x.flags.writeable = values.flags.writeable = False
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "component", int(self.component))
+
+    def __repr__(self) -> str:
+        w = "" if self.weight is None else f", weight={self.weight!r}"
+        return f"Data(<{self.x.shape[0]} points>, component={self.component}{w})"
+
+
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -261,9 +390,12 @@ class Problem:
       params: unknown scalar coefficients to identify with θ (an inverse problem), as
         ``{"name": initial value}``; the equation is then ``equation(x, u, p)`` with ``p`` a
         dict of scalars.
-      data: observations ``(x_obs (Q, D), u_obs (Q,) or (Q, K))``: residuals
-        ``data_weight·(ψ(x_obs) - u_obs)`` join the interior and boundary ones.
-      data_weight: weight of the data residuals.
+      data: observations: a :class:`Data` (``Data(x, values, component=k, weight=None)``,
+        one component at some points), a list of them, or the pair ``(x_obs (Q, D), u_obs
+        (Q,) or (Q, K))`` (every component at every point, weight ``data_weight``):
+        residuals ``w·(ψ_k(x_obs) - values)`` join the interior and boundary ones.
+      data_weight: weight of the data residuals of the pair form and of ``Data`` whose
+        ``weight`` is None.
 
     Example (identify κ in -κΔu = f from observations):
 
@@ -321,9 +453,7 @@ class Problem:
                     f"Problem: Periodic(axis={bc.axis}) needs a Box/Interval with that axis, "
                     f"got {self.domain!r}"
                 )
-            where = getattr(bc, "where", None)
-            if isinstance(where, str):
-                self.domain.canonical_face(where)  # raises ValueError naming the faces
+            named_faces(self.domain, getattr(bc, "where", None))  # ValueError naming the faces
         if self.exact is not None and not callable(self.exact):
             raise TypeError("Problem: exact must be a callable of one point, or None")
         if self.trial is not None and (not isinstance(self.trial, (tuple, list))
@@ -346,6 +476,9 @@ class Problem:
                 if not math.isfinite(params[k]):
                     raise ValueError(f"Problem: params[{k!r}] must be finite, got {v!r}")
             object.__setattr__(self, "params", params)
+        _number_ok(self.data_weight, "data_weight", "Problem")
+        if self.data_weight <= 0:
+            raise ValueError(f"Problem: data_weight must be positive, got {self.data_weight!r}")
         if self.data is not None:
             object.__setattr__(self, "data", _check_data(self.data, self.dim, self.components))
         if any(isinstance(bc, OperatorBC) for bc in boundary) and not self.is_simple:
@@ -353,15 +486,30 @@ class Problem:
                              "and no params, data or Periodic conditions")  # fmt: skip
 
     @property
+    def is_simple(self) -> bool:
+        """One unknown, no coefficients, no observations, no periodic condition: the problems
+        whose equation may read partials of order 3-4 (:mod:`nnpde.high_order`)."""
+        return (self.components == 1 and not self.params and self.data is None
+                and not any(isinstance(bc, Periodic) for bc in self.boundary))  # fmt: skip
+
+    @property
     def param_names(self) -> tuple:
         """Names of the unknown coefficients (empty for a forward problem)."""
         return tuple(self.params) if self.params else ()
 
     @property
-    def is_simple(self) -> bool:
-        """One unknown, no parameters, no data, no periodic condition: the fast path."""
-        return (self.components == 1 and not self.params and self.data is None
-                and not any(isinstance(bc, Periodic) for bc in self.boundary))  # fmt: skip
+    def observations(self) -> tuple[Data, ...]:
+        """The observations as :class:`Data` blocks, one per component for the pair form
+        ``(x_obs, u_obs)`` (weights resolved: None becomes ``data_weight``)."""
+        if self.data is None:
+            return ()
+        if isinstance(self.data, tuple) and all(isinstance(d, Data) for d in self.data):
+            blocks = self.data
+        else:
+            x, u = self.data
+            blocks = tuple(Data(x, u[:, k], component=k) for k in range(self.components))
+        return tuple(d if d.weight is not None else dataclasses.replace(d, weight=float(
+            self.data_weight)) for d in blocks)  # fmt: skip
 
     @property
     def dim(self) -> int:
@@ -370,26 +518,44 @@ class Problem:
 
 
 def _check_data(data, dim: int, components: int):
-    """Observations (x_obs (Q, D), u_obs (Q, K)) as float numpy arrays, checked."""
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError("Problem: data must be a pair (x_obs (Q, D), u_obs (Q,) or (Q, K))")
-    for name, arr in (("x_obs", data[0]), ("u_obs", data[1])):
-        if np.iscomplexobj(arr):
-            raise ValueError(f"Problem: {name} must be real, got complex values; write a "
-                             "complex problem as a system of its real and imaginary parts")
-    x = np.asarray(data[0], dtype=np.float64)
-    u = np.asarray(data[1], dtype=np.float64)
+    """The observations checked: a tuple of :class:`Data`, or the pair form as float numpy
+    arrays (x_obs (Q, D), u_obs (Q, K))."""
+    if isinstance(data, Data):
+        data = (data,)
+    if isinstance(data, (list, tuple)) and data and all(isinstance(d, Data) for d in data):
+        for i, d in enumerate(data):
+            if d.x.shape[1] != dim:
+                raise ValueError(f"Problem: data[{i}].x must have shape (Q, {dim}) for this "
+                                 f"{dim}-D problem, got {d.x.shape}")  # fmt: skip
+            if d.component >= components:
+                raise ValueError(f"Problem: data[{i}] observes component {d.component}, but "
+                                 f"the problem has components={components}")  # fmt: skip
+        return tuple(data)
+    if not isinstance(data, (tuple, list)) or len(data) != 2 or \
+            any(isinstance(d, Data) for d in data):  # fmt: skip
+        raise TypeError("Problem: data must be a nnpde.Data, a list of them, or a pair "
+                        "(x_obs (Q, D), u_obs (Q,) or (Q, K))")  # fmt: skip
+    x = _real_array(data[0], "Problem: x_obs")
+    u = _real_array(data[1], "Problem: u_obs")
     if x.ndim != 2 or x.shape[1] != dim or x.shape[0] == 0:
         raise ValueError(f"Problem: x_obs must have shape (Q, {dim}) with Q >= 1, got {x.shape}")
     if u.ndim == 1 and components == 1:
         u = u[:, None]
     if u.shape != (x.shape[0], components):
+        q = x.shape[0]
+        expected = f"({q},) or ({q}, 1)" if components == 1 else \
+            f"({q}, {components}), one column per component"  # fmt: skip
         raise ValueError(
-            f"Problem: u_obs must have shape ({x.shape[0]},) or ({x.shape[0]}, {components}) "
-            f"to match x_obs {x.shape}, got {u.shape}"
+            f"Problem: u_obs must have shape {expected} to match x_obs {x.shape}, got "
+            f"{u.shape}" + ("" if components == 1 else "; to observe one component, give "
+                            "nnpde.Data(x, values, component=k) instead")
         )
-    if not (np.isfinite(x).all() and np.isfinite(u).all()):
-        raise ValueError("Problem: the observations contain NaN or Inf")
+    if not np.isfinite(x).all():
+        raise ValueError("Problem: x_obs contains NaN or Inf")
+    if not np.isfinite(u).all():
+        raise ValueError("Problem: u_obs contains NaN or Inf" + (
+            "" if components == 1 else "; to observe only some components, give one "
+            "nnpde.Data(x, values, component=k) per observed component"))  # fmt: skip
     return x, u
 
 
@@ -407,7 +573,8 @@ def describe(bc) -> str:
     parts = []
     where = getattr(bc, "where", None)
     if where is not None:
-        parts.append(f"where={where!r}" if isinstance(where, str) else "where=<predicate>")
+        parts.append(f"where={where!r}" if isinstance(where, (str, tuple)) else
+                     "where=<predicate>")  # fmt: skip
     if bc.component:
         parts.append(f"component={bc.component}")
     return f"{type(bc).__name__}({', '.join(parts)})"

@@ -174,7 +174,7 @@ class Solution:
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _evaluate(net, trial, theta, x):
-    if isinstance(net, TwoLayerNet):
+    if _nets.is_two_layer(net):
         N = kernels.value(net, theta, x)
     else:
         N = jax.vmap(functools.partial(_nets.apply_single, net, theta))(x)

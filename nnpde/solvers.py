@@ -21,10 +21,8 @@ import numpy as np
 from nnpde import _nets, distributed, engine, runs
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation
-from nnpde.network import TwoLayerNet
-from nnpde.problem import Jet, Problem
+from nnpde.problem import Problem
 from nnpde.solution import Solution
-from nnpde.systems import make_system
 
 __all__ = ["solve"]
 
@@ -64,7 +62,7 @@ def _check_first_point(col: Collocation, theta, data: CollocationData):
     first = data._replace(x=data.x[:1], A=jax.tree_util.tree_map(lambda a: a[:1], data.A),
                           B=jax.tree_util.tree_map(lambda a: a[:1], data.B))  # fmt: skip
     r = jax.jit(col.residuals)(theta, first)
-    if not bool(jnp.all(jnp.isfinite(r[:1]))):
+    if not bool(jnp.all(jnp.isfinite(r[: getattr(col, 'n_eq', 1)]))):
         raise ValueError(
             "the equation returns a non-finite residual at the first collocation point "
             f"{np.asarray(data.x[0]).tolist()} (with the initial network): check the equation"
@@ -118,7 +116,10 @@ def solve(
       theta0: initial θ (NT,); default ``net.init(key)``.
       backend: "kernels" (hand-written derivatives; the default for ``TwoLayerNet``) or
         "autodiff" (same numbers; the only choice for an ``MLP``).
-      boundary_points: boundary points for penalty conditions.
+      boundary_points: boundary points of each condition imposed by penalty (Neumann,
+        Robin, Dirichlet not imposed exactly), spread over that condition's own faces (so a
+        condition on one face of four gets them all), and point pairs of each periodic
+        condition; a condition's own ``points=`` overrides it.
       mesh: a :class:`jax.sharding.Mesh` with a ``"points"`` axis
         (:func:`nnpde.distributed.make_mesh`): the interior points are split over its
         devices (their number must divide P), θ is replicated, and the sums over points
@@ -129,7 +130,7 @@ def solve(
       adapt: strategies that change the collocation data between dispatches without changing
         any shape (nothing recompiles): :class:`nnpde.adaptive.ResidualAdaptive` and
         :class:`nnpde.adaptive.GradientBalance`; what they did is in ``info["adapt"]`` and
-        the final points in ``info["points_final"]``. Problems with one unknown only.
+        the final points in ``info["points_final"]``.
       steps_per_call: steps per jitted dispatch (default: up to 1000); with ``callback``,
         ``progress`` or ``time_limit`` the run is split into dispatches of this many steps.
       callback: ``callback(step, loss, theta)`` after each dispatch.
@@ -186,10 +187,9 @@ def solve(
     theta, asked = _theta0(problem, net, theta0, k_init, points)
     runs.warn_float32(theta.dtype, asked)
     x = _points(problem, points, k_pts, theta.dtype)
-    col, data = _model(problem, net, x, mesh, adapt,
-                       kw_model(boundary_points, key, backend, theta.dtype))
-    if problem.is_simple:
-        _check_first_point(col, theta, data)
+    col, data = _model(problem, net, x, mesh, kw_model(boundary_points, key, backend,
+                                                       theta.dtype))  # fmt: skip
+    _check_first_point(col, theta, data)
     if mesh is not None:
         data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
                                       local=True)  # fmt: skip
@@ -258,7 +258,7 @@ def _validation(problem, net, col, runs_: list, x, kw) -> list[dict]:
     points under-resolve the solution."""
     x_val = jnp.asarray(problem.domain.sample(int(x.shape[0]), key=jax.random.key(7919)),
                         x.dtype)  # fmt: skip
-    _, data_val = _model(problem, net, x_val, None, (), kw)
+    _, data_val = _model(problem, net, x_val, None, kw)
     residuals = jax.jit(col.residuals)
     out = []
     for run in runs_:
@@ -286,9 +286,8 @@ def _output_scales(problem, data) -> list[float]:
     its maximum (benchmarks/results/stall-study-cpu.md: sin·sin Poisson, seeds 0-4, median
     rel-L2 1.4e-5 → 2.2e-7, worst 4e-2 → 5e-7).
     """
-    Bs = (data.B,) if isinstance(data.B, Jet) else tuple(data.B)
     out = []
-    for B in Bs:
+    for B in data.B:
         m = float(jnp.max(jnp.abs(B.value))) if B.value.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
@@ -309,10 +308,7 @@ def _check_net(problem, net, backend):
         raise ValueError(f"the network has dim={dim} inputs but the problem is {problem.dim}-D")
     if backend is None:
         return "autodiff" if _nets.is_mlp(net) else "kernels"
-    if backend == "kernels" and not isinstance(net, TwoLayerNet):
-        raise ValueError("the hand-written kernels exist for TwoLayerNet only; use "
-                         "backend='autodiff' (the default) for an MLP")  # fmt: skip
-    return backend
+    return backend  # checked by nnpde.derivatives.for_backend
 
 
 def _theta0(problem, net, theta0, key, points):
@@ -331,19 +327,10 @@ def _theta0(problem, net, theta0, key, points):
     return check_theta0(theta0, n_total), True
 
 
-def _model(problem, net, x, mesh, adapt, kw):
+def _model(problem, net, x, mesh, kw):
     """(the collocation model, its data) for this process's rows of x."""
-    if problem.is_simple:
-        rows = distributed.local_rows(x.shape[0], mesh) if mesh is not None else slice(None)
-        return make_collocation(problem, net, x[rows], **kw)
-    if adapt:
-        raise ValueError("adapt= supports problems with one unknown and no params/data/"
-                         "Periodic conditions")  # fmt: skip
-    if mesh is not None:
-        raise ValueError("mesh= supports problems with one unknown and no params/data/"
-                         "Periodic conditions")  # fmt: skip
-    col, data, _ = make_system(problem, net, x, **kw)
-    return col, data
+    rows = distributed.local_rows(x.shape[0], mesh) if mesh is not None else slice(None)
+    return make_collocation(problem, net, x[rows], **kw)
 
 
 def _solution(problem, net, col, data, run, x, wall_s) -> Solution:
@@ -353,13 +340,12 @@ def _solution(problem, net, col, data, run, x, wall_s) -> Solution:
                 steps_limit=run.steps_limit)  # fmt: skip
     if run.objective.shards.mesh is not None:
         info["devices"] = int(run.objective.shards.mesh.devices.size)
-    if not problem.is_simple:
-        info.update(components=problem.components, param_names=list(problem.param_names))
+    info.update(components=problem.components, param_names=list(problem.param_names))
     return Solution(
         theta=run.theta(),
         net=net,
         problem=problem,
-        trial=col.trial if problem.is_simple else col.trials,
+        trial=col.trial,
         history=run.history,
         status=engine.status(run) + _resolution_clause(info.get("validation")),
         info=dict(info, result=run.result.name),
@@ -380,9 +366,7 @@ def _resolution_clause(v) -> str:
 
 def _n_penalty(data) -> int:
     """Number of penalty residuals (boundary, periodic, observations)."""
-    if hasattr(data, "xb"):
-        return int(data.xb.shape[0])
-    return sum(int(p.x.shape[0]) for p in data.pen)
+    return sum(int(b.x.shape[0]) for b in data.pen + data.pairs)
 
 
 def _check_options(*, key, boundary_points):

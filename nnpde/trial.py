@@ -47,7 +47,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from nnpde.problem import Dirichlet, Initial, Problem, check_pointwise, describe
+from nnpde.problem import Dirichlet, Initial, Problem, check_pointwise, describe, named_faces
 
 __all__ = ["TrialSolution", "build_trial"]
 
@@ -61,6 +61,13 @@ class TrialSolution:
     A: Callable
     B: Callable
     exact_faces: tuple[str, ...]  # faces whose Dirichlet/initial data ψ meets exactly
+
+
+def _dirichlet_faces(domain, bc: Dirichlet) -> tuple[str, ...]:
+    """The faces a Dirichlet condition with a face (or list of faces) ``where`` names, or the
+    spatial faces for ``where=None``."""
+    faces = named_faces(domain, bc.where)
+    return domain.spatial_faces if faces is None else faces
 
 
 def _face_data(problem: Problem):
@@ -81,11 +88,8 @@ def _face_data(problem: Problem):
                     "Initial conditions need a time coordinate: use Box(..., time=True) (t is "
                     "the last coordinate) or an Interval"
                 )
-        elif isinstance(bc, Dirichlet) and (bc.where is None or isinstance(bc.where, str)):
-            faces = (
-                [domain.canonical_face(bc.where)] if bc.where is not None else domain.spatial_faces
-            )
-            for face in faces:
+        elif isinstance(bc, Dirichlet) and not callable(bc.where):
+            for face in _dirichlet_faces(domain, bc):
                 exact[domain.face_axis(face)] = bc.value
         else:
             rest.append(bc)
@@ -199,8 +203,8 @@ def blame_exact_data(problem: Problem, point) -> str:
             faces = [domain.faces[2 * (domain.dim - 1)]]
             fns = [("value", bc.value)] + ([("derivative", bc.derivative)] if bc.derivative
                                             else [])  # fmt: skip
-        elif isinstance(bc, Dirichlet) and (bc.where is None or isinstance(bc.where, str)):
-            faces = [domain.canonical_face(bc.where)] if bc.where else domain.spatial_faces
+        elif isinstance(bc, Dirichlet) and not callable(bc.where):
+            faces = _dirichlet_faces(domain, bc)
             fns = [("value", bc.value)]
         else:
             continue
@@ -231,8 +235,8 @@ def _distance_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
     owner: dict[str, int] = {}  # face -> index of the Dirichlet condition imposed there
     dirichlet, rest = [], []
     for bc in problem.boundary:
-        if isinstance(bc, Dirichlet) and (bc.where is None or isinstance(bc.where, str)):
-            faces = domain.spatial_faces if bc.where is None else (domain.canonical_face(bc.where),)
+        if isinstance(bc, Dirichlet) and not callable(bc.where):
+            faces = _dirichlet_faces(domain, bc)
             owner.update({f: len(dirichlet) for f in faces})
             dirichlet.append(bc)
         else:

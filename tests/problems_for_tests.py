@@ -88,3 +88,26 @@ def disk_poisson():
         boundary=[nnpde.Dirichlet(exact, where=lambda x: True)],
         exact=exact,
     )
+
+
+def coupled_system():
+    """Every kind of residual block of the collocation model at once: two unknowns, E = 2
+    equations using every jet field, two coefficients, a Dirichlet condition imposed exactly,
+    a Neumann condition on a list of faces, a periodic condition and observations of one
+    component at a time (no exact solution: for Jacobian and sharding checks)."""
+
+    def equation(x, u, p):
+        U, V = u
+        return jnp.stack([-p["a"] * U.laplacian + V.value ** 2 - 1.0,
+                          -V.hessian[0, 1] + U.grad[0] * V.value - p["b"] * x[0]])  # fmt: skip
+
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+    return nnpde.Problem(
+        box, equation, components=2, params={"a": 1.5, "b": -0.5},
+        boundary=[nnpde.Dirichlet(lambda x: x[0], component=0),
+                  nnpde.Neumann(lambda x: 0.1, where=["left", "top"], component=1),
+                  nnpde.Periodic(0, component=1, points=5)],
+        data=[nnpde.Data([[0.3, 0.3], [0.7, 0.4], [0.2, 0.9]], [1.0, 0.5, -0.2], component=1,
+                         weight=2.0),
+              nnpde.Data([[0.6, 0.2]], [0.5], component=0)],
+    )  # fmt: skip

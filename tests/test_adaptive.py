@@ -89,3 +89,21 @@ def test_gradient_balance_records_the_boundary_weight():
 def test_bad_strategies(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_strategies_apply_to_a_system():
+    """Both strategies on a model with two unknowns and penalties of both components (before,
+    adapt= was refused for anything but one unknown)."""
+    from problems_for_tests import coupled_system
+
+    seen = []
+    sol = nnpde.solve(coupled_system(), nnpde.TwoLayerNet(2, (4, 4)), 36, steps=12,
+                      boundary_points=8, solver=nnpde.Optax(optax.adam(1e-2)),
+                      adapt=[ResidualAdaptive(every=4, candidates=256, fraction=0.25),
+                             GradientBalance(every=6)],
+                      callback=lambda step, loss, theta: seen.append(step))  # fmt: skip
+    assert np.asarray(sol.info["points_final"]).shape == (36, 2)
+    rounds = sol.info["adapt"]
+    assert [r["moved"] for r in rounds if "moved" in r] == [9, 9]
+    weights = [r["boundary_weight"] for r in rounds if "boundary_weight" in r]
+    assert len(weights) == 1 and np.isfinite(weights[0]) and weights[0] > 0

@@ -236,3 +236,67 @@ def test_nan_in_theta_propagates(module, inputs):
     theta = theta.at[0].set(jnp.nan)  # a_1: enters every point's output
     assert np.all(np.isnan(np.asarray(mod.value(NET, theta, x))))
     assert np.any(np.isnan(np.asarray(mod.value_vjp(NET, theta, x, w["value"]))))
+
+
+# ---- observations: nnpde.Data (issue 18, item 3) -----------------------------------------------
+X3 = np.full((3, 2), 0.5)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: nnpde.Data(np.zeros(3), np.zeros(3)), ValueError,
+         r"Data: x must have shape \(Q, D\) with Q >= 1, got \(3,\)"),
+        (lambda: nnpde.Data(np.zeros((0, 2)), np.zeros(0)), ValueError, r"Data: x must have shape"),
+        (lambda: nnpde.Data(X3, np.zeros(4)), ValueError,
+         r"Data: values must have shape \(3,\), one per point of x \(3, 2\), got \(4,\)"),
+        (lambda: nnpde.Data(X3, np.zeros((3, 1))), ValueError, r"Data: values must have shape"),
+        (lambda: nnpde.Data(X3, [0.0, np.nan, 1.0]), ValueError,
+         r"Data: values contains NaN or Inf at 1 of its 3 points \(the first at index 1\)"),
+        (lambda: nnpde.Data(np.where(X3 > 0, np.inf, 0), np.zeros(3)), ValueError,
+         r"Data: x contains NaN or Inf"),
+        (lambda: nnpde.Data(X3, np.zeros(3) + 1j), ValueError, r"Data: values must be real"),
+        (lambda: nnpde.Data("abc", np.zeros(3)), TypeError, r"Data: x must be a real array"),
+        (lambda: nnpde.Data(X3, np.zeros(3), component=-1), ValueError,
+         r"Data: component must be an int >= 0, got -1"),
+        (lambda: nnpde.Data(X3, np.zeros(3), component=1.0), ValueError, r"Data: component"),
+        (lambda: nnpde.Data(X3, np.zeros(3), weight=-2.0), ValueError,
+         r"Data: weight must be a positive finite number or None, got -2\.0"),
+        (lambda: nnpde.Data(X3, np.zeros(3), weight=0.0), ValueError, r"Data: weight"),
+        (lambda: nnpde.Data(X3, np.zeros(3), weight=np.nan), ValueError, r"Data: weight"),
+        (lambda: nnpde.Data(X3, np.zeros(3), weight="1"), ValueError, r"Data: weight"),
+    ],
+)  # fmt: skip
+def test_bad_data_names_the_argument(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def _system(**kw):
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.0))
+    return nnpde.Problem(box, lambda x, u: jnp.stack([u[0].laplacian, u[1].laplacian]),
+                         components=2, **kw)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "match"),
+    [
+        ([nnpde.Data(X3, np.zeros(3), component=2)], ValueError,
+         r"Problem: data\[0\] observes component 2, but the problem has components=2"),
+        ([nnpde.Data(X3, np.zeros(3)), nnpde.Data(np.ones((2, 3)), np.zeros(2))], ValueError,
+         r"Problem: data\[1\]\.x must have shape \(Q, 2\) for this 2-D problem, got \(2, 3\)"),
+        ([nnpde.Data(X3, np.zeros(3)), (X3, np.zeros(3))], TypeError,
+         r"Problem: data must be a nnpde\.Data, a list of them, or a pair"),
+        ((X3, np.zeros((3, 2)), 1), TypeError, r"Problem: data must be"),
+        ((X3, np.where(np.eye(3, 2) > 0, np.nan, 0.0)), ValueError,
+         r"u_obs contains NaN or Inf; to observe only some components"),
+    ],
+)  # fmt: skip
+def test_bad_observations_of_a_problem_are_named(data, error, match):
+    with pytest.raises(error, match=match):
+        _system(data=data)
+
+
+def test_bad_data_weight_is_named():
+    with pytest.raises(ValueError, match="Problem: data_weight must be positive"):
+        _system(data_weight=-1.0)

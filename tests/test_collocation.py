@@ -33,7 +33,7 @@ def test_backends_agree_on_loss_gradient_and_jacobian(make):
     ca, _ = make_collocation(problem, net, x, boundary_points=24, backend="autodiff")
     rk, Jk = jax.jit(ck.residuals_and_jacobian)(theta, data)
     ra, Ja = jax.jit(ca.residuals_and_jacobian)(theta, data)
-    assert rk.shape == (x.shape[0] + data.xb.shape[0],)
+    assert rk.shape == (x.shape[0] + data.pen[0].x.shape[0],)
     assert Jk.shape == (rk.shape[0], net.num_params)
     assert rel_err(rk, ra) <= BACKEND_RTOL
     assert rel_err(Jk, Ja) <= BACKEND_RTOL
@@ -305,3 +305,62 @@ def test_check_theta0_passes_a_good_one():
     out = check_theta0(np.asarray(theta), SMALL.num_params)
     assert out.dtype == theta.dtype and out.shape == theta.shape
     np.testing.assert_array_equal(np.asarray(out), np.asarray(theta))
+
+
+# ---- issue 18, item 4: where= a list of faces, boundary points per condition ------------------
+def test_a_condition_gets_its_boundary_points_on_its_own_faces():
+    # Before, boundary_points was a total over all faces: a Robin face of the square got 16.
+    g = lambda x: x[0] * x[1]  # noqa: E731
+    problem = nnpde.Problem(BOX, lambda x, u: u.laplacian - 1.0, boundary=[
+        nnpde.Dirichlet(g, where="left"), nnpde.Robin(1.0, 0.5, g, where="right"),
+        nnpde.Neumann(g, where=["top", "x1_min"]), nnpde.Neumann(g, where="top", points=10)])
+    col, data = make_collocation(problem, SMALL, jnp.asarray(BOX.grid(3)), boundary_points=64)
+    assert col.penalty_blocks == (("Robin(right)", 64), ("Neumann(top,x1_min)", 64),
+                                  ("Neumann(top)", 10))  # fmt: skip
+    x, n = np.asarray(data.pen[0].x), np.asarray(data.pen[0].n)
+    np.testing.assert_array_equal(x[:64, 0], 1.0)
+    np.testing.assert_array_equal(n[:64], np.tile([1.0, 0.0], (64, 1)))
+    top, bottom = x[64:128, 1] == 1.0, x[64:128, 1] == 0.0
+    assert top.sum() == bottom.sum() == 32 and np.all(top | bottom)
+    np.testing.assert_array_equal(n[64:128][top], np.tile([0.0, 1.0], (32, 1)))
+    np.testing.assert_array_equal(n[64:128][bottom], np.tile([0.0, -1.0], (32, 1)))
+    np.testing.assert_array_equal(x[128:, 1], 1.0)
+
+
+def test_a_predicate_condition_gets_about_its_boundary_points():
+    problem = nnpde.Problem(BOX, lambda x, u: u.laplacian - 1.0, boundary=[
+        nnpde.Neumann(lambda x: 0.0, where=lambda x: x[0] < 0.25)])  # fmt: skip
+    col, data = make_collocation(problem, SMALL, jnp.asarray(BOX.grid(3)), boundary_points=64)
+    (name, q), = col.penalty_blocks
+    assert name == "Neumann(where)" and 48 <= q <= 80, q
+    assert bool(jnp.all(data.pen[0].x[:, 0] < 0.25))
+
+
+def test_dirichlet_on_a_list_of_faces_is_imposed_exactly_there():
+    problem = lagaris_pde1()
+    exact = problem.exact
+    listed = nnpde.Problem(problem.domain, problem.equation, exact=exact, boundary=[
+        nnpde.Dirichlet(exact, where=["left", "x0_max"]), nnpde.Dirichlet(exact, where="bottom"),
+        nnpde.Neumann(lambda x: jax.grad(exact)(x)[1], where="top")])  # fmt: skip
+    trial = nnpde.trial.build_trial(listed)[0]
+    assert set(trial.exact_faces) == {"x0_min", "x0_max", "x1_min"}
+    sol = nnpde.Solution(SMALL.init(jax.random.key(0)), SMALL, listed, trial)
+    faces = problem.domain.sample_boundary(40, key=jax.random.key(2))
+    keep = np.isin(faces.face, trial.exact_faces)
+    pts = jnp.asarray(faces.x[keep])
+    assert float(jnp.max(jnp.abs(sol(pts) - jax.vmap(exact)(pts)))) <= 1e-14
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [(lambda: nnpde.Neumann(lambda x: 0.0, where=[]), TypeError, "non-empty list of face"),
+     (lambda: nnpde.Neumann(lambda x: 0.0, where=["left", 3]), TypeError, "list of face names"),
+     (lambda: nnpde.Robin(1.0, 1.0, lambda x: 0.0, points=0), ValueError, "points must be"),
+     (lambda: nnpde.Periodic(0, points=2.5), ValueError, "points must be"),
+     (lambda: nnpde.Problem(BOX, lambda x, u: u.laplacian, boundary=[
+         nnpde.Dirichlet(lambda x: 0.0, where=["left", "x3_max"])]), ValueError,
+      "no face 'x3_max'")],
+)  # fmt: skip
+def test_bad_faces_and_point_counts_are_named(make, error, match):
+    with pytest.raises(error, match=match):
+        make()

@@ -764,3 +764,39 @@ def test_solve_names_bad_points(kind):
            "none": None}[kind]  # fmt: skip
     with pytest.raises((TypeError, ValueError), match=r"\bpoints (must|contain|is|are)"):
         nnpde.solve(problem, TINY, pts, steps=1)
+
+
+# ---- observations (issue 18, item 3) ------------------------------------------------------------
+@FUZZ
+@given(
+    xshape=st.sampled_from([(3, 2), (3, 2), (1, 2), (3,), (0, 2), (3, 3), (2, 2, 1), ()]),
+    vshape=st.sampled_from([(3,), (3,), (1,), (4,), (3, 1), ()]),
+    bad=st.sampled_from([None, None, "nan-x", "inf-values", "complex"]),
+    component=st.one_of(st.integers(-2, 3), st.just(1.5), st.just(True)),
+    weight=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.just("w")),
+)
+def test_observations_are_accepted_or_name_the_argument(xshape, vshape, bad, component, weight):
+    """A Data block and a two-unknown problem holding it: either both are built, with the
+    documented shapes, or a TypeError/ValueError names ``Data: <argument>`` or ``data``."""
+    x = np.full(xshape, 0.5)
+    values = np.linspace(0.0, 1.0, int(np.prod(vshape))).reshape(vshape)
+    if bad == "nan-x" and x.size:
+        x.flat[0] = np.nan
+    elif bad == "inf-values" and values.size:
+        values.flat[-1] = np.inf
+    elif bad == "complex":
+        values = values + 1j
+    try:
+        obs = nnpde.Data(x, values, component=component, weight=weight)
+        problem = nnpde.Problem(nnpde.Box((0.0, 0.0), (1.0, 1.0)),
+                                lambda x, u: jnp.stack([u[0].laplacian, u[1].laplacian]),
+                                components=2, data=[obs])  # fmt: skip
+    except (TypeError, ValueError) as err:
+        assert re.match(r"^(Data: (x|values|component|weight)|Problem: data\[0\])", str(err)), err
+        return
+    q = xshape[0]
+    assert xshape == (q, 2) and q >= 1 and vshape == (q,) and bad is None
+    assert component in (0, 1) and not isinstance(component, bool)
+    assert weight is None or (math.isfinite(weight) and weight > 0)
+    (got,) = problem.observations
+    assert got.x.shape == (q, 2) and got.values.shape == (q,) and got.weight > 0

@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import F64_RTOL, rel_err
+from problems_for_tests import coupled_system
 
 import nnpde
 from nnpde.systems import make_system
@@ -178,3 +180,99 @@ def test_complex_observations_are_refused():
         nnpde.Problem(nnpde.Box((0.0,), (1.0,)), lambda x, u, p: u.laplacian - p["k"],
                       params={"k": 1.0},
                       data=(np.full((2, 1), 0.5), np.array([1.0 + 1j, 2.0])))  # fmt: skip
+
+
+# ---- one model for K >= 1 (issue 18, item 0) ---------------------------------------------------
+@pytest.mark.parametrize("make", [coupled_system, lambda: inverse_kappa(0.0), reaction_diffusion],
+                         ids=["coupled", "inverse_kappa", "reaction_diffusion"])  # fmt: skip
+def test_every_model_method_agrees_with_the_autodiff_jacobian(make):
+    """Kernels vs autodiff strategies, and the kernels' bounded-memory JᵀJ, J v, Jᵀu, diag(JᵀJ)
+    and loss gradient vs the autodiff Jacobian, for systems with coefficients, observations
+    and periodic pairs (before, the system model had no gram, linearize or gram_diagonal)."""
+    problem = make()
+    net = nnpde.TwoLayerNet(2, (4, 3))
+    x = jnp.asarray(problem.domain.grid(4))
+    ck, data, phi = make_system(problem, net, x, boundary_points=12)
+    ca, data_a, _ = make_system(problem, net, x, boundary_points=12, backend="autodiff")
+    keys = jax.random.split(jax.random.key(1), problem.components)
+    theta = jnp.concatenate([2 * net.init(k) for k in keys] + [phi + 0.3])
+    r, J = jax.jit(ck.residuals_and_jacobian)(theta, data)
+    ra, Ja = jax.jit(ca.residuals_and_jacobian)(theta, data_a)
+    assert J.shape == (sum(size for _, size in ck.blocks(data)), theta.shape[0])
+    assert rel_err(r, ra) <= F64_RTOL and rel_err(J, Ja) <= F64_RTOL
+    _, JTJ, JTr = jax.jit(ck.gram)(theta, data)
+    assert bool(jnp.all(JTJ == JTJ.T))
+    assert rel_err(JTJ, Ja.T @ Ja) <= F64_RTOL and rel_err(JTr, Ja.T @ ra) <= F64_RTOL
+    v = jax.random.normal(jax.random.key(2), theta.shape, theta.dtype)
+    u = jax.random.normal(jax.random.key(3), r.shape, r.dtype)
+
+    @jax.jit
+    def products(theta, data, v, u):
+        _, jvp, vjp = ck.linearize(theta, data)
+        return jvp(v), vjp(u)
+
+    Jv, JTu = products(theta, data, v, u)
+    assert rel_err(Jv, Ja @ v) <= F64_RTOL and rel_err(JTu, Ja.T @ u) <= F64_RTOL
+    diag = jax.jit(ck.gram_diagonal)(theta, data)
+    assert rel_err(diag, jnp.sum(Ja * Ja, axis=0)) <= F64_RTOL
+    grad = jax.jit(jax.grad(ck.loss))(theta, data)  # the custom VJP (hand-written)
+    assert rel_err(grad, Ja.T @ ra / ra.shape[0]) <= F64_RTOL
+
+
+def test_an_mlp_solves_a_system_through_the_same_model():
+    problem = reaction_diffusion()
+    net = nnpde.MLP((2, 6, 6, 1))
+    sol = nnpde.solve(problem, net, UNIT.grid(6), steps=30)
+    assert sol.info["backend"] == "autodiff" and sol(UNIT.grid(2)).shape == (4, 2)
+    assert sol.history["loss"][-1] < 1e-2 * sol.history["loss"][0], sol.history["loss"]
+
+
+# ---- observations: nnpde.Data (issue 18, item 3) -----------------------------------------------
+def test_each_observation_block_is_named_in_the_history():
+    sol = nnpde.solve(coupled_system(), nnpde.TwoLayerNet(2, (4, 4)), UNIT.grid(5), steps=3,
+                      boundary_points=8)  # fmt: skip
+    assert sol.info["blocks"] == [
+        "interior[0]", "interior[1]", "u0: data[1]", "u1: Neumann(left,top)", "u1: data[0]",
+        "u1: Periodic(x0)", "u1: Periodic(x0, derivative)"]  # fmt: skip
+    h = sol.history
+    np.testing.assert_allclose(h["blocks"].sum(axis=1), h["loss"], rtol=1e-12, atol=0)
+    assert np.all(h["blocks"][:, 2] > 0) and np.all(h["blocks"][:, 4] > 0)
+
+
+def test_data_blocks_equal_the_pair_form():
+    x_obs = UNIT.sample(7, key=jax.random.key(5))
+    u_obs = np.stack([np.linspace(0, 1, 7), np.linspace(1, 2, 7)], axis=1)
+    old = dataclasses.replace(reaction_diffusion(), data=(x_obs, u_obs), data_weight=3.0)
+    new = dataclasses.replace(reaction_diffusion(), data=[
+        nnpde.Data(x_obs, u_obs[:, 0], component=0, weight=3.0),
+        nnpde.Data(x_obs, u_obs[:, 1], component=1)], data_weight=3.0)  # fmt: skip
+    net = nnpde.TwoLayerNet(2, (3, 3))
+    theta = jnp.concatenate([net.init(jax.random.key(i)) for i in (0, 1)])
+    r = [jax.jit(make_system(p, net, UNIT.grid(3))[0].residuals)(
+        theta, make_system(p, net, UNIT.grid(3))[1]) for p in (old, new)]  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(r[0]), np.asarray(r[1]))
+    assert [d.weight for d in old.observations] == [3.0, 3.0]
+
+
+def test_observing_one_component_identifies_the_other_species():
+    """-Δu + v = f1, -Δv + uv = f2 with v left free on the boundary: 40 observations of v
+    alone (component 1) determine it."""
+    x_obs = UNIT.sample(40, key=jax.random.key(9))
+    v_obs = np.asarray(jax.vmap(_bubble)(jnp.asarray(x_obs)))
+    problem = reaction_diffusion(boundary=[nnpde.Dirichlet(lambda x: 0.0, component=0)])
+    problem = dataclasses.replace(problem, data=nnpde.Data(x_obs, v_obs, component=1,
+                                                           weight=10.0))  # fmt: skip
+    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12), steps=300)
+    err = sol.errors()
+    assert err["per_component"][1]["max_abs"] < 1e-3, (err, sol.result)
+    assert err["max_abs"] < 1e-3, (err, sol.result)
+
+
+def test_the_pair_form_message_says_what_shape_it_wants():
+    # issue 18: "u_obs must have shape (1,) or (1, 2) ... got (1,)" contradicted itself
+    with pytest.raises(ValueError) as info:
+        nnpde.Problem(UNIT, lambda x, u: jnp.stack([u[0].laplacian, u[1].laplacian]),
+                      components=2, data=(np.full((1, 2), 0.5), np.zeros(1)))  # fmt: skip
+    msg = str(info.value)
+    assert "must have shape (1, 2)" in msg and "(1,) or" not in msg and "got (1,)" in msg
+    assert "nnpde.Data(x, values, component=k)" in msg
