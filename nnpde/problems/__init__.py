@@ -31,6 +31,7 @@ from nnpde.problems.catalogue import (
     get,
     register,
 )
+from nnpde.problems.flows import kovasznay_pinned
 from nnpde.problems.geometric import poisson_holes, poisson_lshape
 from nnpde.problems.lagaris import (
     lagaris_ode1,
@@ -72,6 +73,7 @@ __all__ = [
     "heat",
     "helmholtz",
     "jet_of",
+    "kovasznay_pinned",
     "lagaris_ode1",
     "lagaris_ode2",
     "lagaris_ode3_bvp",
