@@ -4,7 +4,8 @@
     python docs/build.py -o OUTPUT_DIR
 
 The pages are the guide (``docs/index.md``, ``docs/kernels.md``, ``docs/choosing.md``,
-rendered as the package ``guide`` and its modules ``guide.kernels`` and ``guide.choosing``)
+``docs/conditions.md``, rendered as the package ``guide`` and its modules ``guide.kernels``,
+``guide.choosing`` and ``guide.conditions``)
 and the API reference generated from the docstrings of ``nnpde`` (Google style, Markdown,
 math by MathJax). Needs the ``docs`` extra: ``pip install -e '.[docs]'``.
 """
@@ -23,7 +24,8 @@ ROOT = DOCS.parent
 DEFAULT_OUTPUT = DOCS / "_build"
 
 #: Guide pages: module name under ``guide`` -> Markdown file in docs/ ("" is the package).
-PAGES = {"": "index.md", "kernels": "kernels.md", "choosing": "choosing.md"}
+PAGES = {"": "index.md", "kernels": "kernels.md", "choosing": "choosing.md",
+         "conditions": "conditions.md"}
 API = ("nnpde",)  # documented with the submodules that its __all__ exports
 
 

@@ -508,15 +508,6 @@ def _trial_jets(trial: TrialSolution | None, x, partials: tuple, dtype):
     return jax.jit(jax.vmap(one))(x)
 
 
-def _mask(domain, bc, sample) -> np.ndarray:
-    where = bc.where
-    if where is None:
-        return np.ones(len(sample.x), bool)
-    if isinstance(where, str):
-        return sample.face == domain.canonical_face(where)
-    return np.array([bool(where(p)) for p in sample.x])
-
-
 def _make_block(name: str, fn, what: str, dim: int, dtype, exact: bool) -> Block:
     fields, high = reads(lambda x, u: fn(x, u, jnp.zeros_like(x), jnp.zeros((), x.dtype)), what,
                          dim, dtype)  # fmt: skip
@@ -524,20 +515,22 @@ def _make_block(name: str, fn, what: str, dim: int, dtype, exact: bool) -> Block
     return Block(name, fn, fields, high, psi, _closure(psi) if exact else psi)
 
 
-def _penalty(problem: Problem, bc, sample, dtype, exact: bool):
-    """(Block, points, normals, targets, weights) of one penalty condition."""
-    from nnpde.collocation import condition_name, penalty_condition
+def _penalty(problem: Problem, bc, n: int, key, dtype, exact: bool):
+    """(Block, points, normals, targets, weights) of one penalty condition, at about ``n``
+    points of its own faces (:mod:`nnpde.penalties`)."""
+    from nnpde.penalties import condition_name, condition_sample, penalty_condition
 
     d = problem.dim
     if isinstance(bc, OperatorBC):
-        mask = _mask(problem.domain, bc, sample)
-        if not mask.any():
-            raise ValueError(f"no boundary point satisfies where={bc.where!r} of {bc!r}")
-        pts, normals = sample.x[mask], sample.normal[mask]
+        try:
+            sample = condition_sample(problem.domain, bc.where, n, key)
+        except ValueError as err:
+            raise ValueError(f"{err} of {bc!r}") from None
+        pts, normals = sample.x, sample.normal
         values = np.zeros(len(pts))
         fn = lambda x, u, n, g, bc=bc: bc.residual(x, u)  # noqa: E731
     else:
-        pts, normals, values, c0, c1 = penalty_condition(problem, bc, sample, dtype)
+        pts, normals, values, c0, c1 = penalty_condition(problem, bc, n, key, dtype)
 
         def fn(x, u, n, g, c0=c0, c1=c1):
             out = -g
@@ -581,9 +574,8 @@ def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=
     interior = _make_block("interior", eq, "the equation", d, dtype, exact)
     penalties, arrays = [], []
     if rest:
-        sample = problem.domain.sample_boundary(boundary_points, key=key)
         for bc in rest:
-            blk, *arr = _penalty(problem, bc, sample, dtype, exact)
+            blk, *arr = _penalty(problem, bc, boundary_points, key, dtype, exact)
             penalties.append((blk, len(arr[0])))
             arrays.append(arr)
     _check_order(net, [interior] + [b for b, _ in penalties])

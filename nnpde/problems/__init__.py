@@ -31,6 +31,7 @@ from nnpde.problems.catalogue import (
     get,
     register,
 )
+from nnpde.problems.flows import kovasznay_pinned
 from nnpde.problems.geometric import poisson_holes, poisson_lshape
 from nnpde.problems.higher_order import beam, biharmonic, kdv
 from nnpde.problems.lagaris import (
@@ -77,6 +78,7 @@ __all__ = [
     "helmholtz",
     "jet_of",
     "kdv",
+    "kovasznay_pinned",
     "lagaris_ode1",
     "lagaris_ode2",
     "lagaris_ode3_bvp",

@@ -84,7 +84,8 @@ class Recipe:
       rel_l2: the same for the relative L2 error.
       method: "lm", "adam" or "lbfgs".
       activation: the activation's name.
-      boundary_points: boundary points for penalty conditions (``solve``'s argument).
+      boundary_points: boundary points of each penalty condition, on its own faces
+        (``solve``'s argument).
       seed: ``solve``'s ``key`` is ``jax.random.key(seed)``.
     """
 
