@@ -11,7 +11,6 @@ stalled, or at the step cap, the time limit, a non-finite or diverging loss, or 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 
 import jax
@@ -353,13 +352,8 @@ def _solution(problem, net, col, data, run, x, wall_s) -> Solution:
 
 
 def _resolution_clause(v) -> str:
-    """The status's clause (and a UserWarning) when the validation residual says the points
-    under-resolve the solution."""
     if not v or not v["under_resolved"]:
         return ""
-    warnings.warn(f"the collocation points under-resolve the solution: the residual between "
-                  f"them is {v['ratio']:.0f}x that at them (sol.info['validation']); use more "
-                  f"or Sobol' points", UserWarning, stacklevel=3)  # fmt: skip
     return (f"; the points under-resolve the solution: the residual between them is "
             f"{v['ratio']:.0f}x that at them (use more or Sobol' points)")
 
