@@ -233,6 +233,18 @@ def register_activation(
     return act
 
 
+def require_order(activation, need: int, reads: str) -> None:
+    """Refuses an activation whose closed-form derivatives stop below order ``need``, the order
+    the θ-derivatives of what the equation ``reads`` (a phrase for the message) require."""
+    act = get_activation(activation)
+    if act.order < need:
+        raise ValueError(
+            f"{reads}; the θ-derivatives need the activation's derivative of order {need}, but "
+            f"{act.name!r} is valid only up to order {act.order}; use a smooth activation such "
+            f"as 'tanh'"
+        )
+
+
 def get_activation(activation: str | Activation) -> Activation:
     """Returns the :class:`Activation` for a registered name (or passes one through)."""
     if isinstance(activation, Activation):

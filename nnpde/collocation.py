@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnpde import _nets
-from nnpde.activations import get_activation
+from nnpde.activations import require_order
 from nnpde.derivatives import Autodiff, Kernels, for_backend
 from nnpde.penalties import condition_name, penalty_condition, periodic_pairs
 from nnpde.problem import Jet, Periodic, Problem, check_residual_type, traced
@@ -310,13 +310,7 @@ def check_equation(problem: Problem, dtype) -> tuple[frozenset, int]:
 
 def _check_activation(net, used: frozenset) -> None:
     need = 3 if used & {"hessian", "laplacian"} else 2 if "grad" in used else 1
-    act = get_activation(net.activation)
-    if act.order < need:
-        raise ValueError(
-            f"the equation uses {sorted(used)} of the solution; its θ-derivatives need the "
-            f"activation's derivative of order {need}, but {act.name!r} is valid only "
-            f"up to order {act.order}; use a smooth activation such as 'tanh'"
-        )
+    require_order(net.activation, need, f"the equation uses {sorted(used)} of the solution")
 
 
 def component_problem(problem: Problem, k: int) -> Problem:

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnpde import _nets, taylor
-from nnpde.activations import get_activation
+from nnpde.activations import require_order
 from nnpde.problem import (
     Jet,
     OperatorBC,
@@ -546,13 +546,7 @@ def _penalty(problem: Problem, bc, n: int, key, dtype, exact: bool):
 
 def _check_order(net, blocks) -> None:
     order = max(len(a) for b in blocks for a in b.nparts) + 1
-    act = get_activation(net.activation)
-    if act.order < order:
-        raise ValueError(
-            f"the problem reads partials of order {order - 1}; their θ-derivatives need the "
-            f"activation's derivative of order {order}, but {act.name!r} is valid only up to "
-            f"order {act.order}; use a smooth activation such as 'tanh'"
-        )
+    require_order(net.activation, order, f"the problem reads partials of order {order - 1}")
 
 
 def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=None,
