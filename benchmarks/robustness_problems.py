@@ -28,6 +28,7 @@ import numpy as np
 
 import nnpde
 import nnpde.problems as catalogue
+from nnpde.problems import flows
 
 PI = math.pi
 
@@ -668,22 +669,7 @@ def kovasznay() -> Case:
     Source: Kovasznay, "Laminar flow behind a two-dimensional grid", Proc. Camb. Phil. Soc. 44
     (1948) 58-62; DeepXDE examples, "Kovasznay flow".
     """
-    re = 20.0
-    lam = re / 2 - math.sqrt(re**2 / 4 + 4 * PI**2)
-
-    def exact(x):
-        e = jnp.exp(lam * x[0])
-        return jnp.stack([1 - e * jnp.cos(2 * PI * x[1]),
-                          lam / (2 * PI) * e * jnp.sin(2 * PI * x[1]),
-                          0.5 * (1 - jnp.exp(2 * lam * x[0]))])  # fmt: skip
-
-    def equation(x, u):
-        U, V, P = u
-        return jnp.stack([
-            U.value * U.grad[0] + V.value * U.grad[1] + P.grad[0] - U.laplacian / re,
-            U.value * V.grad[0] + V.value * V.grad[1] + P.grad[1] - V.laplacian / re,
-            U.grad[0] + V.grad[1],
-        ])  # fmt: skip
+    exact, equation = flows.kovasznay_exact, flows.kovasznay_equation  # Re = 20
 
     problem = nnpde.Problem(
         nnpde.Box((-0.5, -0.5), (1.0, 1.5)), equation, components=3,

@@ -16,7 +16,7 @@ from nnpde.domains import Box
 from nnpde.problem import Data, Dirichlet, Problem
 from nnpde.problems.catalogue import Benchmark, Points, Recipe, Reference, register
 
-__all__ = ["kovasznay_pinned"]
+__all__ = ["kovasznay_equation", "kovasznay_exact", "kovasznay_pinned"]
 
 RE = 20.0
 LAMBDA = RE / 2 - math.sqrt(RE**2 / 4 + 4 * math.pi**2)
@@ -24,7 +24,7 @@ PIN = (0.25, 0.5)  # where the pressure is observed
 FACES = ("x0_min", "x0_max", "x1_min", "x1_max")
 
 
-def _exact(x):
+def kovasznay_exact(x):
     """(u, v, p) of Kovasznay's flow at one point x (2,)."""
     e = jnp.exp(LAMBDA * x[0])
     return jnp.stack([1 - e * jnp.cos(2 * jnp.pi * x[1]),
@@ -32,7 +32,8 @@ def _exact(x):
                       0.5 * (1 - jnp.exp(2 * LAMBDA * x[0]))])  # fmt: skip
 
 
-def _equation(x, u):
+def kovasznay_equation(x, u):
+    """The steady Navier–Stokes residuals (momentum x, momentum y, continuity) of (U, V, P)."""
     U, V, P = u
     return jnp.stack([
         U.value * U.grad[0] + V.value * U.grad[1] + P.grad[0] - U.laplacian / RE,
@@ -63,11 +64,11 @@ def kovasznay_pinned() -> Benchmark:
     """
     x0 = [PIN]
     problem = Problem(
-        Box((-0.5, -0.5), (1.0, 1.5)), _equation, components=3,
-        boundary=[Dirichlet(lambda x: _exact(x)[0], component=0),
-                  Dirichlet(lambda x: _exact(x)[1], component=1)],
-        data=Data(x0, [float(_exact(jnp.asarray(PIN))[2])], component=2),
-        exact=_exact, name="kovasznay_pinned",
+        Box((-0.5, -0.5), (1.0, 1.5)), kovasznay_equation, components=3,
+        boundary=[Dirichlet(lambda x: kovasznay_exact(x)[0], component=0),
+                  Dirichlet(lambda x: kovasznay_exact(x)[1], component=1)],
+        data=Data(x0, [float(kovasznay_exact(jnp.asarray(PIN))[2])], component=2),
+        exact=kovasznay_exact, name="kovasznay_pinned",
     )  # fmt: skip
     return Benchmark(
         "kovasznay_pinned",
