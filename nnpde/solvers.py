@@ -20,7 +20,7 @@ import numpy as np
 from nnpde import _nets, distributed, engine, runs
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation
-from nnpde.problem import Problem
+from nnpde.problem import Jet, Problem
 from nnpde.solution import Solution
 
 __all__ = ["solve"]
@@ -186,8 +186,8 @@ def solve(
     theta, asked = _theta0(problem, net, theta0, k_init, points)
     runs.warn_float32(theta.dtype, asked)
     x = _points(problem, points, k_pts, theta.dtype)
-    col, data = _model(problem, net, x, mesh, kw_model(boundary_points, key, backend,
-                                                       theta.dtype))  # fmt: skip
+    kw = kw_model(boundary_points, key, backend, theta.dtype)
+    col, data = _model(problem, net, x, mesh, kw)
     _check_first_point(col, theta, data)
     if mesh is not None:
         data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
@@ -206,7 +206,6 @@ def solve(
                                          points)[0].astype(theta.dtype)  # fmt: skip
         return t if scales is None else _scale_outputs(problem, net, t, scales)
 
-    kw = kw_model(boundary_points, key, backend, theta.dtype)
     if starts > 1:
         thetas = [new_theta(i) for i in range(int(starts))]
         runs_ = runs.execute_starts(the_solver, col, data, thetas, opts, key=key)
@@ -285,8 +284,9 @@ def _output_scales(problem, data) -> list[float]:
     its maximum (benchmarks/results/stall-study-cpu.md: sin·sin Poisson, seeds 0-4, median
     rel-L2 1.4e-5 → 2.2e-7, worst 4e-2 → 5e-7).
     """
+    Bs = [data.B] if isinstance(data.B, Jet) else data.B  # one unknown (high-order model)
     out = []
-    for B in data.B:
+    for B in Bs:
         m = float(jnp.max(jnp.abs(B.value))) if B.value.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
@@ -335,7 +335,7 @@ def _model(problem, net, x, mesh, kw):
 def _solution(problem, net, col, data, run, x, wall_s) -> Solution:
     info = dict(run.info, method=run.solver.name, solver=runs.solver_kind(run),
                 steps=run.done, loss=run.loss, backend=col.backend, wall_s=wall_s,
-                points=int(x.shape[0]), boundary_points=_n_penalty(data),
+                points=int(x.shape[0]), boundary_points=_n_penalty(col, data),
                 steps_limit=run.steps_limit)  # fmt: skip
     if run.objective.shards.mesh is not None:
         info["devices"] = int(run.objective.shards.mesh.devices.size)
@@ -358,9 +358,10 @@ def _resolution_clause(v) -> str:
             f"{v['ratio']:.0f}x that at them (use more or Sobol' points)")
 
 
-def _n_penalty(data) -> int:
-    """Number of penalty residuals (boundary, periodic, observations)."""
-    return sum(int(b.x.shape[0]) for b in data.pen + data.pairs)
+def _n_penalty(col, data) -> int:
+    """Number of penalty residuals (boundary, periodic, observations): every block of the
+    model's residual vector but the interior equations."""
+    return sum(int(n) for name, n in col.blocks(data) if not name.startswith("interior"))
 
 
 def _check_options(*, key, boundary_points):
