@@ -7,6 +7,7 @@ it explicitly).
 
 from __future__ import annotations
 
+import gc
 import os
 
 # XLA's CPU compile time dominates this suite (hundreds of tiny programs, ~0.2 s each), and
@@ -64,7 +65,32 @@ def rel_err(a, b) -> float:
     return float(np.max(np.abs(a - b))) / denom
 
 
+def slow_except(values, fast):
+    """``values`` as pytest parameters, every one not in ``fast`` marked ``slow``.
+
+    The default suite keeps the cases in ``fast`` as representatives of a parametrised check
+    (CI's budget is ~10 minutes on 2 cores); ``pytest -m slow`` runs the others.
+    """
+    return [v if v in fast else pytest.param(v, marks=pytest.mark.slow) for v in values]
+
+
 @pytest.fixture
 def key():
     """A fixed PRNG key so that every run sees the same numbers."""
     return jax.random.key(1234)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drops JAX's compiled programs after each test module.
+
+    Every XLA:CPU executable keeps its machine code in memory mappings of its own, and the jit
+    caches keep every executable alive. One pytest-xdist worker compiles thousands of programs;
+    with all of them alive it passed Linux's limit of 65530 mappings per process
+    (``vm.max_map_count``), the next compilation's mmap failed, and XLA crashed with a
+    segmentation fault (after which pytest-xdist hung until CI's time limit). Clearing the
+    caches between modules keeps a worker at the size of one module.
+    """
+    yield
+    jax.clear_caches()
+    gc.collect()

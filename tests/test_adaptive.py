@@ -51,6 +51,7 @@ def _layer_1d(steepness=40.0):
                          boundary=[nnpde.Dirichlet(exact)], exact=exact)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_adaptive_points_beat_fixed_points_on_a_steep_layer():
     problem = _layer_1d()
     net = nnpde.TwoLayerNet(1, (8, 8))
@@ -91,6 +92,7 @@ def test_bad_strategies(make, match):
         make()
 
 
+@pytest.mark.slow
 def test_strategies_apply_to_a_system():
     """Both strategies on a model with two unknowns and penalties of both components (before,
     adapt= was refused for anything but one unknown)."""

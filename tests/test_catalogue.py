@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import slow_except
 
 import nnpde
 import nnpde.problems as catalogue
@@ -113,7 +114,11 @@ def test_points_spec():
         Points("grid", 0)
 
 
-@pytest.mark.parametrize("name", NAMES)
+# Building a recipe's points and penalties takes up to 10 s (kovasznay_pinned); these take < 1 s.
+FAST_TO_BUILD = {"lagaris_ode1", "lagaris_ode3_ivp", "poisson_5d", "poisson_disk", "beam"}
+
+
+@pytest.mark.parametrize("name", slow_except(NAMES, FAST_TO_BUILD))
 def test_recipes_have_more_residuals_than_parameters(name):
     """Generalisation: every recipe has more collocation residuals than network parameters."""
     bench = catalogue.get(name)
@@ -214,14 +219,13 @@ def test_exact_solution_satisfies_the_conditions(name):
 
 
 # ---- solving --------------------------------------------------------------------------------
-# The quick recipes of the biharmonic and KdV entries take 20-35 s on the shared 2-core CPU
-# (compiling LM's step for fourth-order kernels dominates); the beam stays as the fast one.
-SLOW_QUICK = {"biharmonic", "kdv"}
+# The quick recipes take 2-30 s each on the 2-core CPU (compiling the solver dominates); the
+# default suite solves one of each kind (an ODE, an initial value problem, a fourth-order
+# equation, a curved domain), `pytest -m slow` all of them.
+FAST_QUICK = {"lagaris_ode1", "lagaris_ode3_ivp", "beam", "poisson_disk"}
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_QUICK else n for n in NAMES]
-)
+@pytest.mark.parametrize("name", slow_except(NAMES, FAST_QUICK))
 def test_quick_recipe_reaches_its_documented_accuracy(name):
     bench = catalogue.get(name)
     sol = bench.solve(quick=True)

@@ -30,7 +30,8 @@ def _setup():
 
 
 @pytest.mark.parametrize(("solver", "steps"), [(nnpde.LM(), 12),
-                                               (nnpde.Optax(optax.adam(1e-2)), 60)],
+                                               pytest.param(nnpde.Optax(optax.adam(1e-2)), 60,
+                                                            marks=pytest.mark.slow)],
                          ids=["lm", "adam"])  # fmt: skip
 def test_resumed_run_ends_with_the_uninterrupted_theta(tmp_path, solver, steps):
     problem, net, pts = _setup()
@@ -45,6 +46,7 @@ def test_resumed_run_ends_with_the_uninterrupted_theta(tmp_path, solver, steps):
     assert resumed.result == full.result == nnpde.RESULTS.max_steps
 
 
+@pytest.mark.slow
 def test_resume_true_starts_afresh_without_a_file(tmp_path):
     problem, net, pts = _setup()
     path = tmp_path / "none.npz"
@@ -52,6 +54,7 @@ def test_resume_true_starts_afresh_without_a_file(tmp_path):
     assert path.exists() and len(sol.history["loss"]) == 3
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_checkpoint_of_another_run(tmp_path):
     problem, net, pts = _setup()
     path = tmp_path / "c.npz"
@@ -76,6 +79,7 @@ def test_resume_refuses_a_checkpoint_of_another_run(tmp_path):
         nnpde.solve(problem, net, pts, steps=4, resume=tmp_path / "s.npz")
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_the_run_interrupted_and_saves_the_last_state(tmp_path):
     problem, net, pts = _setup()
     path = tmp_path / "int.npz"
@@ -115,6 +119,7 @@ _SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_theta(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(_SCRIPT.format(tests=str(ROOT / "tests")))
@@ -156,6 +161,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_theta(tmp
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), reference)
 
 
+@pytest.mark.slow
 def test_cli_checkpoint_flags(tmp_path):
     from nnpde.cli import main
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import rel_err
+from conftest import rel_err, slow_except
 from problems_for_tests import (
     disk_poisson,
     heat,
@@ -22,7 +22,8 @@ BACKEND_RTOL = 1e-10  # kernels vs autodiff: the same math, different round-off
 
 
 @pytest.mark.parametrize(
-    "make", [lagaris_pde1, nonlinear_poisson, mixed_nonlinear, heat, disk_poisson, lagaris_ode1]
+    "make", slow_except([lagaris_pde1, nonlinear_poisson, mixed_nonlinear, heat, disk_poisson,
+                         lagaris_ode1], fast=[mixed_nonlinear, lagaris_ode1])  # every jet field
 )
 def test_backends_agree_on_loss_gradient_and_jacobian(make):
     problem = make()
@@ -64,6 +65,7 @@ def test_trial_solution_meets_dirichlet_and_initial_data_exactly():
         assert float(jnp.max(jnp.abs(sol(pts) - exact))) <= 1e-14
 
 
+@pytest.mark.slow
 def test_lagaris_pde1_lm_reaches_1e_minus_7():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (10, 10), "tanh")
@@ -78,10 +80,10 @@ def test_lagaris_pde1_lm_reaches_1e_minus_7():
 @pytest.mark.parametrize(
     ("make", "hidden", "points", "steps", "max_abs"),
     [
-        (heat, (16, 16), 16, 500, 5e-6),
-        (nonlinear_poisson, (10, 10), 10, 300, 1e-4),
+        pytest.param(heat, (16, 16), 16, 500, 5e-6, marks=pytest.mark.slow),
+        pytest.param(nonlinear_poisson, (10, 10), 10, 300, 1e-4, marks=pytest.mark.slow),
         (lagaris_ode1, (8, 8), 20, 300, 2e-5),
-        (disk_poisson, (10, 10), 200, 300, 2e-5),
+        pytest.param(disk_poisson, (10, 10), 200, 300, 2e-5, marks=pytest.mark.slow),
     ],
 )
 def test_problems_solve_to_documented_accuracy(make, hidden, points, steps, max_abs):
@@ -117,6 +119,7 @@ def test_divergent_run_stops_with_status_and_finite_theta():
     assert len(sol.history["loss"]) < 200
 
 
+@pytest.mark.slow
 def test_save_load_round_trip_and_determinism(tmp_path):
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (6, 5))
@@ -197,6 +200,7 @@ def test_unknown_method_and_backend():
         nnpde.solve(problem, net, 4, backend="magic")
 
 
+@pytest.mark.slow
 def test_callback_is_called_per_dispatch_and_atol_stops():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (6, 6))

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import slow_except
 from problems_for_tests import lagaris_pde1, mixed_nonlinear
 
 import nnpde
@@ -51,6 +52,7 @@ def test_default_run_on_lagaris_pde1_converges(converged):
     _check_history(converged)
 
 
+@pytest.mark.slow
 def test_step_limit_ends_max_steps():
     sol = _small_run(steps=3)
     assert sol.result == RESULTS.max_steps and not sol.result.ok
@@ -145,7 +147,8 @@ def test_keyboard_interrupt_in_a_callback_ends_interrupted():
 
 # ---- history --------------------------------------------------------------------------------
 @pytest.mark.parametrize("solver",
-                         [nnpde.LM(), nnpde.GaussNewtonCG(), nnpde.Optax(optax.adam(1e-3))],
+                         slow_except([nnpde.LM(), nnpde.GaussNewtonCG(),
+                                      nnpde.Optax(optax.adam(1e-3))], fast=[nnpde.LM()]),
                          ids=["lm", "gn-cg", "adam"])  # fmt: skip
 def test_per_block_losses_add_up_to_the_loss(solver):
     problem = mixed_nonlinear()  # Dirichlet (exact, in the trial), Neumann and Robin penalties
@@ -250,6 +253,7 @@ def _pair():
                          exact=lambda x: jnp.stack([u_(x), v_(x)]))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_errors_per_component_of_a_system():
     problem = _pair()
     sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5), steps=5)

@@ -115,6 +115,7 @@ def test_removed_arguments_name_their_new_place():
         nnpde.solve(p, nnpde.TwoLayerNet(2, (4, 4)), p.domain.grid(3), learning_rate=np.inf)
 
 
+@pytest.mark.slow
 def test_float32_by_accident_warns():
     # issue 19.10: with jax_enable_x64 off, solve ran in float32 without a word
     code = textwrap.dedent("""
@@ -134,6 +135,7 @@ def test_float32_by_accident_warns():
     assert out.stdout.strip().splitlines()[-1] == "1"  # warned once, not when asked for
 
 
+@pytest.mark.slow
 def test_dispatch_is_vmappable_over_starting_points():
     # the engine's state has fixed shapes: K starts run as one vmapped while_loop
     from nnpde import distributed, engine

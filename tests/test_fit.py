@@ -17,6 +17,7 @@ def _sin_data(n=64):
     return x, jnp.sin(x)
 
 
+@pytest.mark.slow
 def test_lm_fits_sin_to_1e6_on_a_fine_grid():
     # 400 samples for the 321 parameters: with fewer (200) the loss reaches 1e-18 at the samples
     # while the error between them depends on the path (7e-4 with the defaults, 5.6e-7 with the
@@ -112,6 +113,7 @@ def test_softmax_with_regression_targets_and_lm_with_cross_entropy_are_refused()
         nnpde.fit(net, x, jnp.eye(3)[jnp.arange(6) % 3], method="lm", steps=1)
 
 
+@pytest.mark.slow
 def test_solve_with_an_mlp_uses_autodiff_and_solves_lagaris_pde1():
     from problems_for_tests import lagaris_pde1
 

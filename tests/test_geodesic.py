@@ -51,8 +51,9 @@ def _exact_correction(problem, net, data, theta, delta, JTJ, mu, scale):
     def first(t):
         return jax.jvp(r_along, (t,), (jnp.ones_like(t),))[1]
 
-    rpp = jax.jvp(first, (jnp.zeros(()),), (jnp.ones(()),))[1]
-    J = model.residuals_and_jacobian(theta, data)[1]
+    # jitted: op by op, the nested jvp of the autodiff residuals took 30 s
+    rpp = jax.jit(lambda t: jax.jvp(first, (t,), (jnp.ones_like(t),))[1])(jnp.zeros(()))
+    J = jax.jit(model.residuals_and_jacobian)(theta, data)[1]
     return -jnp.linalg.solve(JTJ + jnp.diag(mu * scale), J.T @ rpp)
 
 
@@ -65,9 +66,13 @@ def _state(model, data, theta, mu, geodesic=1e9, h=0.1):
     return cfg, obj, s, mu * s.scale
 
 
-@pytest.mark.parametrize("make", [lagaris_pde1, nonlinear_poisson])
+# 12-50 s per case on the 2-core CPU: the default suite checks the kernels' linearisation on
+# the nonlinear problem, `pytest -m slow` the rest.
+@pytest.mark.parametrize("make", [pytest.param(lagaris_pde1, marks=pytest.mark.slow),
+                                  nonlinear_poisson])  # fmt: skip
 @pytest.mark.parametrize(("wrap", "backend"), [(lambda m: m, "kernels"),
-                                               (_ResidualsOnly, "autodiff")],
+                                               pytest.param(_ResidualsOnly, "autodiff",
+                                                            marks=pytest.mark.slow)],
                          ids=["linearize", "jax.linearize"])  # fmt: skip
 def test_correction_matches_the_exact_second_derivative(make, wrap, backend):
     problem, net, model, data, theta, _, J = _setup(make)
@@ -100,6 +105,7 @@ def test_correction_larger_than_the_bound_is_dropped():
     assert not np.any(np.asarray(dropped))
 
 
+@pytest.mark.slow
 def test_geodesic_lm_reaches_a_far_smaller_loss_and_error_on_lagaris_pde1():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (8, 8))

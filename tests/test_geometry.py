@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import slow_except
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,7 +150,8 @@ def test_specs_are_frozen_and_hashable():
 
 
 # ---- the distance function -------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(DOMAINS))
+# 12-22 s each for the L-shapes on the 2-core CPU: `pytest -m slow` runs them.
+@pytest.mark.parametrize("name", slow_except(sorted(DOMAINS), fast=set(DOMAINS) - {"L", "L_boxes"}))
 def test_distance_jets_against_finite_differences(name):
     """The autodiff jets of φ (what the trial solution uses) agree with central differences:
     checks that φ is twice differentiable inside and that no branch is wrong."""
@@ -170,6 +172,7 @@ def test_distance_jets_against_finite_differences(name):
     np.testing.assert_allclose(hess, fd_hess, rtol=FD_RTOL, atol=FD_RTOL * scale)
 
 
+@pytest.mark.slow
 def test_distance_is_normalized_on_edges():
     """∇φ = -n (the inward unit normal) at boundary points away from the corners."""
     for dom in (L_SHAPE, HOLED, nnpde.Box((0.0, 0.0), (2.0, 1.0))):
@@ -249,7 +252,7 @@ def test_partial_dirichlet_and_blended_values():
     assert trial is None and len(rest) == 2
 
 
-@pytest.mark.parametrize("name", ["L", "holed"])
+@pytest.mark.parametrize("name", slow_except(["L", "holed"], fast=["holed"]))
 def test_backends_agree_with_the_distance_trial(name):
     """The jets of φ and A enter the exact Jacobian: kernels and autodiff backends agree."""
     dom = DOMAINS[name]
@@ -312,6 +315,7 @@ def test_degenerate_polygons_are_rejected(vertices, match):
 
 @given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=0, max_size=7))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
 def test_fuzz_polygon_vertices(vertices):
     """Any vertex list either makes a usable polygon or raises ValueError naming vertices."""
     try:

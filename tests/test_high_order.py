@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import F64_RTOL, rel_err
+from conftest import F64_RTOL, rel_err, slow_except
 
 import nnpde
 import nnpde.problems as catalogue
@@ -143,7 +143,7 @@ def _models(name):
     return theta, k, a
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", slow_except(sorted(CASES), fast=["beam"]))
 def test_kernels_and_autodiff_models_agree(name):
     theta, (km, kd), (am, ad) = _models(name)
     assert isinstance(km, high_order.HighOrderCollocation)

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import rel_err
+from conftest import rel_err, slow_except
 from problems_for_tests import disk_poisson, lagaris_pde1, mixed_nonlinear
 
 import nnpde
@@ -31,8 +31,9 @@ def test_gram_diagonal_summed_over_several_blocks_equals_the_formed_jacobian(mon
     assert rel_err(diag, jnp.sum(J * J, axis=0)) <= PRODUCT_RTOL
 
 
-@pytest.mark.parametrize("backend", ["kernels", "autodiff"])
-@pytest.mark.parametrize("make", [lagaris_pde1, mixed_nonlinear, disk_poisson])
+@pytest.mark.parametrize("backend", slow_except(["kernels", "autodiff"], fast=["kernels"]))
+@pytest.mark.parametrize("make", slow_except([lagaris_pde1, mixed_nonlinear, disk_poisson],
+                                             fast=[mixed_nonlinear, disk_poisson]))
 def test_products_equal_the_formed_jacobian(make, backend):
     problem = make()
     net = nnpde.TwoLayerNet(problem.dim, (6, 5), "tanh")
@@ -103,6 +104,7 @@ def test_cg_config_rejects_bad_values(cfg, match):
         CGConfig(**cfg)
 
 
+@pytest.mark.slow
 def test_gn_cg_reaches_the_dense_lm_solution():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (6, 6), "tanh")
@@ -123,6 +125,7 @@ def test_gn_cg_reaches_the_dense_lm_solution():
     assert rel_err(cg.history["loss"][0], dense.history["loss"][0]) <= 1e-3
 
 
+@pytest.mark.slow
 def test_lm_switches_to_matrix_free_above_dense_max_params():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (4, 4), "tanh")
@@ -136,6 +139,7 @@ def test_lm_switches_to_matrix_free_above_dense_max_params():
     assert dense.info["solver"] == "dense"
 
 
+@pytest.mark.slow
 def test_gn_cg_checkpoint_resume_equals_an_uninterrupted_run(tmp_path):
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (4, 4), "tanh")

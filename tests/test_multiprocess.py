@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(
     net = nnpde.TwoLayerNet(2, (6, 6), "tanh")
     mesh = nnpde.distributed.make_mesh()
     info = {"processes": nproc, "devices": jax.device_count()}
-    for method in ("lm", "gn-cg"):
+    for method in sys.argv[2].split(","):
         sol = nnpde.solve(problem, net, problem.domain.grid(8), method=method, steps=5,
                           boundary_points=20, mesh=mesh,
                           checkpoint=f"{out_dir}/ckpt-{method}.npz")
@@ -58,22 +58,34 @@ def _env():
     return env
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def _one_and_two_processes(tmp_path_factory, methods: str):
+    """Runs SCRIPT in one process and in two (nnpde.launch): (dir one, dir two, launcher
+    stdout)."""
     root = tmp_path_factory.mktemp("multiprocess")
     script = root / "solve.py"
     script.write_text(SCRIPT)
     one, two = root / "one", root / "two"
     one.mkdir()
     two.mkdir()
-    single = subprocess.run([sys.executable, str(script), str(one)], env=_env(),
+    single = subprocess.run([sys.executable, str(script), str(one), methods], env=_env(),
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert single.returncode == 0, single.stderr[-4000:]
     cmd = [sys.executable, "-m", "nnpde.launch", "--nproc", "2", "--timeout", "600", "--",
-           sys.executable, str(script), str(two)]  # fmt: skip
+           sys.executable, str(script), str(two), methods]  # fmt: skip
     multi = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=660)
     assert multi.returncode == 0, multi.stdout[-4000:] + multi.stderr[-2000:]
     return one, two, multi.stdout
+
+
+# ~35 s per method on the 2-core CPU: the default suite runs LM, `pytest -m slow` also GN-CG.
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    return _one_and_two_processes(tmp_path_factory, "lm")
+
+
+@pytest.fixture(scope="module")
+def runs_gn_cg(tmp_path_factory):
+    return _one_and_two_processes(tmp_path_factory, "gn-cg")
 
 
 def test_two_processes_join_one_run(runs):
@@ -83,9 +95,11 @@ def test_two_processes_join_one_run(runs):
     assert "[0] " in stdout or "[1] " in stdout or stdout == ""  # prefixed output
 
 
-@pytest.mark.parametrize(("method", "rtol"), [("lm", LM_RTOL), ("gn-cg", CG_RTOL)])
-def test_two_processes_equal_one(runs, method, rtol):
-    one, two, _ = runs
+@pytest.mark.parametrize(("method", "rtol", "fixture"),
+                         [("lm", LM_RTOL, "runs"),
+                          pytest.param("gn-cg", CG_RTOL, "runs_gn_cg", marks=pytest.mark.slow)])
+def test_two_processes_equal_one(request, method, rtol, fixture):
+    one, two, _ = request.getfixturevalue(fixture)
     a = np.load(one / f"theta-{method}.npy")
     b = np.load(two / f"theta-{method}.npy")
     assert np.max(np.abs(a - b)) <= rtol * np.max(np.abs(a))

@@ -38,23 +38,8 @@ SCRIPT = textwrap.dedent(
 
     assert jax.device_count() == 4, jax.devices()
     out = {}
-    cases = [
-        ("lm", mixed_nonlinear, "kernels", 8),   # every jet field; Neumann, Robin penalties
-        ("lm", mixed_nonlinear, "autodiff", 8),
-        ("lm", lagaris_pde1, "kernels", 8),
-        ("gn-cg", lagaris_pde1, "kernels", 8),
-        ("adam", mixed_nonlinear, "kernels", 8),
-        ("lbfgs", lagaris_pde1, "kernels", 8),
-        # 130² = 16900 points, 4225 per device: more than one block of every chunked sum
-        # (rows: 1024, sums: 4096 points), so the lax.scan paths run inside shard_map
-        ("lm", lagaris_pde1, "kernels", 130),
-        ("gn-cg", lagaris_pde1, "kernels", 130),
-        ("adam", lagaris_pde1, "kernels", 130),
-        # a system: 2 unknowns, 2 coefficients, a Neumann face, periodic pairs, observations
-        ("lm", coupled_system, "kernels", 8),
-        ("lm", coupled_system, "autodiff", 8),
-        ("gn-cg", coupled_system, "kernels", 8),
-    ]
+    cases = [(method, globals()[name], backend, n)
+             for method, name, backend, n in json.loads(sys.argv[1])]
     for method, make, backend, n in cases:
         problem = make()
         net = nnpde.TwoLayerNet(2, (6, 6), "tanh")
@@ -80,8 +65,31 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def sharded_runs():
+# (method, problem, backend, grid n): each case solves 5 steps on one device and on four.
+CASES = {
+    "lm-mixed_nonlinear-kernels": ("lm", "mixed_nonlinear", "kernels", 8),  # every jet field;
+    "lm-mixed_nonlinear-autodiff": ("lm", "mixed_nonlinear", "autodiff", 8),  # Neumann, Robin
+    "lm-lagaris_pde1-kernels": ("lm", "lagaris_pde1", "kernels", 8),
+    "gn-cg-lagaris_pde1-kernels": ("gn-cg", "lagaris_pde1", "kernels", 8),
+    "adam-mixed_nonlinear-kernels": ("adam", "mixed_nonlinear", "kernels", 8),
+    "lbfgs-lagaris_pde1-kernels": ("lbfgs", "lagaris_pde1", "kernels", 8),
+    # 130² = 16900 points, 4225 per device: more than one block of every chunked sum
+    # (rows: 1024, sums: 4096 points), so the lax.scan paths run inside shard_map
+    "lm-lagaris_pde1-kernels-chunked": ("lm", "lagaris_pde1", "kernels", 130),
+    "gn-cg-lagaris_pde1-kernels-chunked": ("gn-cg", "lagaris_pde1", "kernels", 130),
+    "adam-lagaris_pde1-kernels-chunked": ("adam", "lagaris_pde1", "kernels", 130),
+    # a system: 2 unknowns, 2 coefficients, a Neumann face, periodic pairs, observations
+    "lm-coupled_system-kernels": ("lm", "coupled_system", "kernels", 8),
+    "lm-coupled_system-autodiff": ("lm", "coupled_system", "autodiff", 8),
+    "gn-cg-coupled_system-kernels": ("gn-cg", "coupled_system", "kernels", 8),
+}
+# Each case costs ~30 s on the 2-core CPU (compiling for four devices dominates): the default
+# suite runs a system (periodic pairs, a Neumann face, observations, coefficients),
+# `pytest -m slow` the rest.
+FAST = ("lm-coupled_system-kernels",)
+
+
+def _run_on_four_devices(names) -> dict:
     env = dict(os.environ)
     env["XLA_FLAGS"] = (
         env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
@@ -90,36 +98,46 @@ def sharded_runs():
     env["PYTHONPATH"] = os.pathsep.join(
         [str(TESTS), str(TESTS.parent), env.get("PYTHONPATH", "")]
     )  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+    cases = json.dumps([CASES[n] for n in names])
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, cases], env=env, capture_output=True,
                           text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :])
 
 
-@pytest.mark.parametrize(
-    ("case", "rtol"),
-    [
-        ("lm-mixed_nonlinear-kernels", LM_RTOL),
-        ("lm-mixed_nonlinear-autodiff", LM_RTOL),
-        ("lm-lagaris_pde1-kernels", LM_RTOL),
-        ("gn-cg-lagaris_pde1-kernels", CG_RTOL),
-        ("adam-mixed_nonlinear-kernels", OPTAX_RTOL),
-        ("lbfgs-lagaris_pde1-kernels", OPTAX_RTOL),
-        ("lm-lagaris_pde1-kernels-chunked", LM_RTOL),
-        ("gn-cg-lagaris_pde1-kernels-chunked", CG_RTOL),
-        ("adam-lagaris_pde1-kernels-chunked", OPTAX_RTOL),
-        ("lm-coupled_system-kernels", LM_RTOL),
-        ("lm-coupled_system-autodiff", LM_RTOL),
-        ("gn-cg-coupled_system-kernels", CG_RTOL),
-    ],
-)
-def test_four_devices_equal_one(sharded_runs, case, rtol):
-    got = sharded_runs[case]
+@pytest.fixture(scope="module")
+def sharded_runs():
+    return _run_on_four_devices(FAST)
+
+
+@pytest.fixture(scope="module")
+def more_sharded_runs():
+    return _run_on_four_devices([n for n in CASES if n not in FAST])
+
+
+def _rtol(case: str) -> float:
+    if case.startswith("gn-cg"):
+        return CG_RTOL
+    return OPTAX_RTOL if case.startswith(("adam", "lbfgs")) else LM_RTOL
+
+
+def _check_four_equal_one(got, rtol):
     assert got["devices"] == 4
     assert got["loss1"] <= rtol, got  # after the first step
     assert got["theta"] <= rtol, got
     assert got["moved"] > 1e-3, got  # the runs did something (θ moved; a system's loss fell)
+
+
+@pytest.mark.parametrize("case", FAST)
+def test_four_devices_equal_one(sharded_runs, case):
+    _check_four_equal_one(sharded_runs[case], _rtol(case))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [n for n in CASES if n not in FAST])
+def test_four_devices_equal_one_more_cases(more_sharded_runs, case):
+    _check_four_equal_one(more_sharded_runs[case], _rtol(case))
 
 
 def test_points_must_divide_over_the_devices(sharded_runs):

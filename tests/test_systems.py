@@ -87,7 +87,8 @@ def mixed_system():
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("make", [mixed_system, lambda: inverse_kappa(0.0)])
+@pytest.mark.parametrize("make", [pytest.param(mixed_system, marks=pytest.mark.slow),
+                                  lambda: inverse_kappa(0.0)])
 def test_block_jacobian_is_exact(make):
     problem = make()
     net = nnpde.TwoLayerNet(2, (4, 3))
@@ -105,6 +106,7 @@ def test_block_jacobian_is_exact(make):
     assert float(jnp.max(jnp.abs(J - J_a)) / jnp.max(jnp.abs(J_a))) < 1e-12
 
 
+@pytest.mark.slow
 def test_identifies_kappa_from_exact_observations_to_1e6():
     sol = nnpde.solve(inverse_kappa(0.0), nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12),
                       steps=400)  # fmt: skip
@@ -119,6 +121,7 @@ def test_identifies_kappa_from_noisy_observations_to_1_percent():
     assert sol.errors()["max_abs"] < 1e-2
 
 
+@pytest.mark.slow
 def test_coupled_reaction_diffusion_pair():
     problem = reaction_diffusion()
     sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(16), steps=400)
@@ -127,6 +130,7 @@ def test_coupled_reaction_diffusion_pair():
     assert err["max_abs"] < 1e-4, (err, sol.result)
 
 
+@pytest.mark.slow
 def test_periodic_advection():
     problem = advection_periodic()
     sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), problem.domain.grid(20),
@@ -183,7 +187,9 @@ def test_complex_observations_are_refused():
 
 
 # ---- one model for K >= 1 (issue 18, item 0) ---------------------------------------------------
-@pytest.mark.parametrize("make", [coupled_system, lambda: inverse_kappa(0.0), reaction_diffusion],
+@pytest.mark.parametrize("make", [pytest.param(coupled_system, marks=pytest.mark.slow),
+                                  lambda: inverse_kappa(0.0),
+                                  pytest.param(reaction_diffusion, marks=pytest.mark.slow)],
                          ids=["coupled", "inverse_kappa", "reaction_diffusion"])  # fmt: skip
 def test_every_model_method_agrees_with_the_autodiff_jacobian(make):
     """Kernels vs autodiff strategies, and the kernels' bounded-memory JᵀJ, J v, Jᵀu, diag(JᵀJ)
@@ -219,6 +225,7 @@ def test_every_model_method_agrees_with_the_autodiff_jacobian(make):
     assert rel_err(grad, Ja.T @ ra / ra.shape[0]) <= F64_RTOL
 
 
+@pytest.mark.slow
 def test_an_mlp_solves_a_system_through_the_same_model():
     problem = reaction_diffusion()
     net = nnpde.MLP((2, 6, 6, 1))
@@ -228,6 +235,7 @@ def test_an_mlp_solves_a_system_through_the_same_model():
 
 
 # ---- observations: nnpde.Data (issue 18, item 3) -----------------------------------------------
+@pytest.mark.slow
 def test_each_observation_block_is_named_in_the_history():
     sol = nnpde.solve(coupled_system(), nnpde.TwoLayerNet(2, (4, 4)), UNIT.grid(5), steps=3,
                       boundary_points=8)  # fmt: skip
@@ -239,6 +247,7 @@ def test_each_observation_block_is_named_in_the_history():
     assert np.all(h["blocks"][:, 2] > 0) and np.all(h["blocks"][:, 4] > 0)
 
 
+@pytest.mark.slow
 def test_data_blocks_equal_the_pair_form():
     x_obs = UNIT.sample(7, key=jax.random.key(5))
     u_obs = np.stack([np.linspace(0, 1, 7), np.linspace(1, 2, 7)], axis=1)
@@ -254,6 +263,7 @@ def test_data_blocks_equal_the_pair_form():
     assert [d.weight for d in old.observations] == [3.0, 3.0]
 
 
+@pytest.mark.slow
 def test_observing_one_component_identifies_the_other_species():
     """-Δu + v = f1, -Δv + uv = f2 with v left free on the boundary: 40 observations of v
     alone (component 1) determine it."""
