@@ -87,17 +87,18 @@ def test_notebook_is_stored_clean_and_reads_small_settings(path):
 
 # The default suite runs these (~20 s together on the 2-core CPU); `pytest -m slow` runs the
 # others (~60 s more), as before a release.
-FAST = ("01_quickstart", "02_kernels_tour")
+FAST = [p for p in NOTEBOOKS if p.stem in ("01_quickstart", "02_kernels_tour")]
+MORE = [p for p in NOTEBOOKS if p not in FAST]
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    return _execute([p for p in NOTEBOOKS if p.stem in FAST], tmp_path_factory)
+    return _execute(FAST, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def executed_more(tmp_path_factory):
-    return _execute([p for p in NOTEBOOKS if p.stem not in FAST], tmp_path_factory)
+    return _execute(MORE, tmp_path_factory)
 
 
 def _execute(paths, tmp_path_factory):
@@ -141,14 +142,13 @@ def _execute(paths, tmp_path_factory):
         return dict(zip(paths, asyncio.run(run_all())))
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem in FAST], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", FAST, ids=lambda p: p.stem)
 def test_notebook_runs(path, executed):
     _report(path, executed[path])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem not in FAST],
-                         ids=lambda p: p.stem)  # fmt: skip
+@pytest.mark.parametrize("path", MORE, ids=lambda p: p.stem)
 def test_more_notebooks_run(path, executed_more):
     _report(path, executed_more[path])
 

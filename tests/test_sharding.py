@@ -87,6 +87,8 @@ CASES = {
 # suite runs a system (periodic pairs, a Neumann face, observations, coefficients),
 # `pytest -m slow` the rest.
 FAST = ("lm-coupled_system-kernels",)
+MORE = tuple(n for n in CASES if n not in FAST)
+RTOL = {"lm": LM_RTOL, "gn-cg": CG_RTOL, "adam": OPTAX_RTOL, "lbfgs": OPTAX_RTOL}
 
 
 def _run_on_four_devices(names) -> dict:
@@ -113,16 +115,11 @@ def sharded_runs():
 
 @pytest.fixture(scope="module")
 def more_sharded_runs():
-    return _run_on_four_devices([n for n in CASES if n not in FAST])
+    return _run_on_four_devices(MORE)
 
 
-def _rtol(case: str) -> float:
-    if case.startswith("gn-cg"):
-        return CG_RTOL
-    return OPTAX_RTOL if case.startswith(("adam", "lbfgs")) else LM_RTOL
-
-
-def _check_four_equal_one(got, rtol):
+def _check_four_equal_one(got, case):
+    rtol = RTOL[CASES[case][0]]
     assert got["devices"] == 4
     assert got["loss1"] <= rtol, got  # after the first step
     assert got["theta"] <= rtol, got
@@ -131,13 +128,13 @@ def _check_four_equal_one(got, rtol):
 
 @pytest.mark.parametrize("case", FAST)
 def test_four_devices_equal_one(sharded_runs, case):
-    _check_four_equal_one(sharded_runs[case], _rtol(case))
+    _check_four_equal_one(sharded_runs[case], case)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [n for n in CASES if n not in FAST])
+@pytest.mark.parametrize("case", MORE)
 def test_four_devices_equal_one_more_cases(more_sharded_runs, case):
-    _check_four_equal_one(more_sharded_runs[case], _rtol(case))
+    _check_four_equal_one(more_sharded_runs[case], case)
 
 
 def test_points_must_divide_over_the_devices(sharded_runs):
