@@ -142,6 +142,10 @@ class Collocation:
             return (("interior", p),) + self.penalty_blocks
         return tuple((f"interior[{e}]", p) for e in range(self.n_eq)) + self.penalty_blocks
 
+    def trial_factors(self, data: CollocationData) -> tuple:
+        """(B_1, ..., B_K): each component's trial factor at the interior points, (P,) each."""
+        return tuple(b.value for b in data.B)
+
     def split(self, theta):
         """((θ_1, ..., θ_K), φ as a dict {name: scalar}) from Θ (K·NT + m,)."""
         nt = self.n_net

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import _nets, kernels, runs
+from nnpde import _mappings, _nets, kernels, runs
 from nnpde.lm import LM
 from nnpde.results import describe
 
@@ -224,6 +224,7 @@ def fit(
         cross-entropy, or a loss that does not suit the network's output.
     """
     runs.check_legacy(legacy, "fit")
+    _mappings.release_if_crowded()  # before ≈100 runs' programs crash the process
     t_start = time.perf_counter()
     the_solver = runs.pick_solver(solver, method)
     opts = runs.options(steps=steps, steps_per_call=steps_per_call, callback=callback,

@@ -338,6 +338,10 @@ class HighOrderCollocation:
         """((name, size), ...): the interior points, then each penalty condition."""
         return (("interior", data.x.shape[0]),) + self.penalty_blocks
 
+    def trial_factors(self, data: HighOrderData) -> tuple:
+        """(B,): the one unknown's trial factor at the interior points, (P,)."""
+        return (data.B.value,)
+
     # ---- the blocks' points and jets ------------------------------------------------------
     def _parts(self, data: HighOrderData):
         """[(Block, x, n, g, w, A, B)]: every residual block's arrays (static slices)."""

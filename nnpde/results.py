@@ -29,8 +29,9 @@ class RESULTS(enum.IntEnum):
         between the residual and a Jacobian column (``gtol``) fell below its tolerance.
       max_steps: the step limit was reached while the run was still making progress.
       time_limit: the run reached ``time_limit`` seconds.
-      stalled: no progress: the LM damping reached its cap without a decrease, or the loss
-        fell by less than the solver's ``stall`` fraction over its ``stall_window`` steps.
+      stalled: no useful progress: the LM damping reached its cap without a decrease, or the
+        loss fell by less than the solver's ``stall`` fraction over its ``stall_window``
+        steps (LM: 15 % over 100 steps, too slow for more steps to change much).
       diverged: the loss grew beyond ``divergence`` times its initial value (first-order
         methods); the last parameters below that are kept.
       nonfinite: the loss or gradient became NaN/Inf; the last finite parameters are kept.
@@ -60,7 +61,7 @@ _MESSAGES = {
     RESULTS.converged: "converged",
     RESULTS.max_steps: "reached the step limit while still improving",
     RESULTS.time_limit: "reached the time limit",
-    RESULTS.stalled: "stalled: the loss stopped decreasing",
+    RESULTS.stalled: "stalled: the loss stopped decreasing, or fell too slowly to matter",
     RESULTS.diverged: "diverged: the loss grew far above its initial value",
     RESULTS.nonfinite: "stopped: the loss or its gradient became NaN or Inf",
     RESULTS.interrupted: "interrupted",

@@ -275,12 +275,15 @@ def merge_attempts(runs_: list):
 
 def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: int, **kw):
     """:func:`execute` from ``new_theta(0)``, then, while the run stalled far above round-off
-    (:func:`should_restart`) and restarts remain, again from ``new_theta(i)`` with the steps
-    left; returns the best attempt (:func:`merge_attempts`)."""
+    (:func:`should_restart`), restarts remain and the steps left are at least those the
+    stalled attempt took, again from ``new_theta(i)`` with the steps left; returns the best
+    attempt (:func:`merge_attempts`)."""
     steps = o.steps or default_steps(solver)
     attempts = [execute(solver, model, data, new_theta(0), o, **kw)]
+    # a new start is worth its compile and steps only if it gets as many steps as the
+    # attempt it may replace took to stall (a stall at step 900 of 1000 is not restarted)
     while (len(attempts) <= restarts and should_restart(attempts[-1])
-           and sum(r.done for r in attempts) < steps):  # fmt: skip
+           and steps - sum(r.done for r in attempts) >= attempts[-1].done):  # fmt: skip
         left = steps - sum(r.done for r in attempts)
         o_left = dataclasses.replace(o, steps=left)
         attempts.append(execute(solver, model, data, new_theta(len(attempts)), o_left, **kw))

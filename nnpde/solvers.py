@@ -17,10 +17,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import _nets, distributed, engine, runs
+from nnpde import _mappings, _nets, distributed, engine, runs
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation
-from nnpde.problem import Jet, Problem
+from nnpde.problem import Problem
 from nnpde.solution import Solution
 
 __all__ = ["solve"]
@@ -148,7 +148,8 @@ def solve(
       restarts: when a run stalls far above round-off (``RESULTS.stalled`` with a loss above
         the solver's ``rtol`` × the loss of the zero network: a saddle or a poor local
         minimum of the collocation loss), start again from a new initialisation
-        (``jax.random.fold_in`` of the key) with the steps left, at most this many times, and
+        (``jax.random.fold_in`` of the key) with the steps left (when they are at least as
+        many as the stalled attempt took), at most this many times, and
         keep the attempt with the least loss; ``info["restarts"]`` lists the attempts and
         ``history["attempt"]`` numbers each step's attempt. Only without ``theta0``,
         ``checkpoint``/``resume`` and ``mesh`` (0 turns it off).
@@ -171,6 +172,7 @@ def solve(
       (True, True)
     """
     runs.check_legacy(legacy, "solve")
+    _mappings.release_if_crowded()  # before ≈100 runs' programs crash the process
     t_start = time.perf_counter()
     mesh = distributed.resolve_mesh(mesh, devices)
     if not isinstance(problem, Problem):
@@ -199,7 +201,7 @@ def solve(
     _check_starts(starts, theta0=theta0, mesh=mesh, adapt=adapt, callback=callback,
                   checkpoint=checkpoint, resume=resume)  # fmt: skip
 
-    scales = _output_scales(problem, data) if theta0 is None else None
+    scales = _output_scales(col, data) if theta0 is None else None
 
     def new_theta(i):
         t = theta if i == 0 else _theta0(problem, net, None, jax.random.fold_in(k_init, i),
@@ -274,7 +276,7 @@ def _validation(problem, net, col, runs_: list, x, kw) -> list[dict]:
     return out
 
 
-def _output_scales(problem, data) -> list[float]:
+def _output_scales(col, data) -> list[float]:
     """1/max|B| over the points, per component: the initial network's output scale.
 
     The trial factor B is small inside the domain (x(1-x)y(1-y) peaks at 1/16), so the network
@@ -284,10 +286,9 @@ def _output_scales(problem, data) -> list[float]:
     its maximum (benchmarks/results/stall-study-cpu.md: sin·sin Poisson, seeds 0-4, median
     rel-L2 1.4e-5 → 2.2e-7, worst 4e-2 → 5e-7).
     """
-    Bs = [data.B] if isinstance(data.B, Jet) else data.B  # one unknown (high-order model)
     out = []
-    for B in Bs:
-        m = float(jnp.max(jnp.abs(B.value))) if B.value.size else 1.0
+    for B in col.trial_factors(data):
+        m = float(jnp.max(jnp.abs(B))) if B.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
 

@@ -86,6 +86,14 @@ def test_a_stall_far_above_round_off_restarts_from_new_starts():
     assert sol.info["loss"] == min(a["loss"] for a in attempts)
 
 
+def test_no_restart_when_the_steps_left_are_fewer_than_the_stall_took():
+    """A stall at step 10 of 15 leaves 5 steps: a new start could not get as far, so the run
+    ends with its one attempt (no compile and steps spent on a start that cannot compete)."""
+    sol = _small_run(steps=15, solver=nnpde.Optax(optax.sgd(0.0), stall_window=10))
+    assert sol.result == RESULTS.stalled
+    assert sol.info["steps"] == 10 and "restarts" not in sol.info
+
+
 def test_lm_on_data_it_cannot_represent_ends_stalled():
     """A 1-3-1 network fitted to noise: LM reaches its best loss far above zero and stops
     by its own tests (not the step cap) with ``stalled``."""

@@ -154,3 +154,27 @@ def test_dispatch_is_vmappable_over_starting_points():
         single = engine.dispatch(solver, obj, 8, data, jax.tree_util.tree_map(
             lambda a, k=k: a[k], states), 8)[0]  # fmt: skip
         np.testing.assert_allclose(batched.theta[k], single.theta, rtol=1e-9, atol=1e-12)
+
+
+# ---- compiled programs released before the process runs out of memory mappings -------------
+def test_a_crowded_process_releases_jax_compiled_programs(monkeypatch):
+    """One solve adds ≈600 memory mappings that only ``jax.clear_caches`` gives back; past
+    half of ``vm.max_map_count`` the next solve clears the caches first (≈100 solves in one
+    process crashed LLVM before)."""
+    from nnpde import _mappings
+
+    p = _problem()
+    net = nnpde.TwoLayerNet(2, (6, 6))
+    jax.clear_caches()
+    start = _mappings.mapping_count()
+    assert start is not None, "the test needs Linux's /proc/self/maps"
+    nnpde.solve(p, net, p.domain.grid(5), steps=3)
+    grown = _mappings.mapping_count()
+    assert grown > start + 100, (start, grown)
+    assert _mappings.release_if_crowded() is False  # far below half the limit
+    # a limit this process is already above: the next solve releases first, then runs
+    monkeypatch.setattr(_mappings, "FRACTION", (start + 50) / _mappings._limit())
+    sol = nnpde.solve(p, net, p.domain.grid(5), steps=3)
+    assert sol.result == nnpde.RESULTS.max_steps
+    assert _mappings.release_if_crowded() is True
+    assert _mappings.mapping_count() < grown, (start, grown, _mappings.mapping_count())
