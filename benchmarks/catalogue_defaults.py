@@ -45,11 +45,21 @@ def run_one(bench, seed: int) -> dict:
             "validation_ratio": sol.info.get("validation", {}).get("ratio")}  # fmt: skip
 
 
+def within(r: dict) -> bool:
+    """The run is within the accuracy its recipe documents (max-abs and relative L2)."""
+    return r["max_abs"] <= r["doc_max_abs"] and r["rel_l2"] <= r["doc_rel_l2"]
+
+
+def save(path_json: str, rows: list[dict]) -> None:
+    with open(path_json, "w") as f:
+        json.dump({"argv": sys.argv, "rows": rows}, f, indent=1)
+
+
 def table(rows: list[dict]) -> str:
     out = ["| problem | seed | result | steps | wall s | max-abs | rel L2 | documented "
            "max-abs / rel L2 | within |", "|---|---:|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        ok = r["max_abs"] <= r["doc_max_abs"] and r["rel_l2"] <= r["doc_rel_l2"]
+        ok = within(r)
         out.append(f"| {r['problem']} | {r['seed']} | {r['result']} | {r['steps']} | "
                    f"{r['wall_s']:.1f} | {r['max_abs']:.1e} | {r['rel_l2']:.1e} | "
                    f"{r['doc_max_abs']:.0e} / {r['doc_rel_l2']:.0e} | "
@@ -67,7 +77,7 @@ def summary(rows: list[dict]) -> str:
         ends = ", ".join(f"{k} {sum(r['result'] == k for r in rs)}"
                          for k in sorted({r["result"] for r in rs}))  # fmt: skip
         ma, rl = [np.array([r[k] for r in rs]) for k in ("max_abs", "rel_l2")]
-        ok = all(r["max_abs"] <= r["doc_max_abs"] and r["rel_l2"] <= r["doc_rel_l2"] for r in rs)
+        ok = all(within(r) for r in rs)
         out.append(f"| {name} | {len(rs)} | {ends} | {np.median(ma):.1e} | {ma.max():.1e} | "
                    f"{np.median(rl):.1e} | {rl.max():.1e} | {rs[0]['doc_max_abs']:.0e} / "
                    f"{rs[0]['doc_rel_l2']:.0e} | {'yes' if ok else 'no'} | "
@@ -96,8 +106,7 @@ def main(argv=None) -> int:
             if (name, seed) in done:
                 continue
             rows.append(run_one(bench, seed))
-            with open(path_json, "w") as f:  # after every run: a crash loses one run at most
-                json.dump({"argv": sys.argv, "rows": rows}, f, indent=1)
+            save(path_json, rows)  # after every run: a crash loses one run at most
             r = rows[-1]
             print(f"{name:18s} s{seed} {r['result']:10s} {r['steps']:5d} steps "
                   f"{r['wall_s']:6.1f} s  max-abs {r['max_abs']:.1e}  rel {r['rel_l2']:.1e}  "
@@ -113,8 +122,7 @@ def main(argv=None) -> int:
     with open(args.out, "w") as f:
         f.write(head + "## Per problem, over the seeds\n\n" + summary(rows)
                 + "\n\n## Every run\n\n" + table(rows) + "\n")  # fmt: skip
-    with open(path_json, "w") as f:
-        json.dump({"argv": sys.argv, "rows": rows}, f, indent=1)
+    save(path_json, rows)
     return 0
 
 

@@ -21,7 +21,7 @@ import gc
 
 import jax
 
-__all__ = ["FRACTION", "mapping_count", "release_if_crowded"]
+__all__ = ["FRACTION", "mapping_count", "release", "release_if_crowded"]
 
 #: clear JAX's caches when the process holds more than this fraction of vm.max_map_count
 FRACTION = 0.5
@@ -45,12 +45,18 @@ def mapping_count() -> int | None:
         return None
 
 
-def release_if_crowded(fraction: float | None = None) -> bool:
-    """Clears JAX's caches when this process holds more than ``fraction`` (default
-    :data:`FRACTION`) of ``vm.max_map_count`` memory mappings; True when it did."""
-    n = mapping_count()
-    if n is None or n <= (FRACTION if fraction is None else fraction) * _limit():
-        return False
+def release() -> None:
+    """Drops JAX's compiled programs (``jax.clear_caches()``) and collects the garbage that
+    held them, which gives their memory mappings back."""
     jax.clear_caches()
     gc.collect()
+
+
+def release_if_crowded() -> bool:
+    """:func:`release` when this process holds more than :data:`FRACTION` of
+    ``vm.max_map_count`` memory mappings; True when it did."""
+    n = mapping_count()
+    if n is None or n <= FRACTION * _limit():
+        return False
+    release()
     return True

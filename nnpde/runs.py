@@ -282,9 +282,10 @@ def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: 
     attempts = [execute(solver, model, data, new_theta(0), o, **kw)]
     # a new start is worth its compile and steps only if it gets as many steps as the
     # attempt it may replace took to stall (a stall at step 900 of 1000 is not restarted)
-    while (len(attempts) <= restarts and should_restart(attempts[-1])
-           and steps - sum(r.done for r in attempts) >= attempts[-1].done):  # fmt: skip
+    while len(attempts) <= restarts and should_restart(attempts[-1]):
         left = steps - sum(r.done for r in attempts)
+        if left < attempts[-1].done:
+            break
         o_left = dataclasses.replace(o, steps=left)
         attempts.append(execute(solver, model, data, new_theta(len(attempts)), o_left, **kw))
     if len(attempts) == 1:

@@ -7,7 +7,6 @@ it explicitly).
 
 from __future__ import annotations
 
-import gc
 import os
 
 # XLA's CPU compile time dominates this suite (hundreds of tiny programs, ~0.2 s each), and
@@ -33,6 +32,8 @@ jax.config.update("jax_enable_x64", True)
 # every public function under "raise" explicitly, whatever this is set to.
 RANK_PROMOTION = os.environ.get("NNPDE_RANK_PROMOTION", "raise")
 jax.config.update("jax_numpy_rank_promotion", RANK_PROMOTION)
+
+from nnpde import _mappings  # noqa: E402 (after the configuration above)
 
 # Relative tolerance (max|a - b| / max|b|) for hand-written kernels vs their autodiff twins in
 # float64. 1e-10 is the requirement of the issue; observed errors are ~1e-15 to 1e-14, so this
@@ -92,5 +93,4 @@ def _release_compiled_programs():
     caches between modules keeps a worker at the size of one module.
     """
     yield
-    jax.clear_caches()
-    gc.collect()
+    _mappings.release()
