@@ -343,7 +343,12 @@ def gram_block(net: TwoLayerNet, p: Params, r, xt, alpha, betat, ht, lap):
     are formed (k(k + 1)/2 of k² products: 62.5% of the work for k = 4); each contracts the
     points, the contiguous axis of both operands. :func:`assemble_gram` puts them together.
     """
-    Jt = rows_block(net, p, xt, alpha, betat, ht, lap)
+    return symmetric_products(rows_block(net, p, xt, alpha, betat, ht, lap), r)
+
+
+def symmetric_products(Jt: Array, r: Array):
+    """(upper blocks of JᵀJ, Jᵀr) for a block's Jᵀ (N, P) and residuals r (P,):
+    Jᵀ split into k row groups J_a (:func:`gram_splits`), only J_a J_bᵀ with a <= b formed."""
     cut = gram_splits(Jt.shape[0])
     parts = [Jt[cut[i] : cut[i + 1]] for i in range(len(cut) - 1)]
     upper = tuple(parts[a] @ parts[b].T for a in range(len(parts)) for b in range(a, len(parts)))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import weakref
 from typing import NamedTuple
 
 import jax
@@ -89,10 +90,13 @@ class CollocationData(NamedTuple):
     pairs: tuple  # K Pairs blocks
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class Collocation:
-    """Static description of a collocation problem (hashed by identity: a static jit
-    argument); the arrays live in :class:`CollocationData`.
+    """Static description of a collocation problem (a static jit argument); the arrays live
+    in :class:`CollocationData`. Two models of the same problem object, network, trial
+    solutions (kept per problem: :func:`component_trial`) and block sizes are equal, so a
+    second solve of a problem (another seed, ``starts``, the validation points) reuses the
+    first one's compiled programs.
 
     Attributes:
       problem: the problem (K = ``problem.components`` unknowns).
@@ -328,6 +332,24 @@ def component_problem(problem: Problem, k: int) -> Problem:
                    name=problem.name if problem.components == 1 else f"{problem.name}[{k}]")
 
 
+# The trial solution of each (problem, component), kept while the problem lives: a solve builds
+# the model twice (training and validation points) and a notebook solves one problem for many
+# seeds; with the same TrialSolution object the jitted set-up of its jets is traced and
+# compiled once (a fresh one per model cost ≈3 s of a 13 s solve: trace + XLA of A's Hessian).
+_TRIALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def component_trial(problem: Problem, k: int, sub: Problem | None = None):
+    """``build_trial(component_problem(problem, k))``, the same objects for the same ``problem``
+    (its conditions are frozen): (trial solution or None, the conditions left to penalties)."""
+    per_problem = _TRIALS.setdefault(problem, {})
+    if k not in per_problem:
+        trial, rest = build_trial(component_problem(problem, k) if sub is None else sub)
+        per_problem[k] = (trial, tuple(rest))
+    trial, rest = per_problem[k]
+    return trial, list(rest)
+
+
 def make_collocation(
     problem: Problem,
     net,
@@ -377,7 +399,7 @@ def make_collocation(
     trials, A, B, pens, pairs, names = [], [], [], [], [], []
     for k in range(problem.components):
         sub = component_problem(problem, k)
-        trial, rest = build_trial(sub)
+        trial, rest = component_trial(problem, k, sub)
         a, b = _trivial_jets(x.shape[0], problem.dim, dtype, trial, x)
         if trial is not None:
             check_trial_finite(sub, x, a, b)
@@ -477,13 +499,14 @@ def _trial_jets_blocked(trial: TrialSolution, x, block: int):
     """(jet of A, jet of B) at x (n, D), ``block`` points at a time written in place into
     the (n, ...) outputs (a ``fori_loop`` of ``dynamic_update_slice``): peak memory is the
     outputs plus one block's autodiff intermediates. The last block starts at n - block, so
-    no padding or remainder copy is needed (a few points are computed twice, identically)."""
+    no padding or remainder copy is needed (a few points are computed twice, identically).
+    A and B are traced once (the outputs' shapes are those of a Jet of order 2)."""
     from nnpde.problem import jet_of
 
-    n = x.shape[0]
+    n, d = x.shape
     jets = jax.vmap(lambda p: (jet_of(trial.A, p), jet_of(trial.B, p)))
-    shapes = jax.eval_shape(jets, x[:block])
-    out = jax.tree_util.tree_map(lambda s: jnp.zeros((n,) + s.shape[1:], s.dtype), shapes)
+    zeros = [jnp.zeros((n,) + s, x.dtype) for s in ((), (d,), (d, d), ())]
+    out = (Jet(*zeros), Jet(*zeros))
 
     def body(i, out):
         start = jnp.minimum(i * block, n - block)

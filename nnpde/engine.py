@@ -25,6 +25,7 @@ run at once under ``jax.vmap`` of :func:`dispatch` (each start stops updating wh
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -133,6 +134,12 @@ def _loop(r: Run, hooks, n: int, step_fn) -> None:
             h.after(r)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _init(solver, objective: Objective, data, theta):
+    """The solver's initial state (module level: equal solvers and objectives share it)."""
+    return solver.init(objective, data, theta)
+
+
 def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
     """Runs ``solver`` from θ0 for at most ``steps`` steps with ``hooks``; returns the
     :class:`Run` (final state, history as arrays, result).
@@ -142,7 +149,7 @@ def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
     """
     # XLA's default options: the kernels are fastest under them (issue 17; the YNNPACK-dot
     # option of nnpde.compiler_options made operator_gram 2x slower)
-    init = jax.jit(lambda d, t: solver.init(objective, d, t))
+    init = functools.partial(_init, solver, objective)
     state = objective.shards.run(objective.model, init, data, theta)
     if not np.isfinite(float(distributed.to_host(state.loss))):
         raise ValueError("the initial loss is not finite: check the equation, data and θ0")

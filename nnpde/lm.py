@@ -206,12 +206,12 @@ class LM:
         """One LM iteration (accepted or rejected), with its termination test."""
         dt = s.theta.dtype
         damp = s.mu * s.scale  # μD
-        delta, iters, pred = _solve_step(self, objective, data, s, damp)
+        delta, iters, pred, factor = _solve_step(self, objective, data, s, damp)
         ok = jnp.all(jnp.isfinite(delta))
         delta = jnp.where(ok, delta, 0.0)
         cand = s.theta + delta
-        if self.geodesic > 0 and s.gram.ndim == 2:
-            cand = cand + 0.5 * _geodesic(self, objective, data, s, delta, damp)
+        if self.geodesic > 0 and factor is not None:
+            cand = cand + 0.5 * _geodesic(self, objective, data, s, delta, factor)
         new_loss = objective.half_mean_sq(objective.residuals(cand, data))
         rho = (s.loss - new_loss) / jnp.where(pred > 0, pred, jnp.inf)
         accept = ok & jnp.isfinite(new_loss) & (new_loss < s.loss)
@@ -310,13 +310,14 @@ def _relinearize(cfg: LM, objective, data, theta):
 
 
 def _solve_step(cfg: LM, objective, data, s: LMState, damp):
-    """(δ, CG iterations, predicted decrease of ½·mean(r²)) for (JᵀJ + diag(damp)) δ = -Jᵀr."""
+    """(δ, CG iterations, predicted decrease of ½·mean(r²), the Cholesky factor of the dense
+    step or None) for (JᵀJ + diag(damp)) δ = -Jᵀr."""
     nres = objective.shards.nres
     if s.gram.ndim == 2:
         cf = jax.scipy.linalg.cho_factor(s.gram + jnp.diag(damp))
         delta = -jax.scipy.linalg.cho_solve(cf, s.JTr)
         pred = -(delta @ s.JTr + 0.5 * delta @ (s.gram @ delta)) / nres
-        return delta, jnp.zeros((), jnp.int32), pred
+        return delta, jnp.zeros((), jnp.int32), pred, cf
     _, jvp, vjp = objective.linearize(s.theta, data)
 
     def matvec(p):
@@ -326,16 +327,16 @@ def _solve_step(cfg: LM, objective, data, s: LMState, damp):
     delta = jnp.where(jnp.all(jnp.isfinite(delta)), delta, jnp.nan)
     Jd = jvp(jnp.nan_to_num(delta))
     pred = -(jnp.nan_to_num(delta) @ s.JTr + objective.shards.sum(0.5 * (Jd @ Jd))) / nres
-    return delta, iters.astype(jnp.int32), pred
+    return delta, iters.astype(jnp.int32), pred, None
 
 
-def _geodesic(cfg: LM, objective, data, s: LMState, delta, damp):
-    """a = -(JᵀJ + μD)⁻¹ Jᵀr'' when |a|_D ≤ geodesic·|δ|_D, else 0 (Transtrum & Sethna)."""
+def _geodesic(cfg: LM, objective, data, s: LMState, delta, cf):
+    """a = -(JᵀJ + μD)⁻¹ Jᵀr'' when |a|_D ≤ geodesic·|δ|_D, else 0 (Transtrum & Sethna);
+    ``cf`` is the step's Cholesky factor of JᵀJ + μD (not formed twice)."""
     h = jnp.asarray(cfg.geodesic_h, delta.dtype)
     r_h = objective.residuals(s.theta + h * delta, data)
     r, jvp, vjp = objective.linearize(s.theta, data)
     rpp = (2 / h) * ((r_h - r) / h - jvp(delta))
-    cf = jax.scipy.linalg.cho_factor(s.gram + jnp.diag(damp))
     a = -jax.scipy.linalg.cho_solve(cf, vjp(rpp))
     size = lambda v: jnp.sqrt(jnp.sum(s.scale * v * v))  # noqa: E731
     take = jnp.all(jnp.isfinite(a)) & (size(a) <= cfg.geodesic * size(delta))

@@ -10,6 +10,7 @@ stalled, or at the step cap, the time limit, a non-finite or diverging loss, or 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -60,7 +61,7 @@ def _check_first_point(col: Collocation, theta, data: CollocationData):
     """Runs the equation at the first point before training: shape and finiteness."""
     first = data._replace(x=data.x[:1], A=jax.tree_util.tree_map(lambda a: a[:1], data.A),
                           B=jax.tree_util.tree_map(lambda a: a[:1], data.B))  # fmt: skip
-    r = jax.jit(col.residuals)(theta, first)
+    r = _residuals(col, theta, first)
     if not bool(jnp.all(jnp.isfinite(r[: getattr(col, 'n_eq', 1)]))):
         raise ValueError(
             "the equation returns a non-finite residual at the first collocation point "
@@ -247,6 +248,12 @@ def _best_start(runs_: list, validations: list):
     return best
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _residuals(col, theta, data):
+    """``col.residuals`` compiled once per model (equal models share it)."""
+    return col.residuals(theta, data)
+
+
 def kw_model(boundary_points, key, backend, dtype) -> dict:
     k_bnd = jax.random.split(key, 3)[2]
     return dict(boundary_points=boundary_points, key=k_bnd, backend=backend, dtype=dtype)
@@ -259,7 +266,7 @@ def _validation(problem, net, col, runs_: list, x, kw) -> list[dict]:
     x_val = jnp.asarray(problem.domain.sample(int(x.shape[0]), key=jax.random.key(7919)),
                         x.dtype)  # fmt: skip
     _, data_val = _model(problem, net, x_val, None, kw)
-    residuals = jax.jit(col.residuals)
+    residuals = functools.partial(_residuals, col)
     out = []
     for run in runs_:
         rms = []

@@ -52,6 +52,27 @@ def test_default_run_on_lagaris_pde1_converges(converged):
     _check_history(converged)
 
 
+def test_a_second_solve_of_the_same_problem_compiles_nothing():
+    """The model, its trial solution's set-up and the jitted solver are shared by equal
+    models, so another seed of the same problem object runs on the programs of the first."""
+    problem, net = lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4))
+    x = problem.domain.grid(6)
+    first = nnpde.solve(problem, net, x, key=jax.random.key(1), steps=20)
+    compiles = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        second = nnpde.solve(problem, net, x, key=jax.random.key(2), steps=20)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert compiles == []
+    assert not np.array_equal(np.asarray(first.theta), np.asarray(second.theta))
+
+
 @pytest.mark.slow
 def test_step_limit_ends_max_steps():
     sol = _small_run(steps=3)

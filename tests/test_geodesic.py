@@ -68,6 +68,12 @@ def _state(model, data, theta, mu, geodesic=1e9, h=0.1):
 
 # 12-50 s per case on the 2-core CPU: the default suite checks the kernels' linearisation on
 # the nonlinear problem, `pytest -m slow` the rest.
+def _factor(s, damp):
+    """The step's Cholesky factor of JᵀJ + μD, as LM.step hands it to _geodesic."""
+    return jax.scipy.linalg.cho_factor(s.gram + jnp.diag(damp))
+
+
+
 @pytest.mark.parametrize("make", [pytest.param(lagaris_pde1, marks=pytest.mark.slow),
                                   nonlinear_poisson])  # fmt: skip
 @pytest.mark.parametrize(("wrap", "backend"), [(lambda m: m, "kernels"),
@@ -87,7 +93,7 @@ def test_correction_matches_the_exact_second_derivative(make, wrap, backend):
     delta = jax.random.normal(jax.random.key(5), theta.shape, theta.dtype)
     delta = 0.05 * delta / jnp.linalg.norm(delta)
     ref = _exact_correction(problem, net, data, theta, delta, JTJ, mu, s.scale)
-    a = _geodesic(cfg, obj, data, s, delta, damp)
+    a = _geodesic(cfg, obj, data, s, delta, _factor(s, damp))
     assert float(jnp.linalg.norm(ref)) > 0
     assert float(jnp.linalg.norm(a - ref) / jnp.linalg.norm(ref)) < tol
 
@@ -96,11 +102,11 @@ def test_correction_larger_than_the_bound_is_dropped():
     _, _, model, data, theta, r, J = _setup(nonlinear_poisson)
     cfg, obj, s, damp = _state(model, data, theta, 1e-2)
     delta = -jnp.linalg.solve(s.gram + jnp.diag(damp), J.T @ r)
-    a = _geodesic(cfg, obj, data, s, delta, damp)
+    a = _geodesic(cfg, obj, data, s, delta, _factor(s, damp))
     ratio = float(jnp.sqrt(jnp.sum(s.scale * a * a) / jnp.sum(s.scale * delta * delta)))
     assert ratio > 0
-    kept = _geodesic(nnpde.LM(geodesic=2 * ratio), obj, data, s, delta, damp)
-    dropped = _geodesic(nnpde.LM(geodesic=0.5 * ratio), obj, data, s, delta, damp)
+    kept = _geodesic(nnpde.LM(geodesic=2 * ratio), obj, data, s, delta, _factor(s, damp))
+    dropped = _geodesic(nnpde.LM(geodesic=0.5 * ratio), obj, data, s, delta, _factor(s, damp))
     np.testing.assert_array_equal(np.asarray(kept), np.asarray(a))
     assert not np.any(np.asarray(dropped))
 
