@@ -6,7 +6,9 @@ solver's state arrays, the per-step history so far, the step count, the PRNG key
 *fingerprint* of everything that defines the run. Resuming compares the fingerprint entry by
 entry and refuses a mismatch naming what differs:
 
-- ``solver``: the solver's type and settings (:func:`solver_spec`);
+- ``solver``: the solver's type and settings (:func:`solver_spec`; an optax transformation by
+  the updates it makes on a fixed probe, so another learning rate is another run; checkpoints
+  of optax runs written before this fingerprint are refused);
 - ``net``: the network's spec (type, sizes, activation), ``num_params`` and ``dtype``;
 - ``problem``: the problem's structure (dimension, components, the kinds and faces of its
   conditions, its coefficients);
@@ -33,17 +35,44 @@ __all__ = ["Checkpoint", "fingerprint", "solver_spec"]
 KIND = "checkpoint"
 
 
-def solver_spec(solver) -> str:
-    """The solver's type and settings as a string (an optax transformation by its type only:
-    its functions have no stable name)."""
+def solver_spec(solver, theta=None) -> str:
+    """The solver's type and settings as a string; an optax transformation (closures without
+    stable names) by what it does on a probe shaped like ``theta``:
+    :func:`transformation_probe`."""
     if not dataclasses.is_dataclass(solver):
         return type(solver).__name__
     parts = []
     for f in dataclasses.fields(solver):
+        value = getattr(solver, f.name)
         if f.name == "transformation":
-            continue
-        parts.append(f"{f.name}={getattr(solver, f.name)!r}")
+            parts.append(f"transformation={transformation_probe(value, theta)}")
+        else:
+            parts.append(f"{f.name}={value!r}")
     return f"{type(solver).__name__}({', '.join(parts)})"
+
+
+def transformation_probe(transformation, theta=None) -> str:
+    """Three updates of an optax transformation at a fixed probe θ of ``theta``'s size and
+    dtype (6 float64 entries by default) with fixed gradients, rounded (8 digits in float64,
+    5 in float32, so last-bit differences between machines do not count) and hashed: another
+    learning rate, momentum, chain or a schedule that differs in its first steps gives
+    another string. A transformation whose ``update`` needs more than (updates, state,
+    params) (a line search) or rejects the probe is described by its type only."""
+    n, dtype = (6, jnp.float64) if theta is None else (theta.shape[0], theta.dtype)
+    dtype = jnp.zeros((), dtype).dtype  # float64 only where enabled
+    probe = 0.5 * jnp.sin(1.0 + jnp.arange(n, dtype=dtype))
+    try:
+        state = transformation.init(probe)
+        out = []
+        for i in range(3):
+            grad = jnp.cos(1.0 + (i + 1) * jnp.arange(n, dtype=dtype))
+            update, state = transformation.update(grad, state, probe)
+            out.append(np.asarray(update, np.float64))
+    except Exception:  # extra arguments, or shapes it was built for: unprobed
+        return f"{type(transformation).__name__}(unprobed)"
+    digits = 8 if dtype == jnp.float64 else 5
+    text = " ".join(f"{v:.{digits}g}" for v in np.concatenate(out))
+    return "probe:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _problem_spec(problem) -> str:
@@ -82,7 +111,7 @@ def fingerprint(solver, objective, data, theta) -> dict:
     from nnpde.files import net_spec
 
     model = objective.model
-    return {"solver": solver_spec(solver), "net": net_spec(model.net),
+    return {"solver": solver_spec(solver, theta), "net": net_spec(model.net),
             "num_params": int(theta.shape[0]), "dtype": str(theta.dtype),
             "problem": _problem_spec(getattr(model, "problem", None)),
             "data_sha256": _data_hash(data),

@@ -95,7 +95,7 @@ class Run:
 
     def reinit(self) -> None:
         """Recomputes the state's loss and derivatives for new ``data`` (same θ)."""
-        fn = jax.jit(lambda d, s: self.solver.reinit(self.objective, d, s))
+        fn = functools.partial(_reinit, self.solver, self.objective)
         self.state = self.objective.shards.run(self.objective.model, fn, self.data, self.state)
 
     @property
@@ -138,6 +138,13 @@ def _loop(r: Run, hooks, n: int, step_fn) -> None:
 def _init(solver, objective: Objective, data, theta):
     """The solver's initial state (module level: equal solvers and objectives share it)."""
     return solver.init(objective, data, theta)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _reinit(solver, objective: Objective, data, state):
+    """The state at the same θ on new data (compiled once per solver and objective, not at
+    every change of the adaptive points)."""
+    return solver.reinit(objective, data, state)
 
 
 def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
@@ -502,6 +503,15 @@ def _trial_jets(trial: TrialSolution | None, x, partials: tuple, dtype):
                 {a: zero for a in high})  # fmt: skip
         return A, A._replace(value=jnp.ones((n,), dtype))
 
+    return _trial_jets_jit(trial, high, x)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _trial_jets_jit(trial: TrialSolution, high: tuple, x):
+    """The jets of A and B by autodiff at x (n, D); compiled once per trial solution (kept
+    per problem, :func:`_trial_of`), partials and shape: the validation points reuse it."""
+    d = x.shape[1]
+
     def one(p):
         out = []
         for fn in (trial.A, trial.B):
@@ -509,7 +519,7 @@ def _trial_jets(trial: TrialSolution | None, x, partials: tuple, dtype):
             out.append(jet_of(f, p)._replace(high={a: partial_of(f, a, d)(p) for a in high}))
         return tuple(out)
 
-    return jax.jit(jax.vmap(one))(x)
+    return jax.vmap(one)(x)
 
 
 def _make_block(name: str, fn, what: str, dim: int, dtype, exact: bool) -> Block:
@@ -553,6 +563,19 @@ def _check_order(net, blocks) -> None:
     require_order(net.activation, order, f"the problem reads partials of order {order - 1}")
 
 
+_TRIALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _trial_of(problem: Problem):
+    """``build_trial(problem)``, the same objects for the same problem object (so the jitted
+    jets of A and B are compiled once for the training and the validation points)."""
+    if problem not in _TRIALS:
+        trial, rest = build_trial(problem)
+        _TRIALS[problem] = (trial, tuple(rest))
+    trial, rest = _TRIALS[problem]
+    return trial, list(rest)
+
+
 def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=None,
                     backend: str = "kernels", dtype=None):  # fmt: skip
     """Builds the static :class:`HighOrderCollocation` and its :class:`HighOrderData`.
@@ -566,7 +589,7 @@ def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=
     if backend == "kernels" and _nets.is_mlp(net):
         raise ValueError("the hand-written kernels exist for TwoLayerNet only; use "
                          "backend='autodiff' for an MLP")  # fmt: skip
-    trial, rest = build_trial(problem)
+    trial, rest = _trial_of(problem)
     exact = trial is not None
     eq = lambda xp, u, n, g: problem.equation(xp, u)  # noqa: E731
     interior = _make_block("interior", eq, "the equation", d, dtype, exact)

@@ -11,6 +11,7 @@ arguments.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from collections.abc import Callable
 
@@ -48,6 +49,12 @@ def check_legacy(legacy: dict, where: str) -> None:
         raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
 
 
+@functools.cache
+def _adam() -> Optax:
+    """The ``"adam"`` shortcut, one object per process: equal solvers share compiled runs."""
+    return Optax(optax.adam(1e-3))
+
+
 def make_solver(solver):
     """A solver object from ``solver``: an object with init/step/terminate, a method name
     (``"lm"``, ``"gn-cg"``, ``"adam"`` (optax's Adam, learning rate 1e-3), ``"lbfgs"``) or an
@@ -56,8 +63,7 @@ def make_solver(solver):
         if solver not in METHODS:
             raise ValueError(f"solver/method must be one of {METHODS}, a solver object or an "
                              f"optax transformation, got {solver!r}")  # fmt: skip
-        return {"lm": LM, "gn-cg": GaussNewtonCG, "lbfgs": LBFGS}.get(
-            solver, lambda: Optax(optax.adam(1e-3)))()
+        return {"lm": LM, "gn-cg": GaussNewtonCG, "lbfgs": LBFGS}.get(solver, _adam)()
     if isinstance(solver, optax.GradientTransformation):
         return Optax(solver)
     if all(hasattr(solver, m) for m in ("init", "step", "terminate", "record")):

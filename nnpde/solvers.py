@@ -98,7 +98,9 @@ def solve(
     """Trains ``net`` so that ψ = A + B·N solves ``problem`` at collocation ``points``.
 
     Args:
-      problem: the :class:`~nnpde.Problem`.
+      problem: the :class:`~nnpde.Problem`. Its functions are traced once per ``Problem``
+        object: solves of the same object (other seeds, ``starts``) reuse the compiled
+        programs, and a global constant those functions read is frozen at the first solve.
       net: a :class:`~nnpde.TwoLayerNet` with ``net.dim == problem.dim``, or a scalar
         :class:`~nnpde.MLP` (``sizes = (D, ..., 1)``; derivatives by autodiff).
       points: interior collocation points (P, D), or an int P (then Sobol' points).

@@ -46,6 +46,19 @@ def test_resumed_run_ends_with_the_uninterrupted_theta(tmp_path, solver, steps):
     assert resumed.result == full.result == nnpde.RESULTS.max_steps
 
 
+def test_optax_transformations_are_fingerprinted_by_what_they_do():
+    from nnpde.checkpoint import transformation_probe
+
+    probe = transformation_probe
+    assert probe(optax.adam(1e-3)) == probe(optax.adam(1e-3))
+    assert probe(optax.adam(1e-3)) != probe(optax.adam(2e-3))
+    assert probe(optax.adam(1e-3)) != probe(optax.adam(1e-3, b1=0.8))
+    assert probe(optax.sgd(1e-3)) != probe(optax.adam(1e-3))
+    schedule = optax.exponential_decay(1e-3, 1, 0.5)
+    assert probe(optax.adam(schedule)) != probe(optax.adam(1e-3))
+    assert probe(optax.lbfgs()) == "GradientTransformationExtraArgs(unprobed)"
+
+
 @pytest.mark.slow
 def test_resume_true_starts_afresh_without_a_file(tmp_path):
     problem, net, pts = _setup()
@@ -65,6 +78,15 @@ def test_resume_refuses_a_checkpoint_of_another_run(tmp_path):
         nnpde.solve(problem, net, pts, steps=4, solver=nnpde.LM(mu0=1e-2), resume=path)
     with pytest.raises(FileFormatError, match="points"):
         nnpde.solve(problem, net, problem.domain.grid(6), steps=4, resume=path)
+    adam = tmp_path / "adam.npz"
+    nnpde.solve(problem, net, pts, steps=2, solver=nnpde.Optax(optax.adam(1e-3)),
+                checkpoint=adam)  # fmt: skip
+    with pytest.raises(FileFormatError, match="solver"):  # another learning rate
+        nnpde.solve(problem, net, pts, steps=4, solver=nnpde.Optax(optax.adam(2e-3)),
+                    resume=adam)  # fmt: skip
+    resumed = nnpde.solve(problem, net, pts, steps=4, solver=nnpde.Optax(optax.adam(1e-3)),
+                          resume=adam)  # fmt: skip
+    assert len(resumed.history["loss"]) == 4
     with pytest.raises(FileFormatError, match="net"):
         nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 4)), pts, steps=4, resume=path)
     with pytest.raises(FileFormatError, match="net"):

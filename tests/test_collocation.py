@@ -368,3 +368,24 @@ def test_dirichlet_on_a_list_of_faces_is_imposed_exactly_there():
 def test_bad_faces_and_point_counts_are_named(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_models_of_one_problem_are_equal_and_release_the_problem():
+    """Two models of the same problem object (other points, same sizes) are equal, so they
+    share compiled programs; another problem object gives another model; the per-problem
+    trial cache does not keep a problem alive."""
+    import gc
+    import weakref
+
+    problem = lagaris_pde1()
+    net = nnpde.TwoLayerNet(2, (4, 4))
+    x1, x2 = (problem.domain.sample(16, key=jax.random.key(i)) for i in (0, 1))
+    col1, _ = make_collocation(problem, net, x1)
+    col2, _ = make_collocation(problem, net, x2)
+    other, _ = make_collocation(lagaris_pde1(), net, x1)
+    assert col1 == col2 and hash(col1) == hash(col2) and col1.trials[0] is col2.trials[0]
+    assert col1 != other
+    alive = weakref.ref(problem)
+    del problem, col1, col2, other
+    gc.collect()
+    assert alive() is None

@@ -52,9 +52,12 @@ def test_default_run_on_lagaris_pde1_converges(converged):
     _check_history(converged)
 
 
-def test_a_second_solve_of_the_same_problem_compiles_nothing():
+def test_a_second_solve_of_the_same_problem_compiles_nothing(monkeypatch):
     """The model, its trial solution's set-up and the jitted solver are shared by equal
     models, so another seed of the same problem object runs on the programs of the first."""
+    from nnpde import _mappings
+
+    monkeypatch.setattr(_mappings, "release_if_crowded", lambda: None)  # no cache clearing
     problem, net = lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4))
     x = problem.domain.grid(6)
     first = nnpde.solve(problem, net, x, key=jax.random.key(1), steps=20)

@@ -66,14 +66,13 @@ def _state(model, data, theta, mu, geodesic=1e9, h=0.1):
     return cfg, obj, s, mu * s.scale
 
 
-# 12-50 s per case on the 2-core CPU: the default suite checks the kernels' linearisation on
-# the nonlinear problem, `pytest -m slow` the rest.
 def _factor(s, damp):
     """The step's Cholesky factor of JᵀJ + μD, as LM.step hands it to _geodesic."""
     return jax.scipy.linalg.cho_factor(s.gram + jnp.diag(damp))
 
 
-
+# 12-50 s per case on the 2-core CPU: the default suite checks the kernels' linearisation on
+# the nonlinear problem, `pytest -m slow` the rest.
 @pytest.mark.parametrize("make", [pytest.param(lagaris_pde1, marks=pytest.mark.slow),
                                   nonlinear_poisson])  # fmt: skip
 @pytest.mark.parametrize(("wrap", "backend"), [(lambda m: m, "kernels"),

@@ -225,6 +225,23 @@ def test_every_model_method_agrees_with_the_autodiff_jacobian(make):
     assert rel_err(grad, Ja.T @ ra / ra.shape[0]) <= F64_RTOL
 
 
+def test_system_gram_from_several_row_groups_matches_autodiff():
+    """JᵀJ of two (16, 16) networks and two coefficients (K·NT + m = 674: Jᵀ split into two
+    row groups, only the upper blocks multiplied) against the autodiff Jacobian, over 2 × 1100
+    interior rows (three blocks of points, the last one padded)."""
+    problem = coupled_system()
+    net = nnpde.TwoLayerNet(2, (16, 16))
+    x = jnp.asarray(problem.domain.sample(1100, key=jax.random.key(4)))
+    ck, data, phi = make_system(problem, net, x, boundary_points=12)
+    ca, data_a, _ = make_system(problem, net, x, boundary_points=12, backend="autodiff")
+    keys = jax.random.split(jax.random.key(5), problem.components)
+    theta = jnp.concatenate([net.init(k) for k in keys] + [phi])
+    ra, Ja = jax.jit(ca.residuals_and_jacobian)(theta, data_a)
+    _, JTJ, JTr = jax.jit(ck.gram)(theta, data)
+    assert bool(jnp.all(JTJ == JTJ.T))
+    assert rel_err(JTJ, Ja.T @ Ja) <= F64_RTOL and rel_err(JTr, Ja.T @ ra) <= F64_RTOL
+
+
 @pytest.mark.slow
 def test_an_mlp_solves_a_system_through_the_same_model():
     problem = reaction_diffusion()
