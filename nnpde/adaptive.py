@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde.collocation import Collocation, CollocationData, trial_jets
+from nnpde.collocation import Collocation, CollocationData, residuals_jit, trial_jets
 
 __all__ = ["GradientBalance", "ResidualAdaptive"]
 
@@ -137,13 +137,8 @@ def _with_points(col: Collocation, data: CollocationData, x) -> CollocationData:
 def _interior_residuals(col: Collocation, theta, data: CollocationData):
     """|r| per interior point (P,): the norm over its E equations' residuals."""
     p = data.x.shape[0]
-    r = _residuals_jit(col, theta, data)[: col.n_eq * p].reshape(col.n_eq, p)
+    r = residuals_jit(col, theta, data)[: col.n_eq * p].reshape(col.n_eq, p)
     return jnp.sqrt(jnp.sum(r * r, axis=0))
-
-
-@functools.partial(jax.jit, static_argnums=(0,))
-def _residuals_jit(col, theta, data):
-    return col.residuals(theta, data)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))

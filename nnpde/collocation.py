@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import weakref
 from typing import NamedTuple
 
 import jax
@@ -43,7 +42,7 @@ from nnpde.activations import require_order
 from nnpde.derivatives import Autodiff, Kernels, for_backend
 from nnpde.penalties import condition_name, penalty_condition, periodic_pairs
 from nnpde.problem import Jet, Periodic, Problem, check_residual_type, traced
-from nnpde.trial import TrialSolution, build_trial
+from nnpde.trial import TrialSolution, kept_trial
 
 __all__ = ["Collocation", "CollocationData", "Pairs", "Penalty", "make_collocation"]
 
@@ -94,7 +93,7 @@ class CollocationData(NamedTuple):
 class Collocation:
     """Static description of a collocation problem (a static jit argument); the arrays live
     in :class:`CollocationData`. Two models of the same problem object, network, trial
-    solutions (kept per problem: :func:`component_trial`) and block sizes are equal, so a
+    solutions (kept per problem: :func:`nnpde.trial.kept_trial`) and block sizes are equal, so a
     second solve of a problem (another seed, ``starts``, the validation points) reuses the
     first one's compiled programs.
 
@@ -332,22 +331,10 @@ def component_problem(problem: Problem, k: int) -> Problem:
                    name=problem.name if problem.components == 1 else f"{problem.name}[{k}]")
 
 
-# The trial solution of each (problem, component), kept while the problem lives: a solve builds
-# the model twice (training and validation points) and a notebook solves one problem for many
-# seeds; with the same TrialSolution object the jitted set-up of its jets is traced and
-# compiled once (a fresh one per model cost ≈3 s of a 13 s solve: trace + XLA of A's Hessian).
-_TRIALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def component_trial(problem: Problem, k: int, sub: Problem | None = None):
-    """``build_trial(component_problem(problem, k))``, the same objects for the same ``problem``
-    (its conditions are frozen): (trial solution or None, the conditions left to penalties)."""
-    per_problem = _TRIALS.setdefault(problem, {})
-    if k not in per_problem:
-        trial, rest = build_trial(component_problem(problem, k) if sub is None else sub)
-        per_problem[k] = (trial, tuple(rest))
-    trial, rest = per_problem[k]
-    return trial, list(rest)
+@functools.partial(jax.jit, static_argnums=0)
+def residuals_jit(model, theta, data):
+    """``model.residuals(theta, data)`` compiled once per model (equal models share it)."""
+    return model.residuals(theta, data)
 
 
 def make_collocation(
@@ -399,7 +386,7 @@ def make_collocation(
     trials, A, B, pens, pairs, names = [], [], [], [], [], []
     for k in range(problem.components):
         sub = component_problem(problem, k)
-        trial, rest = component_trial(problem, k, sub)
+        trial, rest = kept_trial(problem, k, sub)
         a, b = _trivial_jets(x.shape[0], problem.dim, dtype, trial, x)
         if trial is not None:
             check_trial_finite(sub, x, a, b)

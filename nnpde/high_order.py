@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
@@ -55,7 +54,7 @@ from nnpde.problem import (
     partial_of,
     traced,
 )
-from nnpde.trial import TrialSolution, build_trial
+from nnpde.trial import TrialSolution, kept_trial
 
 __all__ = ["AUTODIFF", "KERNELS", "HighOrderCollocation", "HighOrderData", "make_high_order",
            "needs_high_order"]  # fmt: skip
@@ -509,7 +508,8 @@ def _trial_jets(trial: TrialSolution | None, x, partials: tuple, dtype):
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _trial_jets_jit(trial: TrialSolution, high: tuple, x):
     """The jets of A and B by autodiff at x (n, D); compiled once per trial solution (kept
-    per problem, :func:`_trial_of`), partials and shape: the validation points reuse it."""
+    per problem: :func:`nnpde.trial.kept_trial`), partials and shape, so the validation
+    points reuse it."""
     d = x.shape[1]
 
     def one(p):
@@ -563,19 +563,6 @@ def _check_order(net, blocks) -> None:
     require_order(net.activation, order, f"the problem reads partials of order {order - 1}")
 
 
-_TRIALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _trial_of(problem: Problem):
-    """``build_trial(problem)``, the same objects for the same problem object (so the jitted
-    jets of A and B are compiled once for the training and the validation points)."""
-    if problem not in _TRIALS:
-        trial, rest = build_trial(problem)
-        _TRIALS[problem] = (trial, tuple(rest))
-    trial, rest = _TRIALS[problem]
-    return trial, list(rest)
-
-
 def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=None,
                     backend: str = "kernels", dtype=None):  # fmt: skip
     """Builds the static :class:`HighOrderCollocation` and its :class:`HighOrderData`.
@@ -589,7 +576,7 @@ def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=
     if backend == "kernels" and _nets.is_mlp(net):
         raise ValueError("the hand-written kernels exist for TwoLayerNet only; use "
                          "backend='autodiff' for an MLP")  # fmt: skip
-    trial, rest = _trial_of(problem)
+    trial, rest = kept_trial(problem, "whole", problem)
     exact = trial is not None
     eq = lambda xp, u, n, g: problem.equation(xp, u)  # noqa: E731
     interior = _make_block("interior", eq, "the equation", d, dtype, exact)

@@ -20,7 +20,7 @@ import numpy as np
 
 from nnpde import _mappings, _nets, distributed, engine, runs
 from nnpde._checks_solve import check_theta0
-from nnpde.collocation import Collocation, CollocationData, make_collocation
+from nnpde.collocation import Collocation, CollocationData, make_collocation, residuals_jit
 from nnpde.problem import Problem
 from nnpde.solution import Solution
 
@@ -61,7 +61,7 @@ def _check_first_point(col: Collocation, theta, data: CollocationData):
     """Runs the equation at the first point before training: shape and finiteness."""
     first = data._replace(x=data.x[:1], A=jax.tree_util.tree_map(lambda a: a[:1], data.A),
                           B=jax.tree_util.tree_map(lambda a: a[:1], data.B))  # fmt: skip
-    r = _residuals(col, theta, first)
+    r = residuals_jit(col, theta, first)
     if not bool(jnp.all(jnp.isfinite(r[: getattr(col, 'n_eq', 1)]))):
         raise ValueError(
             "the equation returns a non-finite residual at the first collocation point "
@@ -250,12 +250,6 @@ def _best_start(runs_: list, validations: list):
     return best
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _residuals(col, theta, data):
-    """``col.residuals`` compiled once per model (equal models share it)."""
-    return col.residuals(theta, data)
-
-
 def kw_model(boundary_points, key, backend, dtype) -> dict:
     k_bnd = jax.random.split(key, 3)[2]
     return dict(boundary_points=boundary_points, key=k_bnd, backend=backend, dtype=dtype)
@@ -268,7 +262,7 @@ def _validation(problem, net, col, runs_: list, x, kw) -> list[dict]:
     x_val = jnp.asarray(problem.domain.sample(int(x.shape[0]), key=jax.random.key(7919)),
                         x.dtype)  # fmt: skip
     _, data_val = _model(problem, net, x_val, None, kw)
-    residuals = functools.partial(_residuals, col)
+    residuals = functools.partial(residuals_jit, col)
     out = []
     for run in runs_:
         rms = []
