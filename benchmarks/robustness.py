@@ -22,7 +22,8 @@ how the runs ended.
     python benchmarks/robustness.py --quick               # smoke test: 3 problems × 2 seeds
     python benchmarks/robustness.py --problems heat_1d wave_1d --seeds 3 --methods lm
     python benchmarks/robustness.py --out results/robustness-cpu.md   # and .json beside it
-    python benchmarks/robustness.py --peers --problems ...   # jinns / DeepXDE side by side
+    python benchmarks/robustness.py --peers --problems ...   # jinns on the peer problems
+    python benchmarks/robustness.py --peers --peer deepxde   # DeepXDE's Adam + L-BFGS on them
 
 The call to ``solve`` is isolated in :func:`solve_once` (the engine's API is changing).
 """
@@ -61,11 +62,15 @@ TIMED_STEPS = 10_000_000
 STEPS_PER_CALL = {"adam": 500, "lbfgs": 100}
 DEFAULT_BUDGET_S = 20.0  # equal-time budget when LM is not run
 TEST_POINTS = 10_000
-# Problems with a peer formulation in robustness_peers.py (hard-constrained zero-Dirichlet /
-# initial data), and the peers' natural-gradient steps.
+# Problems with a peer formulation in robustness_peers.py (jinns: hard-constrained zero-Dirichlet
+# / initial data) and robustness_deepxde.py (DeepXDE: soft conditions), jinns' natural-gradient
+# steps and DeepXDE's Adam / L-BFGS iterations.
 PEER_SET = ("poisson_2d_sinsin", "poisson_3d", "helmholtz_2d", "heat_1d", "heat_2d",
             "diffusion_reaction")
+PEERS = {"jinns": "robustness_peers.py", "deepxde": "robustness_deepxde.py"}
 PEER_STEPS = 100
+PEER_ADAM_ITERS = 5000
+PEER_LBFGS_ITERS = 5000
 
 
 def solve_once(case, method: str, seed: int, budget: float | None = None) -> dict:
@@ -132,8 +137,18 @@ def outcome(record: dict) -> str:
     return "other"
 
 
+def wait_while_paused() -> None:
+    """Waits before the next run while the file named by ``$NNPDE_BENCH_PAUSE`` exists: on a
+    shared 2-core machine another job can take the cores between runs without disturbing a
+    run's wall time (an equal-time comparison needs the cores a run had)."""
+    path = os.environ.get("NNPDE_BENCH_PAUSE")
+    while path and os.path.exists(path):
+        time.sleep(2.0)
+
+
 def run_problem(name: str, seeds, methods, budget: float | None, log) -> list[dict]:
-    """All runs of one problem: LM first (its median wall time sets the others' budget)."""
+    """All runs of one problem: LM first (its median wall time sets the others' budget; without
+    LM, ``budget`` is that time, e.g. LM's median read from an earlier sweep)."""
     case = PROBLEMS[name]()
     x = test_points(case.problem.domain)
     u_ref = np.asarray(jax.jit(jax.vmap(case.reference))(jnp.asarray(x)), np.float64)
@@ -141,6 +156,7 @@ def run_problem(name: str, seeds, methods, budget: float | None, log) -> list[di
     records, method_budget = [], budget
     for method in sorted(methods, key=lambda m: m != "lm"):
         for seed in seeds:
+            wait_while_paused()
             try:
                 out = solve_once(PROBLEMS[name](), method, seed, method_budget)
                 rec = {k: out[k] for k in ("wall_s", "result", "status")}
@@ -196,8 +212,8 @@ def machine() -> dict:
 
 def markdown(rows: list[dict], meta: dict) -> str:
     """The results as a Markdown report: the command, the machine and one table per method."""
-    title = ("Peer library (jinns) on problems of the robustness benchmark" if meta.get("peers")
-             else "Robustness of nnpde.solve with its defaults")  # fmt: skip
+    title = (f"Peer library ({meta.get('peer', 'jinns')}) on problems of the robustness benchmark"
+             if meta.get("peers") else "Robustness of nnpde.solve with its defaults")  # fmt: skip
     lines = [f"# {title}", "",
              f"Command: `{meta['command']}`  ", f"Date: {meta['start']['date']}  ",
              f"Machine: {meta['start']['processor']}, {meta['start']['cpus']} CPUs, "
@@ -246,17 +262,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
                    help="Adam/L-BFGS time limit in s when LM is not run (else LM's median)")
+    p.add_argument("--budgets-from", metavar="JSON", nargs="+", default=[],
+                   help="without LM: each problem's budget is LM's median wall time in these "
+                   "saved sweeps (the first that has the problem)")
     p.add_argument("--quick", action="store_true", help="smoke test: 2 seeds, 3 problems")
     p.add_argument("--out", nargs="+", default=[], metavar="PATH",
                    help="report paths: .md and/or .json (one .md also writes the .json beside)")
     p.add_argument("--report", metavar="JSON",
                    help="only re-render the Markdown report of a saved JSON run to --out")
     p.add_argument("--peers", action="store_true",
-                   help="run jinns and DeepXDE on the problems instead (benchmarks/"
-                   "robustness_peers.py, in the virtual environment --peers-python)")
+                   help="run a peer library on the problems instead (--peer, in the virtual "
+                   "environment --peers-python)")
+    p.add_argument("--peer", choices=sorted(PEERS), default="jinns",
+                   help="jinns' natural gradient (benchmarks/robustness_peers.py, the default) "
+                   "or DeepXDE's Adam + L-BFGS (benchmarks/robustness_deepxde.py)")
     p.add_argument("--peers-python", default="/tmp/peers/bin/python")
     p.add_argument("--peer-steps", type=int, default=PEER_STEPS,
-                   help="natural-gradient steps of the peer runs (default 100)")
+                   help="jinns: natural-gradient steps (default 100)")
+    p.add_argument("--adam-iters", type=int, default=PEER_ADAM_ITERS,
+                   help="deepxde: Adam iterations (default 5000)")
+    p.add_argument("--lbfgs-iters", type=int, default=PEER_LBFGS_ITERS,
+                   help="deepxde: L-BFGS iterations (set_LBFGS_options(maxiter=), default 5000)")
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.problems = min(args.seeds, 2), args.problems or list(QUICK)
@@ -275,9 +301,11 @@ def main(argv=None) -> int:
     command = "python benchmarks/robustness.py " + " ".join(sys.argv[1:] if argv is None
                                                              else argv)  # fmt: skip
     meta = {"command": command.strip(), "start": machine()}
+    saved_budgets = lm_medians(args.budgets_from)
     t0, records = time.perf_counter(), []
     for i, name in enumerate(names):
-        records += run_problem(name, range(args.seeds), args.methods, args.budget,
+        budget = saved_budgets.get(name, args.budget)
+        records += run_problem(name, range(args.seeds), args.methods, budget,
                                lambda s: print(s, flush=True))  # fmt: skip
         # the report so far after every problem, so an interrupted sweep still leaves one
         meta.update(end=machine(), total_s=time.perf_counter() - t0,
@@ -290,10 +318,21 @@ def main(argv=None) -> int:
     return 0
 
 
+def lm_medians(paths) -> dict:
+    """LM's median wall time per problem in saved sweeps (JSON); the first path wins."""
+    out = {}
+    for path in reversed(paths):
+        payload = json.loads(pathlib.Path(path).read_text())
+        out.update({r["problem"]: r["median_wall_s"] for r in payload["summary"]
+                    if r["method"] == "lm"})  # fmt: skip
+    return out
+
+
 def run_peers(args, names) -> int:
-    """Runs jinns' natural gradient on the problems of ``PEER_SET`` among ``names`` in the peer
-    virtual environment (``--peers-python``), on the same test points and seeds, and reports
-    them like nnpde's runs."""
+    """Runs the peer library ``--peer`` (jinns' natural gradient or DeepXDE's Adam + L-BFGS) on
+    the problems of ``PEER_SET`` among ``names`` in the peer virtual environment
+    (``--peers-python``), on the same test points and seeds, and reports them like nnpde's
+    runs."""
     import subprocess
     import tempfile
 
@@ -314,24 +353,48 @@ def run_peers(args, names) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.json")
-        spec = json.dumps({"runs": runs, "n_iter": args.peer_steps})
-        np.savez(src, spec=np.asarray(spec), **arrays)
-        script = pathlib.Path(__file__).resolve().parent / "robustness_peers.py"
+        spec = {"runs": runs, "n_iter": args.peer_steps, "adam_iters": args.adam_iters,
+                "lbfgs_iters": args.lbfgs_iters}  # fmt: skip
+        np.savez(src, spec=np.asarray(json.dumps(spec)), **arrays)
+        script = pathlib.Path(__file__).resolve().parent / PEERS[args.peer]
         subprocess.run([args.peers_python, str(script), src, dst], check=True)
         with open(dst) as fh:
             peers = json.load(fh)
-    meta.update(end=machine(), total_s=time.perf_counter() - t0, peers=peers["jinns"],
-                note=f"Peer runs: jinns {peers['jinns']} vanilla_ngd (energy natural gradient, "
-                f"its defaults), hard-constrained boundary/initial data, {args.peer_steps} "
-                "steps, the same Sobol' point count, net and test points as nnpde's runs; "
-                "no budget (wall time as measured).")  # fmt: skip
+    meta.update(end=machine(), total_s=time.perf_counter() - t0, peer=args.peer,
+                peers=peers[args.peer], note=peer_note(args, peers))  # fmt: skip
     records = peers["runs"]
     for r in records:
-        r.update(budget_s=None, outcome=r["status"] if r["status"] != "ok" else "n_iter")
+        r.update(budget_s=None, outcome=r["status"] if r["status"] != "ok" else peer_end(r))
     report = markdown(summarize(records), meta)
     print(report)
     write(args.out, report, {"meta": meta, "summary": summarize(records), "runs": records})
     return 0
+
+
+def peer_note(args, peers: dict) -> str:
+    """The report's description of the peer runs."""
+    common = ("the same Sobol' point count, net and test points as nnpde's runs; no budget "
+              "(wall time as measured).")  # fmt: skip
+    if args.peer == "jinns":
+        return (f"Peer runs: jinns {peers['jinns']} vanilla_ngd (energy natural gradient, its "
+                f"defaults), hard-constrained boundary/initial data, {args.peer_steps} steps, "
+                + common)  # fmt: skip
+    return (f"Peer runs: DeepXDE {peers['deepxde']}, PyTorch {peers['torch']} backend "
+            f"(torch threads: {peers['torch_threads']}), float64, the recipe of DeepXDE's examples "
+            "(heat.py, Poisson_Lshape.py): soft DirichletBC / IC loss terms (every weight 1), "
+            "dde.data.PDE / TimePDE with num_domain = nnpde's point count, boundary and "
+            "initial points at about the domain points' spacing (at least 64), "
+            "train_distribution Sobol, FNN tanh Glorot normal; Adam (lr 1e-3) "
+            f"{args.adam_iters} iterations, then L-BFGS (torch.optim.LBFGS, strong Wolfe) "
+            f"maxiter {args.lbfgs_iters}; " + common)  # fmt: skip
+
+
+def peer_end(record: dict) -> str:
+    """How a peer run ended: jinns runs its steps; DeepXDE's L-BFGS runs to maxiter or stops
+    earlier on its tolerances."""
+    if "lbfgs_steps" not in record:
+        return "n_iter"
+    return "max_steps" if record["lbfgs_steps"] >= record["lbfgs_iters"] else "lbfgs_stopped"
 
 
 def rerender(path: str, out) -> int:

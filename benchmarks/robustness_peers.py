@@ -14,9 +14,9 @@ problems), ``n_iter`` steps on the same number of Sobol' points as nnpde.
 
     /tmp/peers/bin/python benchmarks/robustness_peers.py IN.npz OUT.json
 
-DeepXDE (1.15) imports only with the JAX backend here (no PyTorch/TensorFlow installed); its
-JAX backend has Adam but not L-BFGS (``deepxde.optimizers.jax`` raises NotImplementedError), so
-DeepXDE's documented Adam + L-BFGS recipe cannot run in this environment and is not run.
+DeepXDE (1.15) runs in ``benchmarks/robustness_deepxde.py`` (``--peers --peer deepxde``): its
+documented Adam + L-BFGS recipe needs the PyTorch backend (its JAX backend has no L-BFGS), so
+that environment also needs ``torch``.
 """
 
 from __future__ import annotations

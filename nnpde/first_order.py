@@ -117,7 +117,7 @@ class Optax:
 
     def _terminate(self, new: OptaxState, finite, healthy) -> OptaxState:
         good = new.best <= self.rtol * new.ref
-        w_hit, window = window_test(self, new.steps, new.best, new.window, good)
+        w_hit, window, _ = window_test(self, new.steps, new.best, new.window, good)
         code = jnp.where(w_hit, jnp.where(good, RESULTS.converged, RESULTS.stalled),
                          RESULTS.running)  # fmt: skip
         code = jnp.where(new.loss <= self.atol, RESULTS.converged, code)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 
 import jax
@@ -30,7 +32,7 @@ from nnpde.objective import Objective
 __all__ = ["METHODS", "RunOptions", "execute", "execute_starts", "make_solver", "options"]
 
 METHODS = ("lm", "gn-cg", "adam", "lbfgs")
-DEFAULT_STEPS = {"lm": 1000, "gn-cg": 1000, "optax": 20000, "lbfgs": 5000}
+DEFAULT_STEPS = {"lm": 2000, "gn-cg": 2000, "optax": 20000, "lbfgs": 5000}
 # arguments of solve/fit before solver objects, and where their settings went
 LEGACY = {
     "tol": "the solver's atol: solver=nnpde.LM(atol=...) or nnpde.Optax(tx, atol=...)",
@@ -262,43 +264,73 @@ def should_restart(run) -> bool:
     return run.loss > rtol * float(distributed.to_host(run.state.ref))
 
 
-def merge_attempts(runs_: list):
-    """The best of several attempts (least final loss), with every attempt's history
-    concatenated (``history["attempt"]`` numbers them) and ``info["restarts"]`` listing them."""
-    best = min(runs_, key=lambda r: r.loss)
+def stall_verdict(run) -> tuple[str, float]:
+    """The default judge of an attempt: ("stalled", loss) when it stalled far above round-off
+    (:func:`should_restart`), else ("", loss); the score (less is better) picks the attempt
+    kept."""
+    return ("stalled" if should_restart(run) else "", run.loss)
+
+
+def merge_attempts(runs_: list, verdicts: list):
+    """The best of several attempts, with every attempt's history concatenated
+    (``history["attempt"]`` numbers them) and ``info["restarts"]`` listing them.
+
+    The best is the attempt with the least score among those the judge kept (no reason to
+    restart), or among all when it kept none; ``verdicts`` holds (reason, score) per attempt.
+    """
+    i_best = min(range(len(runs_)), key=lambda i: (bool(verdicts[i][0]), verdicts[i][1]))
+    best = runs_[i_best]
     history = {}
     for i, r in enumerate(runs_):
         n = len(r.history.get("loss", ()))
         for k, v in list(r.history.items()) + [("attempt", np.full(n, i, np.int32))]:
             history.setdefault(k, []).append(v)
     best.history = {k: np.concatenate(v) for k, v in history.items()}
-    best.info["restarts"] = [{"attempt": i, "result": r.result.name, "loss": r.loss,
-                              "steps": r.done} for i, r in enumerate(runs_)]  # fmt: skip
-    best.info["attempt"] = next(i for i, r in enumerate(runs_) if r is best)
+    best.info["restarts"] = [
+        {"attempt": i, "result": r.result.name, "loss": r.loss, "steps": r.done,
+         "restart_reason": why, "score": score}
+        for i, (r, (why, score)) in enumerate(zip(runs_, verdicts))]  # fmt: skip
+    best.info["attempt"] = i_best
     best.done = sum(r.done for r in runs_)
     return best
 
 
-def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: int, **kw):
-    """:func:`execute` from ``new_theta(0)``, then, while the run stalled far above round-off
-    (:func:`should_restart`), restarts remain and the steps left are at least those the
-    stalled attempt took, again from ``new_theta(i)`` with the steps left; returns the best
-    attempt (:func:`merge_attempts`)."""
+def _cause_is_the_problem(verdicts: list) -> bool:
+    """True when the last two attempts were restarted for the same reason other than a stall
+    (a new start cured it once and did not: e.g. points too few for the solution, where every
+    start swings between them), so more starts would only cost time."""
+    return len(verdicts) >= 2 and verdicts[-1][0] == verdicts[-2][0] != "stalled"
+
+
+def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: int,
+                       judge=stall_verdict, **kw):
+    """:func:`execute` from ``new_theta(0)``, then, while ``judge(attempt)`` gives a reason to
+    restart (default :func:`stall_verdict`: stalled far above round-off) and restarts remain,
+    again from ``new_theta(i)``; each attempt has the run's step limit. A reason other than a
+    stall ends the restarts when two attempts in a row give it (:func:`_cause_is_the_problem`).
+    Returns the best attempt (:func:`merge_attempts`).
+
+    ``judge(run) -> (reason, score)``: a non-empty reason asks for a new start; the score
+    (less is better) ranks the attempts.
+    """
     steps = o.steps or default_steps(solver)
-    attempts = [execute(solver, model, data, new_theta(0), o, **kw)]
-    # a new start is worth its compile and steps only if it gets as many steps as the
-    # attempt it may replace took to stall (a stall at step 900 of 1000 is not restarted)
-    while len(attempts) <= restarts and should_restart(attempts[-1]):
-        left = steps - sum(r.done for r in attempts)
-        if left < attempts[-1].done:
+    attempts, verdicts, t0 = [], [], time.perf_counter()
+    while True:
+        o_i = o
+        if o.time_limit is not None:  # the time limit is the whole run's, not each attempt's
+            left = o.time_limit - (time.perf_counter() - t0)
+            if attempts and left <= 0:
+                break
+            o_i = dataclasses.replace(o, time_limit=max(left, 1e-6))
+        attempts.append(execute(solver, model, data, new_theta(len(attempts)), o_i, **kw))
+        verdicts.append(judge(attempts[-1]))
+        if not verdicts[-1][0] or len(attempts) > restarts or _cause_is_the_problem(verdicts):
             break
-        o_left = dataclasses.replace(o, steps=left)
-        attempts.append(execute(solver, model, data, new_theta(len(attempts)), o_left, **kw))
     if len(attempts) == 1:
         return attempts[0]
-    best = merge_attempts(attempts)
+    best = merge_attempts(attempts, verdicts)
     best.steps_limit = steps
-    stalls = sum(r.result.name == "stalled" for r in attempts)
-    extra = f"attempt {best.info['attempt'] + 1} of {len(attempts)}, after {stalls} stall(s)"
+    why = ", ".join(f"{n} {w}" for w, n in Counter(v[0] for v in verdicts[:-1]).items())
+    extra = f"attempt {best.info['attempt'] + 1} of {len(attempts)}, restarted: {why}"
     best.detail = f"{best.detail}; {extra}" if best.detail else extra
     return best
