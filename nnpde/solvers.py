@@ -159,9 +159,9 @@ def solve(
         ``steps`` and ``time_limit`` is the whole run's. The attempt kept is the one with
         the least loss, its interior residuals taken at the validation points, among those
         not restarted (among all when every attempt was); ``info["restarts"]`` lists the
-        attempts with their
-        ``restart_reason`` and ``history["attempt"]`` numbers each step's attempt. Only
-        without ``theta0``, ``checkpoint``/``resume`` and ``mesh`` (0 turns it off).
+        attempts with their ``restart_reason`` and ``history["attempt"]`` numbers each
+        step's attempt. Only without ``theta0``, ``checkpoint``/``resume`` and ``mesh``
+        (0 turns it off).
       starts: train this many initialisations (one after the other through one compiled
         program) and keep the one with the least loss when its interior residuals are taken
         at the validation points; ``info["starts"]`` lists every start (result, loss,
@@ -221,10 +221,11 @@ def solve(
     if starts > 1:
         thetas = [new_theta(i) for i in range(int(starts))]
         runs_ = runs.execute_starts(the_solver, col, data, thetas, opts, key=key)
-        run = _best_start(col, runs_, _validation(problem, net, col, runs_, x, kw))
+        data_val = _validation_data(problem, net, x, kw)
+        run = _best_start(col, runs_, _validation(col, runs_, data_val))
     else:
         judge = runs.stall_verdict if mesh is not None else functools.partial(
-            _verdict, problem, net, col, x, kw)  # fmt: skip
+            _verdict, col, _validation_data(problem, net, x, kw))  # fmt: skip
         run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
                                       judge=judge, mesh=mesh, key=key, adapt=adapt)  # fmt: skip
     return _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
@@ -262,13 +263,18 @@ def kw_model(boundary_points, key, backend, dtype) -> dict:
     return dict(boundary_points=boundary_points, key=k_bnd, backend=backend, dtype=dtype)
 
 
-def _validation(problem, net, col, runs_: list, x, kw) -> list[dict]:
-    """Per run: the interior residual's RMS at the training points and at as many points that
-    were not trained on (a Sobol' set drawn with another key), and their ratio: ≫ 1 says the
-    points under-resolve the solution."""
+def _validation_data(problem, net, x, kw) -> CollocationData:
+    """The model's data at as many points as x (P, D) that are not trained on (a Sobol' set
+    drawn with another key): built once per solve, for every attempt or start."""
     x_val = jnp.asarray(problem.domain.sample(int(x.shape[0]), key=jax.random.key(7919)),
                         x.dtype)  # fmt: skip
-    _, data_val = _model(problem, net, x_val, None, kw)
+    return _model(problem, net, x_val, None, kw)[1]
+
+
+def _validation(col, runs_: list, data_val: CollocationData) -> list[dict]:
+    """Per run: the interior residual's RMS at the training points and at the validation
+    points ``data_val`` (:func:`_validation_data`), and their ratio: ≫ 1 says the points
+    under-resolve the solution."""
     residuals = functools.partial(residuals_jit, col)
     out = []
     for run in runs_:
@@ -281,12 +287,12 @@ def _validation(problem, net, col, runs_: list, x, kw) -> list[dict]:
         ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
         scale = float(np.sqrt(2 * float(distributed.to_host(getattr(run.state, "ref", 0.0)))))
         under = bool(ratio > 10 and val > 1e-5 * max(scale, 1e-300))
-        out.append({"points": int(x.shape[0]), "train_rms": train, "validation_rms": val,
+        out.append({"points": int(data_val.x.shape[0]), "train_rms": train, "validation_rms": val,
                     "ratio": float(ratio), "under_resolved": under})  # fmt: skip
     return out
 
 
-def _verdict(problem, net, col, x, kw, run) -> tuple[str, float]:
+def _verdict(col, data_val: CollocationData, run) -> tuple[str, float]:
     """Whether to start ``run`` again, and its score (less is better): a stall far above
     round-off (:func:`nnpde.runs.stall_verdict`), or a residual between the points far above
     that at them (``under_resolved``: the net fits the points and swings between them, which
@@ -297,7 +303,7 @@ def _verdict(problem, net, col, x, kw, run) -> tuple[str, float]:
     equation but not noisy observations does not win); the validation is kept in
     ``run.info["validation"]``. Only a converged run is restarted for the swing: one cut
     short (``max_steps``, ``time_limit``) is not judged."""
-    v = _validation(problem, net, col, [run], x, kw)[0]
+    v = _validation(col, [run], data_val)[0]
     run.info["validation"] = v
     swings = v["under_resolved"] and run.result is RESULTS.converged  # not a cut-short run
     reason = runs.stall_verdict(run)[0] or ("under-resolved" if swings else "")
