@@ -456,7 +456,11 @@ def wave_1d() -> Case:
                   nnpde.Initial(exact, derivative=lambda x: 0.0)],
         exact=exact, name="wave_1d",
     )  # fmt: skip
-    return Case(problem, (32, 32), 2048, exact, source="DeepXDE example (wave 1D, C = 2)")
+    # 2×24 (NT = 697): 2048 points are 2.9 residuals per parameter, as docs/choosing.md
+    # advises (2–3). With 2×32 (NT = 1185, 1.7 per parameter) seeds 0–2 gave 0.46, 1.2e-5,
+    # 2.6e-5 in 97–325 s (the net swings between its points: restarts "under-resolved");
+    # 2×24: 2.6e-6, 4.3e-6, 3.4e-5 in 63–85 s.
+    return Case(problem, (24, 24), 2048, exact, source="DeepXDE example (wave 1D, C = 2)")
 
 
 def wave_standing() -> Case:

@@ -365,16 +365,17 @@ def _initial_result(cfg: LM, loss, JTr):
     return jnp.where(~bad & (loss <= cfg.atol), RESULTS.converged, code).astype(jnp.int32)
 
 
-def window_test(cfg, steps, loss, window, good, slow=0):
+def window_test(cfg, steps, loss, window, good, slow=0, windows: int = 1):
     """(no progress, the new window's start loss, the new count of slow windows) at the end of
     each ``stall_window`` steps: the loss fell by less than the fraction ``stall``, or, once
     it is good (≤ rtol·ref), by less than the factor ``polish`` in each of the last
-    ``polish_windows`` windows (``slow`` counts them; 1 window without the field)."""
+    ``windows`` windows (``slow`` counts them; LM passes its ``polish_windows``, the
+    first-order solvers keep one)."""
     at_window = (steps % cfg.stall_window) == 0
     stalled = loss > (1 - cfg.stall) * window
     slow_now = good & (loss * cfg.polish > window)
     count = jnp.where(at_window, jnp.where(slow_now, slow + 1, 0), slow)
-    polished = count >= getattr(cfg, "polish_windows", 1)
+    polished = count >= windows
     return at_window & (stalled | polished), jnp.where(at_window, loss, window), count
 
 
@@ -389,7 +390,8 @@ def _terminate_step(cfg: LM, new: LMState, old: LMState, pred, nres: int) -> LMS
     g_hit = _cosine(new, nres) <= cfg.gtol
     mu_hit = new.mu >= cfg.mu_max
     good = new.loss <= cfg.rtol * new.ref
-    w_hit, window, slow = window_test(cfg, new.steps, new.loss, new.window, good, new.slow)
+    w_hit, window, slow = window_test(cfg, new.steps, new.loss, new.window, good, new.slow,
+                                      cfg.polish_windows)  # fmt: skip
     no_progress = f_hit | x_hit | g_hit | mu_hit | w_hit
     a_hit = new.loss <= cfg.atol
     test = jnp.select([a_hit, f_hit, x_hit, g_hit, mu_hit, w_hit & ~good, w_hit],

@@ -271,6 +271,11 @@ def _validation_data(problem, net, x, kw) -> CollocationData:
     return _model(problem, net, x_val, None, kw)[1]
 
 
+def _interior_rows(col, data: CollocationData) -> int:
+    """How many of the residuals are the equation's at the interior points (they come first)."""
+    return sum(int(n) for name, n in col.blocks(data) if name.startswith("interior"))
+
+
 def _validation(col, runs_: list, data_val: CollocationData) -> list[dict]:
     """Per run: the interior residual's RMS at the training points and at the validation
     points ``data_val`` (:func:`_validation_data`), and their ratio: ≫ 1 says the points
@@ -281,7 +286,7 @@ def _validation(col, runs_: list, data_val: CollocationData) -> list[dict]:
         rms = []
         for d in (run.data, data_val):
             r = np.asarray(residuals(run.theta(), d))
-            n = sum(size for name, size in col.blocks(d) if name.startswith("interior"))
+            n = _interior_rows(col, d)
             rms.append(float(np.sqrt(np.mean(r[:n] ** 2))))
         train, val = rms
         ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
@@ -315,7 +320,7 @@ def _validated_loss(col, run, v) -> float:
     loss - (interior loss at the training points) + (the same at the validation points)."""
     sizes = col.blocks(run.data)
     total = sum(int(n) for _, n in sizes)
-    n_int = sum(int(n) for name, n in sizes if name.startswith("interior"))
+    n_int = _interior_rows(col, run.data)
     blocks = np.asarray(distributed.to_host(run.state.blocks), np.float64)
     l_int = float(sum(b for (name, _), b in zip(sizes, blocks) if name.startswith("interior")))
     score = run.loss - l_int + 0.5 * n_int * v["validation_rms"] ** 2 / max(total, 1)

@@ -138,7 +138,8 @@ def test_polish_needs_two_slow_windows_in_a_row():
         window, slow, ends = jnp.asarray(losses[0]), jnp.asarray(0), []
         for i, loss in enumerate(losses[1:], start=1):
             hit, window, slow = window_test(cfg, jnp.asarray(10 * i), jnp.asarray(loss),
-                                            window, jnp.asarray(True), slow)  # fmt: skip
+                                            window, jnp.asarray(True), slow,
+                                            cfg.polish_windows)  # fmt: skip
             ends.append(bool(hit))
         return ends
 
@@ -148,6 +149,10 @@ def test_polish_needs_two_slow_windows_in_a_row():
     hit, window, slow = window_test(cfg, jnp.asarray(15), jnp.asarray(9e-13), jnp.asarray(1e-12),
                                     jnp.asarray(True), jnp.asarray(1))  # fmt: skip
     assert not bool(hit) and float(window) == 1e-12 and int(slow) == 1
+    # one window (the first-order solvers' rule): the first slow window ends the run
+    hit, _, _ = window_test(cfg, jnp.asarray(10), jnp.asarray(6e-13), jnp.asarray(1e-12),
+                            jnp.asarray(True))  # fmt: skip
+    assert bool(hit)
 
 
 def test_lm_on_data_it_cannot_represent_ends_stalled():
