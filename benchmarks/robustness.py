@@ -264,7 +264,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="Adam/L-BFGS time limit in s when LM is not run (else LM's median)")
     p.add_argument("--budgets-from", metavar="JSON", nargs="+", default=[],
                    help="without LM: each problem's budget is LM's median wall time in these "
-                   "saved sweeps (the first that has the problem)")
+                   "saved sweeps (the first that has the problem); with --peers (jinns), "
+                   "the peer's steps are chosen to fill that time")
     p.add_argument("--quick", action="store_true", help="smoke test: 2 seeds, 3 problems")
     p.add_argument("--out", nargs="+", default=[], metavar="PATH",
                    help="report paths: .md and/or .json (one .md also writes the .json beside)")
@@ -341,13 +342,15 @@ def run_peers(args, names) -> int:
         raise SystemExit(f"--peers: none of the problems has a peer formulation; "
                          f"choose from {', '.join(PEER_SET)}")  # fmt: skip
     arrays, runs = {}, []
+    budgets = lm_medians(args.budgets_from)  # equal wall time when given (jinns only)
     for name in names:
         case = PROBLEMS[name]()
         x = test_points(case.problem.domain)
         arrays[f"x_{name}"] = x
         arrays[f"u_{name}"] = np.asarray(jax.vmap(case.reference)(jnp.asarray(x)))
         runs += [{"problem": name, "seed": s, "hidden": list(case.hidden),
-                  "points": case.points} for s in range(args.seeds)]  # fmt: skip
+                  "points": case.points, "budget_s": budgets.get(name)}
+                 for s in range(args.seeds)]  # fmt: skip
     meta = {"command": "python benchmarks/robustness.py " + " ".join(sys.argv[1:]),
             "start": machine()}  # fmt: skip
     t0 = time.perf_counter()
@@ -364,7 +367,8 @@ def run_peers(args, names) -> int:
                 peers=peers[args.peer], note=peer_note(args, peers))  # fmt: skip
     records = peers["runs"]
     for r in records:
-        r.update(budget_s=None, outcome=r["status"] if r["status"] != "ok" else peer_end(r))
+        r.setdefault("budget_s", None)
+        r.update(outcome=r["status"] if r["status"] != "ok" else peer_end(r))
     report = markdown(summarize(records), meta)
     print(report)
     write(args.out, report, {"meta": meta, "summary": summarize(records), "runs": records})
@@ -376,9 +380,14 @@ def peer_note(args, peers: dict) -> str:
     common = ("the same Sobol' point count, net and test points as nnpde's runs; no budget "
               "(wall time as measured).")  # fmt: skip
     if args.peer == "jinns":
+        steps = (f"{args.peer_steps} steps" if not args.budgets_from else
+                 "as many steps as fit in nnpde's median wall time on the problem (budget; "
+                 "the step count is calibrated per problem from two short runs)")  # fmt: skip
         return (f"Peer runs: jinns {peers['jinns']} vanilla_ngd (energy natural gradient, its "
-                f"defaults), hard-constrained boundary/initial data, {args.peer_steps} steps, "
-                + common)  # fmt: skip
+                f"defaults), hard-constrained boundary/initial data, {steps}, "
+                + common.replace("; no budget (wall time as measured)",
+                                 "" if args.budgets_from else "; no budget (wall time as "
+                                 "measured)"))  # fmt: skip
     return (f"Peer runs: DeepXDE {peers['deepxde']}, PyTorch {peers['torch']} backend "
             f"(torch threads: {peers['torch_threads']}), float64, the recipe of DeepXDE's examples "
             "(heat.py, Poisson_Lshape.py): soft DirichletBC / IC loss terms (every weight 1), "

@@ -10,7 +10,9 @@ jinns (1.10): ``jinns.optimizers.vanilla_ngd()`` with its defaults (energy natur
 Müller & Zeinhofer 2023, Gram ridge 1e-5, backtracking line search; the setting of jinns'
 ``heat_equation_ngd`` notebook) on a 2×M tanh ``PINN_MLP``, with the boundary and initial data
 imposed exactly by an output transform (hard constraints: jinns' best configuration for these
-problems), ``n_iter`` steps on the same number of Sobol' points as nnpde.
+problems), on the same number of Sobol' points as nnpde: ``n_iter`` steps, or, when the
+parent gives a run a budget (``--budgets-from``: nnpde's median wall time), as many steps as
+fill that time (timed per problem on its first seed by two short runs).
 
     /tmp/peers/bin/python benchmarks/robustness_peers.py IN.npz OUT.json
 
@@ -122,8 +124,8 @@ def _network(key, dim_in, hidden, spec):
                                     output_transform=transform)  # fmt: skip
 
 
-def run_jinns_ngd(name: str, seed: int, hidden, points: int, n_iter: int, x_test) -> dict:
-    """Trains one problem with jinns' vanilla_ngd and predicts at x_test (nnpde's (x, t))."""
+def _jinns_setup(name: str, seed: int, hidden, points: int):
+    """jinns' network u, parameters, collocation data and loss for one problem and seed."""
     spec = PEER_PROBLEMS[name]
     eq_type, lo, hi, tmax, _, residual = spec
     key = jax.random.PRNGKey(seed)  # jinns' Sobol' sampler needs a raw uint32 key
@@ -134,7 +136,6 @@ def run_jinns_ngd(name: str, seed: int, hidden, points: int, n_iter: int, x_test
         def equation(self, x, u, p):
             return jnp.reshape(residual(x, u, p), (1,))
 
-    t0 = time.perf_counter()
     u, nn_params = _network(k_net, dim_in, hidden, spec)
     params = jinns.parameters.Params(nn_params=nn_params, eq_params={})
     if tmax is None:
@@ -150,27 +151,56 @@ def run_jinns_ngd(name: str, seed: int, hidden, points: int, n_iter: int, x_test
         weights = jinns.loss.LossWeightsPDENonStatio(dyn_loss=1.0)
         loss = jinns.loss.LossPDENonStatio(u=u, loss_weights=weights, dynamic_loss=Equation(),
                                            params=params)  # fmt: skip
+    return u, params, data, loss
+
+
+def run_jinns_ngd(name: str, seed: int, hidden, points: int, n_iter: int, x_test) -> dict:
+    """Trains one problem with jinns' vanilla_ngd and predicts at x_test (nnpde's (x, t)).
+    The wall time counts everything from building the network to the predictions."""
+    t0 = time.perf_counter()
+    u, params, data, loss = _jinns_setup(name, seed, hidden, points)
     out = jinns.solve(n_iter=n_iter, init_params=params, data=data, loss=loss,
                       optimizer=jinns.optimizers.vanilla_ngd(), verbose=False)  # fmt: skip
     trained = out[0]
     x = jnp.asarray(x_test)
-    if tmax is not None:  # nnpde's (x, t) -> jinns' (t, x)
+    if PEER_PROBLEMS[name][3] is not None:  # nnpde's (x, t) -> jinns' (t, x)
         x = jnp.concatenate([x[:, -1:], x[:, :-1]], axis=1)
     pred = jax.vmap(lambda s: u(s, trained).reshape(()))(x)
     pred = np.asarray(jax.block_until_ready(pred))
     return {"pred": pred, "wall_s": time.perf_counter() - t0, "loss": float(out[1][-1])}
 
 
+CALIBRATION = (10, 60)  # step counts of the two short runs that time a jinns step
+
+
+def steps_for_budget(run: dict, x_test) -> int:
+    """The natural-gradient steps that fill ``run["budget_s"]`` seconds, compilation included:
+    two short runs (each compiles afresh, as the timed run will) give the time per step and
+    the fixed cost, and the budget's remainder is divided by the time per step."""
+    args = (run["problem"], run["seed"], tuple(run["hidden"]), run["points"])
+    n1, n2 = CALIBRATION
+    t1 = run_jinns_ngd(*args, n1, x_test)["wall_s"]
+    t2 = run_jinns_ngd(*args, n2, x_test)["wall_s"]
+    per_step = max((t2 - t1) / (n2 - n1), 1e-6)
+    fixed = max(t1 - n1 * per_step, 0.0)
+    return max(n1, int((run["budget_s"] - fixed) / per_step))
+
+
 def main(argv) -> int:
     src, dst = argv[1], argv[2]
     job = np.load(src)
     spec = json.loads(str(job["spec"]))
-    results = []
+    results, calibrated = [], {}  # problem -> steps that fill its budget (first seed's timing)
     for run in spec["runs"]:
+        n_iter = spec["n_iter"]
         x, ref = job[f"x_{run['problem']}"], job[f"u_{run['problem']}"].reshape(-1)
         try:
+            budget = run.get("budget_s")
+            if budget is not None and run["problem"] not in calibrated:
+                calibrated[run["problem"]] = steps_for_budget(run, x)
+            n_iter = calibrated[run["problem"]] if budget is not None else spec["n_iter"]
             out = run_jinns_ngd(run["problem"], run["seed"], tuple(run["hidden"]),
-                                run["points"], spec["n_iter"], x)  # fmt: skip
+                                run["points"], n_iter, x)  # fmt: skip
             err = out["pred"] - ref
             rec = {"rel_l2": float(np.linalg.norm(err) / np.linalg.norm(ref)),
                    "max_abs": float(np.max(np.abs(err))), "wall_s": out["wall_s"],
@@ -178,7 +208,7 @@ def main(argv) -> int:
         except Exception as exc:  # a failure is a result: recorded, not fatal
             rec = {"rel_l2": float("inf"), "max_abs": float("inf"), "wall_s": float("nan"),
                    "status": f"{type(exc).__name__}: {exc}"}  # fmt: skip
-        rec.update(run, method="jinns-ngd", n_iter=spec["n_iter"], error=rec["rel_l2"])
+        rec.update(run, method="jinns-ngd", n_iter=n_iter, error=rec["rel_l2"])
         results.append(rec)
         print(json.dumps(rec), flush=True)
     with open(dst, "w") as fh:
