@@ -77,7 +77,6 @@ def _segments_adf(x, v, w):
     is 0 exactly on the segment, ≈ |f| near it and positive elsewhere (Sukumar & Srivastava
     2022, the trimmed segment ADF).
     """
-    tiny = jnp.finfo(x.dtype).tiny  # keeps gradients finite where a square root vanishes
     p = x[..., None, :]
     v, w = _lead(v, p.ndim), _lead(w, p.ndim)
     d = w - v
@@ -86,8 +85,34 @@ def _segments_adf(x, v, w):
     f = (rel[..., 0] * d[..., 1] - rel[..., 1] * d[..., 0]) / length
     q = p - (v + w) / 2
     t = ((length / 2) ** 2 - jnp.sum(q * q, axis=-1)) / length
+    return _trim(f, t)
+
+
+def _trim(f, t):
+    """Sukumar & Srivastava's trimming of a line's distance f by a function t > 0 on the part
+    kept: sqrt(f² + ((sqrt(t² + f⁴) - t)/2)²), 0 exactly where f = 0 and t ≥ 0, ≈ |f| where
+    t ≫ f², smooth except where f = t = 0. For a segment t is its disk function, for a ray the
+    distance along it from its vertex."""
+    tiny = jnp.finfo(f.dtype).tiny  # keeps gradients finite where a square root vanishes
     varphi = jnp.sqrt(t * t + f**4 + tiny)
     return jnp.sqrt(f * f + ((varphi - t) / 2) ** 2 + tiny)
+
+
+def _ray_meets(origin, step, a, b, scale: float) -> bool:
+    """Whether the ray origin + s·step (s > 0) touches any segment a_j → b_j (numpy (m, 2))."""
+    e = b - a
+    den = step[0] * e[:, 1] - step[1] * e[:, 0]
+    rel = a - origin
+    tol = 1e-12 * scale
+    par = np.abs(den) <= 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (rel[:, 0] * e[:, 1] - rel[:, 1] * e[:, 0]) / den
+        u = (rel[:, 0] * step[1] - rel[:, 1] * step[0]) / den
+    hit = ~par & (s > tol) & (u >= -1e-12) & (u <= 1 + 1e-12)
+    # a parallel segment on the ray's line (collinear) counts if any part lies ahead
+    cross = np.abs(rel[:, 0] * step[1] - rel[:, 1] * step[0])
+    ahead = np.maximum(rel @ step, (b - origin) @ step) > tol
+    return bool(np.any(hit | (par & (cross <= tol) & ahead)))
 
 
 def _join(phis, m: int | None = None):
@@ -386,22 +411,38 @@ class Polygon(_Region):
         return self._edge_distance(np.asarray(x, float))[:, i] <= tol * self._size
 
     @functools.cached_property
-    def _supporting(self) -> np.ndarray:
-        """(E,) bool: the edge's line leaves the whole polygon on its inner side (no trimming
-        is needed inside the polygon: every edge of a convex polygon)."""
+    def _trimmed_ends(self) -> np.ndarray:
+        """(E, 2) bool: whether edge i's line, extended past its start (column 0) or its end
+        (column 1), may enter the polygon, so that its ADF must be trimmed at that vertex.
+
+        An extension leaves the polygon for good when the vertex is convex and the ray beyond
+        it meets no other edge (tested conservatively: any contact counts). Every edge of a
+        convex polygon has both ends open; an L-shape's two inner edges are trimmed only at
+        the re-entrant corner.
+        """
         v = self._v
-        d = np.roll(v, -1, axis=0) - v
-        f = ((v[None, :, 0] - v[:, None, 0]) * d[:, None, 1]
-             - (v[None, :, 1] - v[:, None, 1]) * d[:, None, 0])  # (edge, vertex) # fmt: skip
-        f = -f if _signed_area(v) > 0 else f  # > 0 on the inner side (left of a ccw edge)
-        return np.all(f >= -1e-12 * self._size * np.linalg.norm(d, axis=1)[:, None], axis=1)
+        n = len(v)
+        w = np.roll(v, -1, axis=0)
+        d = (w - v) / np.linalg.norm(w - v, axis=1)[:, None]
+        turn = np.roll(d, 1, axis=0)[:, 0] * d[:, 1] - np.roll(d, 1, axis=0)[:, 1] * d[:, 0]
+        convex = turn * _signed_area(v) > 0  # at vertex i, between edges i - 1 and i
+        trim = np.zeros((n, 2), bool)
+        for i in range(n):
+            rays = ((v[i], -d[i], i), (w[i], d[i], (i + 1) % n))  # (origin, direction, vertex)
+            for col, (origin, step, vertex) in enumerate(rays):
+                others = [j for j in range(n) if j not in (vertex, (vertex - 1) % n)]
+                trim[i, col] = not convex[vertex] or _ray_meets(origin, step, v[others],
+                                                                w[others], self._size)
+        return trim
 
     def _edge_adfs(self, x, edges, outside: bool):
         """Unsigned ADFs of the listed edges at x (..., 2): (..., len(edges)).
 
-        The trimmed segment ADF, or, inside the polygon for an edge whose line supports it
-        (``outside=False``), the distance to the line itself, which is simpler for the network
-        (near a convex corner φ ≈ ab/(a + b) for the distances a, b to the two edges).
+        The trimmed segment ADF (``outside=True``, as set operations need outside the
+        polygon); inside the polygon (``outside=False``) the edge is trimmed only at the ends
+        whose extension may enter the polygon (``_trimmed_ends``): the distance to the line
+        where neither may (near a convex corner φ ≈ ab/(a + b) for the distances a, b to the
+        two edges, smooth for the network), a ray ADF trimmed at one vertex where one may.
         """
         x = jnp.asarray(x)
         x = x.astype(jnp.result_type(x.dtype, jnp.float32))
@@ -415,10 +456,15 @@ class Polygon(_Region):
         p = x[..., None, :]
         v, w = _lead(v, p.ndim), _lead(w, p.ndim)
         d = w - v
+        length = jnp.sqrt(jnp.sum(d * d, axis=-1))
         rel = p - v
-        line = jnp.abs(rel[..., 0] * d[..., 1] - rel[..., 1] * d[..., 0]) / jnp.sqrt(
-            jnp.sum(d * d, axis=-1)) + jnp.finfo(x.dtype).tiny  # > 0 for the join
-        return jnp.where(_lead(jnp.asarray(self._supporting[idx]), x.ndim), line, trimmed)
+        f = (rel[..., 0] * d[..., 1] - rel[..., 1] * d[..., 0]) / length
+        along = jnp.sum(rel * d, axis=-1) / length  # 0 at v, L at w
+        ends = self._trimmed_ends[idx]
+        line = jnp.abs(f) + jnp.finfo(x.dtype).tiny  # > 0 for the join
+        ray = _trim(f, jnp.where(_lead(jnp.asarray(ends[:, 0]), x.ndim), along, length - along))
+        return jnp.where(_lead(jnp.asarray(ends[:, 0] == ends[:, 1]), x.ndim),
+                         jnp.where(_lead(jnp.asarray(ends[:, 0]), x.ndim), trimmed, line), ray)
 
     def _adf(self, x, outside: bool):
         x = jnp.asarray(x)

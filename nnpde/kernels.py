@@ -113,13 +113,15 @@ GPU_CHUNK_SIZE = 1 << 16
 
 
 def _sum_chunk(dim: int, beta, h, lap) -> int:
-    """Default block for the points-last kernels: their stacks hold S = 1 (value only), 2 (a
-    gradient term) or 2 + D arrays per point; 16384 / S points, a power of two in 256..16384
-    (4096 at D = 2 for the Laplacian, 16384 for value_vjp), or ``GPU_CHUNK_SIZE`` off CPU."""
+    """Default block for the sums over points: the points-last stacks hold 2 (a gradient
+    term) or 2 + D arrays per point, 16384 / S points, a power of two in 256..16384 (4096 at
+    D = 2 for the Laplacian); the value-only VJP (points first) takes 8192 (measured at D = 2
+    and 10, P = 16384 and 65536: 8192 and 16384 tie at D = 2, 8192 is 8% faster at D = 10);
+    ``GPU_CHUNK_SIZE`` off CPU."""
     if jax.default_backend() != "cpu":
         return GPU_CHUNK_SIZE
     s = 2 + dim if (h is not None or lap is not None) else 2 if beta is not None else 1
-    per_point = 16384 // s
+    per_point = 8192 if s == 1 else 16384 // s
     return max(256, 1 << (per_point.bit_length() - 1))
 
 
@@ -363,12 +365,34 @@ def _check_operator(net, theta, x, alpha, beta, h, lap, chunk_size, kernel, name
     return theta, x, alpha, beta, h, lap
 
 
+def _value_vjp_block(net: TwoLayerNet, p: Params, x, alpha) -> Params:
+    """Σ_p α_p ∂N_p/∂θ over a block of points (P, D), points first: seed 000 eq. (2)
+    contracted over the points, the reverse pass of eq. (1) written out,
+
+        Ā2 = α ⊙ a ⊙ f2'(A2),  Ā1 = (Ā2 w) ⊙ f1'(A1),
+        ∂/∂a = O2ᵀα,  ∂/∂w = Ā2ᵀ O1,  ∂/∂c = Σ_p Ā2,  ∂/∂v = Ā1ᵀ x,  ∂/∂b = Σ_p Ā1.
+
+    With no x-derivative in the operator the points-last stacks of :mod:`nnpde._cols` (S = 1)
+    cost more than they save: this form measured 4.3-4.9 ms against 5.2-5.7 at P = 16384
+    (``jax.grad``'s twin 4.4-4.9; 2-core CPU, D = 2, M = 32, float64).
+    """
+    F1 = net.activation.up_to(_affine1(p, x), 1)
+    F2 = net.activation.up_to(F1[0] @ p.w.T + p.c[None], 1)
+    a2bar = (alpha[:, None] * p.a[None]) * F2[1]
+    a1bar = (a2bar @ p.w) * F1[1]
+    return Params(a=alpha @ F2[0], w=a2bar.T @ F1[0], c=a2bar.sum(0), v=a1bar.T @ x,
+                  b=a1bar.sum(0))  # fmt: skip
+
+
 def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
     p = net.unpack(theta)
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
-    block = functools.partial(_cols.vjp_block, net, p)
     chunk = _sum_chunk(x.shape[1], beta, h, lap) if chunk_size is None else chunk_size
+    if beta is None and h is None and lap is None:  # the value alone: points first
+        block = functools.partial(_value_vjp_block, net, p)
+        return net.pack(_sum_blocks(block, chunk, x, alpha))
+    block = functools.partial(_cols.vjp_block, net, p)
     args = _cols.points_last(x, alpha, beta, h, lap)
     return net.pack(_cols.sum_blocks(block, chunk, *args))
 
@@ -449,16 +473,19 @@ def operator_rows(
 
 
 # ---- the seed's kernels -----------------------------------------------------------------------
-def _pointwise(kernel: str, order: int, block, rows: bool = False):
+def _pointwise(kernel: str, order: int, block, rows: bool = False, chunk: int | None = None):
     """A public kernel (net, theta, x) -> per-point output, block-mapped over points.
 
     ``rows``: the output is (P, ..., NT), blocked by ``ROWS_CHUNK_SIZE`` by default.
+    ``chunk``: the kernel's own default block on CPU instead.
     """
 
     def fn(net, theta, x, *, chunk_size=None):
         theta, x = check_inputs(net, theta, x, kernel, order)
         check_chunk_size(chunk_size, kernel)
         blocks = functools.partial(block, net, net.unpack(theta))
+        if chunk_size is None and chunk is not None and jax.default_backend() == "cpu":
+            chunk_size = chunk
         return _map_blocks(blocks, chunk_size, x, rows=rows)
 
     fn.__name__ = fn.__qualname__ = kernel
@@ -524,8 +551,14 @@ def _packed(block):
     return lambda net, p, x: _pack_rows(net, block(net, p, x))
 
 
+#: grad_theta's default block on CPU. Its intermediates are (P, M) arrays beside the (P, NT)
+#: output, so blocks bound nothing and cost a copy: at D = 2, M = 32 (2-core CPU, float64)
+#: blocks of 1024 took 68-70 ms at P = 16384 and 290-300 at P = 65536, whole 55 and 236-252,
+#: jax.grad's twin 53-55 and 238-246. Writing the (P, NT) output alone takes 37 ms of the 55.
+GRAD_THETA_CHUNK = 1 << 16
+
 grad_theta = _doc(
-    _pointwise("grad_theta", 1, _packed(_grad_theta_block), rows=True),
+    _pointwise("grad_theta", 1, _packed(_grad_theta_block), rows=True, chunk=GRAD_THETA_CHUNK),
     """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).""",
 )
 

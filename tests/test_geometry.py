@@ -274,7 +274,9 @@ def test_backends_agree_with_the_distance_trial(name):
 
 def test_poisson_on_an_l_shape_solves_quickly():
     """A small LM run on the L-shape: the error falls well below the size of the solution
-    (1) and of A - u (the bubble, up to 0.14)."""
+    (1) and of A - u (the bubble, up to 0.14). 300 Sobol' points (about 3 residuals per
+    parameter): the 12 x 12 grid's 108 points for 105 parameters let the loss reach 1e-6
+    with errors up to 0.7 between the points, depending on the seed."""
 
     def exact(x):
         return jnp.sin(x[0] + 2 * x[1])
@@ -282,8 +284,26 @@ def test_poisson_on_an_l_shape_solves_quickly():
     problem = nnpde.Problem(L_SHAPE, lambda x, u: u.laplacian + 5 * exact(x),
                             boundary=[nnpde.Dirichlet(lambda x: exact(x) + _l_bubble(x))],
                             exact=exact)  # fmt: skip
-    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), L_SHAPE.grid(12), steps=60)
-    assert sol.errors()["max_abs"] <= 5e-2, sol.errors()  # measured 1.0e-2
+    for seed in (0, 1):
+        sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), L_SHAPE.sample(300), steps=60,
+                          key=jax.random.key(seed))  # fmt: skip
+        assert sol.errors()["max_abs"] <= 2e-2, sol.errors()  # measured 3.6e-3, 4.4e-3
+
+
+@pytest.mark.parametrize(
+    ("vertices", "trimmed"),
+    [
+        ([(0, 0), (1, 0), (1, 1), (0, 1)], []),  # convex: every edge is its line's distance
+        ([(-1, -1), (1, -1), (1, 0), (0, 0), (0, 1), (-1, 1)], [(2, 1), (3, 0)]),  # L-shape
+        # U-shape: the notch's floor is trimmed at both ends, its walls at the floor; the
+        # top edges' lines run on over the notch to the other arm's top (conservative: trim)
+        ([(0, 0), (3, 0), (3, 1), (2, 1), (2, 0.5), (1, 0.5), (1, 1), (0, 1)],
+         [(2, 1), (3, 1), (4, 0), (4, 1), (5, 0), (6, 0)]),
+    ],
+)
+def test_edges_are_trimmed_only_where_their_line_may_enter_the_polygon(vertices, trimmed):
+    ends = Polygon(vertices)._trimmed_ends
+    assert sorted(zip(*np.nonzero(ends))) == trimmed
 
 
 def _l_bubble(x):
@@ -357,9 +377,20 @@ def test_empty_and_bad_set_operations():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_l_shape_reaches_1e_minus_6_max_abs_on_every_seed(seed):
+    """Issue 18's target with exact Dirichlet data, on several seeds: max-abs ≤ 1e-6 on the
+    test grid (measured 2.7e-7 to 3.1e-7 over seeds 0-4, about 20 s each)."""
+    bench = nnpde.problems.get("poisson_lshape")
+    sol = bench.solve(key=jax.random.key(seed))
+    assert sol.result == nnpde.RESULTS.converged, sol.result
+    assert sol.errors()["max_abs"] <= 1e-6, sol.errors()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["poisson_lshape", "poisson_holes"])
 def test_geometry_recipes_reach_their_documented_accuracy(name):
-    """The full recipes (16 x 16 network, 500 LM steps: minutes on 2 cores)."""
+    """The full recipes (about 20 s and 60 s on 2 cores)."""
     bench = nnpde.problems.get(name)
     err = bench.solve().errors()
     assert err["max_abs"] <= bench.recipe.max_abs and err["rel_l2"] <= bench.recipe.rel_l2, err

@@ -37,11 +37,14 @@ def poisson_lshape() -> Benchmark:
 
         Δu = -¾ u,   u = e^{x/2} sin(y + 1),   A = u - (1-x²)(1-y²) x y (x² + y²)²,
 
-    the bubble vanishing on the six edges' lines and like r⁶ at the re-entrant corner (0, 0).
-    Measured (float64, 2-core CPU, jax 0.10.2), seeds 0/1/2: recipe max-abs 8.6e-4 / 1.8e-3 /
-    7.0e-4, rel-L2 1.3e-4 / 1.9e-4 / 7.9e-5; quick max-abs 4.0e-2 / 3.7e-2 / 3.4e-2, rel-L2
-    1.4e-2 / 1.2e-2 / 1.0e-2. The issue's target of 1e-6 is not reached with this ADF: its
-    second derivatives grow like 1/r at the corners and N must represent (u - A)/φ.
+    the bubble vanishing on the six edges' lines and like r⁶ at the re-entrant corner (0, 0),
+    where the ADF has a kink (the inner edges are trimmed there; ``Polygon``). Recipe:
+    2000 Sobol' points inside the L (about 7 residuals per parameter; the 30 × 30 grid's
+    675 points stop a spacing short of the boundary and left 2.5e-5 there). Measured with
+    ``solve``'s defaults (float64, 2-core CPU, jax 0.10.2), seeds 0-4: max-abs 2.7e-7 to
+    3.1e-7, rel-L2 9.1e-8 to 1.2e-7, converged after 600-700 steps, 17-19 s
+    (``benchmarks/results/catalogue-defaults-geometry-cpu.md``); quick recipe, seeds 0/1/2:
+    max-abs 6.2e-4 / 2.8e-3 / 1.0e-2, rel-L2 3.1e-4 / 3.9e-4 / 1.6e-3.
     """
 
     def data(x):
@@ -53,8 +56,8 @@ def poisson_lshape() -> Benchmark:
     return Benchmark(
         "poisson_lshape",
         problem,
-        recipe=Recipe((16, 16), Points("grid", 30), 500, max_abs=5e-3, rel_l2=5e-4),
-        quick=Recipe((8, 8), Points("grid", 12), 60, max_abs=1e-1, rel_l2=3e-2),
+        recipe=Recipe((16, 16), Points("sobol", 2000), 2000, max_abs=1e-6, rel_l2=5e-7),
+        quick=Recipe((8, 8), Points("sobol", 300), 60, max_abs=3e-2, rel_l2=5e-3),
         summary="Δu = -¾u on an L-shape (Polygon), u = e^{x/2} sin(y+1), Dirichlet exact (ADF)",
     )
 
@@ -69,8 +72,12 @@ def poisson_holes() -> Benchmark:
 
         Δu = -¾ u,   u = e^{x/2} sin(y + 1),   A = u - (1-x²)(1-y²) Π_k (|x - c_k|² - R_k²),
 
-    the domain ``Polygon(square) - Disk(c_1, R_1) - Disk(c_2, R_2)``. Documented accuracies:
-    the largest of seeds 0, 1, 2, times 2-5.
+    the domain ``Polygon(square) - Disk(c_1, R_1) - Disk(c_2, R_2)``. Recipe: 2×24 and 3000
+    Sobol' points (2×16 on the 30 × 30 grid stalled near 1e-3, 2×16 on 2000 Sobol' points at
+    1.2e-5). Measured with ``solve``'s defaults (float64, 2-core CPU, jax 0.10.2), seeds 0-4:
+    max-abs 4.7e-7 to 1.0e-6, rel-L2 7.7e-8 to 1.6e-7, converged after 800-1700 steps,
+    56-112 s (``benchmarks/results/catalogue-defaults-geometry-cpu.md``). Quick recipe,
+    seeds 0/1/2: max-abs 9.3e-3 / 1.1e-1 / 4.3e-2.
     """
 
     def data(x):
@@ -87,8 +94,8 @@ def poisson_holes() -> Benchmark:
     return Benchmark(
         "poisson_holes",
         problem,
-        recipe=Recipe((16, 16), Points("grid", 30), 500, max_abs=5e-3, rel_l2=5e-4),
-        quick=Recipe((8, 8), Points("grid", 12), 60, max_abs=2e-1, rel_l2=5e-2),
+        recipe=Recipe((24, 24), Points("sobol", 3000), 2000, max_abs=5e-6, rel_l2=5e-7),
+        quick=Recipe((8, 8), Points("sobol", 300), 60, max_abs=2e-1, rel_l2=5e-2),
         summary="Δu = -¾u on a square with two circular holes, u = e^{x/2} sin(y+1), "
         "Dirichlet exact (ADF)",
     )
