@@ -342,7 +342,8 @@ def run_peers(args, names) -> int:
         raise SystemExit(f"--peers: none of the problems has a peer formulation; "
                          f"choose from {', '.join(PEER_SET)}")  # fmt: skip
     arrays, runs = {}, []
-    budgets = lm_medians(args.budgets_from)  # equal wall time when given (jinns only)
+    # equal wall time when given; only the jinns script calibrates its steps to a budget
+    budgets = lm_medians(args.budgets_from) if args.peer == "jinns" else {}
     for name in names:
         case = PROBLEMS[name]()
         x = test_points(case.problem.domain)
@@ -377,17 +378,17 @@ def run_peers(args, names) -> int:
 
 def peer_note(args, peers: dict) -> str:
     """The report's description of the peer runs."""
-    common = ("the same Sobol' point count, net and test points as nnpde's runs; no budget "
-              "(wall time as measured).")  # fmt: skip
+    common = "the same Sobol' point count, net and test points as nnpde's runs"
+    unbudgeted = common + "; no budget (wall time as measured)."
     if args.peer == "jinns":
-        steps = (f"{args.peer_steps} steps" if not args.budgets_from else
-                 "as many steps as fit in nnpde's median wall time on the problem (budget; "
-                 "the step count is calibrated per problem from two short runs)")  # fmt: skip
+        if args.budgets_from:
+            steps = ("as many steps as fit in nnpde's median wall time on the problem (budget; "
+                     "the step count is calibrated per problem from two short runs), "
+                     + common + ".")  # fmt: skip
+        else:
+            steps = f"{args.peer_steps} steps, " + unbudgeted
         return (f"Peer runs: jinns {peers['jinns']} vanilla_ngd (energy natural gradient, its "
-                f"defaults), hard-constrained boundary/initial data, {steps}, "
-                + common.replace("; no budget (wall time as measured)",
-                                 "" if args.budgets_from else "; no budget (wall time as "
-                                 "measured)"))  # fmt: skip
+                f"defaults), hard-constrained boundary/initial data, {steps}")  # fmt: skip
     return (f"Peer runs: DeepXDE {peers['deepxde']}, PyTorch {peers['torch']} backend "
             f"(torch threads: {peers['torch_threads']}), float64, the recipe of DeepXDE's examples "
             "(heat.py, Poisson_Lshape.py): soft DirichletBC / IC loss terms (every weight 1), "
@@ -395,7 +396,7 @@ def peer_note(args, peers: dict) -> str:
             "initial points at about the domain points' spacing (at least 64), "
             "train_distribution Sobol, FNN tanh Glorot normal; Adam (lr 1e-3) "
             f"{args.adam_iters} iterations, then L-BFGS (torch.optim.LBFGS, strong Wolfe) "
-            f"maxiter {args.lbfgs_iters}; " + common)  # fmt: skip
+            f"maxiter {args.lbfgs_iters}; " + unbudgeted)  # fmt: skip
 
 
 def peer_end(record: dict) -> str:

@@ -202,10 +202,10 @@ def main(argv) -> int:
         n_iter = spec["n_iter"]
         x, ref = job[f"x_{run['problem']}"], job[f"u_{run['problem']}"].reshape(-1)
         try:
-            budget = run.get("budget_s")
-            if budget is not None and run["problem"] not in calibrated:
-                calibrated[run["problem"]] = steps_for_budget(run, x)
-            n_iter = calibrated[run["problem"]] if budget is not None else spec["n_iter"]
+            if run.get("budget_s") is not None:
+                if run["problem"] not in calibrated:
+                    calibrated[run["problem"]] = steps_for_budget(run, x)
+                n_iter = calibrated[run["problem"]]
             out = run_jinns_ngd(run["problem"], run["seed"], tuple(run["hidden"]),
                                 run["points"], n_iter, x)  # fmt: skip
             err = out["pred"] - ref

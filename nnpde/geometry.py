@@ -68,14 +68,14 @@ def _lead(a, ndim: int):
     return jnp.reshape(a, (1,) * (ndim - a.ndim) + a.shape)
 
 
-def _segments_adf(x, v, w):
-    """Unsigned trimmed ADF of each segment v_i → w_i (v, w: (E, 2)) at points x (..., 2):
-    (..., E).
+def _edge_coords(x, v, w):
+    """Coordinates of points x (..., 2) relative to each segment v_i → w_i (v, w: (E, 2)),
+    each (..., E): f the signed distance to the segment's line, ``along`` the position along
+    it (0 at v, L at w), t = ((L/2)² - |x - c|²)/L the segment's disk function (c the
+    midpoint; t > 0 in the disk on the segment), and L = |w - v| (1, E) broadcastable.
 
-    With L = |w - v|, f the signed distance to the segment's line and t = ((L/2)² - |x - c|²)/L
-    (c the midpoint; t > 0 in the disk on the segment), φ = sqrt(f² + ((sqrt(t² + f⁴) - t)/2)²)
-    is 0 exactly on the segment, ≈ |f| near it and positive elsewhere (Sukumar & Srivastava
-    2022, the trimmed segment ADF).
+    ``_trim(f, t)`` is then Sukumar & Srivastava's (2022) trimmed segment ADF: 0 exactly on
+    the segment, ≈ |f| near it and positive elsewhere; ``_trim(f, along)`` the ray's from v.
     """
     p = x[..., None, :]
     v, w = _lead(v, p.ndim), _lead(w, p.ndim)
@@ -83,9 +83,10 @@ def _segments_adf(x, v, w):
     length = jnp.sqrt(jnp.sum(d * d, axis=-1))
     rel = p - v
     f = (rel[..., 0] * d[..., 1] - rel[..., 1] * d[..., 0]) / length
+    along = jnp.sum(rel * d, axis=-1) / length
     q = p - (v + w) / 2
     t = ((length / 2) ** 2 - jnp.sum(q * q, axis=-1)) / length
-    return _trim(f, t)
+    return f, along, t, length
 
 
 def _trim(f, t):
@@ -449,22 +450,16 @@ class Polygon(_Region):
         idx = np.asarray(edges, dtype=int)
         v = jnp.asarray(self._v, x.dtype)
         w = jnp.roll(v, -1, axis=0)
-        v, w = v[idx], w[idx]
-        trimmed = _segments_adf(x, v, w)
+        f, along, disk, length = _edge_coords(x, v[idx], w[idx])
         if outside:
-            return trimmed
-        p = x[..., None, :]
-        v, w = _lead(v, p.ndim), _lead(w, p.ndim)
-        d = w - v
-        length = jnp.sqrt(jnp.sum(d * d, axis=-1))
-        rel = p - v
-        f = (rel[..., 0] * d[..., 1] - rel[..., 1] * d[..., 0]) / length
-        along = jnp.sum(rel * d, axis=-1) / length  # 0 at v, L at w
-        ends = self._trimmed_ends[idx]
+            return _trim(f, disk)
+        ends = _lead(jnp.asarray(self._trimmed_ends[idx]), x.ndim + 1)  # (..., E, 2)
+        start, end = ends[..., 0], ends[..., 1]
+        # t of the kept part: the segment's disk (both ends trimmed), the ray from the one
+        # trimmed vertex; an edge trimmed at neither end is its line's distance.
+        t = jnp.where(start & end, disk, jnp.where(start, along, length - along))
         line = jnp.abs(f) + jnp.finfo(x.dtype).tiny  # > 0 for the join
-        ray = _trim(f, jnp.where(_lead(jnp.asarray(ends[:, 0]), x.ndim), along, length - along))
-        return jnp.where(_lead(jnp.asarray(ends[:, 0] == ends[:, 1]), x.ndim),
-                         jnp.where(_lead(jnp.asarray(ends[:, 0]), x.ndim), trimmed, line), ray)
+        return jnp.where(start | end, _trim(f, t), line)
 
     def _adf(self, x, outside: bool):
         x = jnp.asarray(x)
@@ -476,12 +471,12 @@ class Polygon(_Region):
     def distance(self, x):
         """ADF φ(x): 0 on the edges, > 0 inside, ≤ 0 outside: (...) for x (..., 2).
 
-        φ = (Σ_i φ_i^{-m})^{-1/m} over the edges' ADFs φ_i (m = ``JOIN_M``): the distance to
-        the edge's line where that line supports the polygon, else the trimmed segment ADF;
-        negated outside the polygon (even-odd test). Smooth inside (a JAX function, used
-        inside ``jit``/``vmap``/``grad``). Outside, φ is 0 on the extensions of the
-        supporting edges; set operations use the everywhere-trimmed variant where they need φ
-        outside an operand.
+        φ = (Σ_i φ_i^{-m})^{-1/m} over the edges' ADFs φ_i (m = ``JOIN_M``): each edge's
+        line distance, trimmed only at the ends where the line may enter the polygon
+        (``_edge_adfs``); negated outside the polygon (even-odd test). Smooth inside except
+        at re-entrant corners (a JAX function, used inside ``jit``/``vmap``/``grad``).
+        Outside, φ is 0 on the untrimmed extensions of edges; set operations use the
+        everywhere-trimmed variant where they need φ outside an operand.
         """
         return self._adf(x, False)
 

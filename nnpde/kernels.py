@@ -125,11 +125,14 @@ def _sum_chunk(dim: int, beta, h, lap) -> int:
     return max(256, 1 << (per_point.bit_length() - 1))
 
 
-def _default_chunk(rows: bool, dim: int | None = None) -> int:
+def _default_chunk(rows: bool, dim: int | None = None, cpu: int | None = None) -> int:
     """Default block size; for sums over points it shrinks with D (their stacks hold 2 + D
-    arrays per point): 4096 points at D <= 2, 2048 at D = 3, 1024 at D = 10."""
+    arrays per point): 4096 points at D <= 2, 2048 at D = 3, 1024 at D = 10. ``cpu``: a
+    kernel's own default on CPU instead."""
     if jax.default_backend() != "cpu":
         return GPU_CHUNK_SIZE
+    if cpu is not None:
+        return cpu
     if rows:
         return ROWS_CHUNK_SIZE
     if dim is None:
@@ -178,10 +181,12 @@ def _sum_blocks(fn: Callable, chunk: int | None, *args):
     return lax.scan(body, init, rest)[0]
 
 
-def _map_blocks(fn: Callable, chunk: int | None, *args, rows: bool = False):
-    """Per-point ``fn(*args)`` (leading axis P in and out), in blocks of ``chunk`` points."""
+def _map_blocks(fn: Callable, chunk: int | None, *args, rows: bool = False,
+                cpu: int | None = None):
+    """Per-point ``fn(*args)`` (leading axis P in and out), in blocks of ``chunk`` points
+    (default: ``_default_chunk(rows, cpu=cpu)``)."""
     n = args[0].shape[0]
-    chunk = _default_chunk(rows) if chunk is None else chunk
+    chunk = _default_chunk(rows, cpu=cpu) if chunk is None else chunk
     if n <= chunk:
         return fn(*args)
     out = lax.map(lambda blk: fn(*blk), _split_blocks(chunk, args))
@@ -484,9 +489,7 @@ def _pointwise(kernel: str, order: int, block, rows: bool = False, chunk: int | 
         theta, x = check_inputs(net, theta, x, kernel, order)
         check_chunk_size(chunk_size, kernel)
         blocks = functools.partial(block, net, net.unpack(theta))
-        if chunk_size is None and chunk is not None and jax.default_backend() == "cpu":
-            chunk_size = chunk
-        return _map_blocks(blocks, chunk_size, x, rows=rows)
+        return _map_blocks(blocks, chunk_size, x, rows=rows, cpu=chunk)
 
     fn.__name__ = fn.__qualname__ = kernel
     return fn
