@@ -40,7 +40,7 @@ import numpy as np
 from nnpde import _nets
 from nnpde.activations import require_order
 from nnpde.derivatives import Autodiff, Kernels, for_backend
-from nnpde.penalties import condition_name, penalty_condition, periodic_pairs
+from nnpde.penalties import boundary_count, condition_name, penalty_condition, periodic_pairs
 from nnpde.problem import Jet, Periodic, Problem, check_residual_type, traced
 from nnpde.trial import TrialSolution, kept_trial
 
@@ -342,7 +342,7 @@ def make_collocation(
     net,
     x,
     *,
-    boundary_points: int = 64,
+    boundary_points: int | None = None,
     key=None,
     backend: str = "kernels",
     dtype=None,
@@ -357,7 +357,8 @@ def make_collocation(
       boundary_points: points of each condition imposed by penalty (Neumann, Robin, and
         Dirichlet that the trial solution does not impose), spread over the condition's own
         faces, and point pairs of each periodic condition; a condition's ``points`` overrides
-        it (:mod:`nnpde.penalties`).
+        it (:mod:`nnpde.penalties`). None: the boundary about as finely sampled as the
+        interior, 64 … P/4 (:func:`nnpde.penalties.condition_count`).
       key: PRNG key for the boundary points (None: deterministic low-discrepancy points).
       backend: "kernels" (hand-written) or "autodiff": the :mod:`nnpde.derivatives` strategy.
       dtype: float dtype of the data (default: that of ``x``).
@@ -374,6 +375,7 @@ def make_collocation(
       ((('interior', 3),), frozenset({'laplacian'}))
     """
     dtype = jnp.asarray(x).dtype if dtype is None else jnp.dtype(dtype)
+    boundary_points = boundary_count(boundary_points, jnp.shape(x)[0])
     from nnpde import high_order  # partials of order 3-4 or an OperatorBC (issue 18, item 2)
 
     if high_order.needs_high_order(problem, dtype):
@@ -402,7 +404,7 @@ def make_collocation(
     return col, CollocationData(x, tuple(A), tuple(B), tuple(pens), tuple(pairs))
 
 
-def _penalty_rows(problem: Problem, k: int, rest, n: int, key, dtype):
+def _penalty_rows(problem: Problem, k: int, rest, n, key, dtype):
     """The rows of component k's penalties: ([(x, n, g, c0, c1, w)] of its conditions, then
     observations; [(x, x2, n, c0, c1, w)] of its periodic pairs; their block names)."""
     prefix = f"u{k}: " if problem.components > 1 else ""

@@ -44,6 +44,7 @@ import numpy as np
 
 from nnpde import _nets, taylor
 from nnpde.activations import require_order
+from nnpde.penalties import boundary_count
 from nnpde.problem import (
     Jet,
     OperatorBC,
@@ -529,15 +530,21 @@ def _make_block(name: str, fn, what: str, dim: int, dtype, exact: bool) -> Block
     return Block(name, fn, fields, high, psi, _closure(psi) if exact else psi)
 
 
-def _penalty(problem: Problem, bc, n: int, key, dtype, exact: bool):
+def _penalty(problem: Problem, bc, n, key, dtype, exact: bool):
     """(Block, points, normals, targets, weights) of one penalty condition, at about ``n``
     points of its own faces (:mod:`nnpde.penalties`)."""
-    from nnpde.penalties import condition_name, condition_sample, penalty_condition
+    from nnpde.penalties import (
+        condition_count,
+        condition_name,
+        condition_sample,
+        penalty_condition,
+    )
 
     d = problem.dim
     if isinstance(bc, OperatorBC):
         try:
-            sample = condition_sample(problem.domain, bc.where, n, key)
+            count = condition_count(n, problem.domain, bc.where)
+            sample = condition_sample(problem.domain, bc.where, count, key)
         except ValueError as err:
             raise ValueError(f"{err} of {bc!r}") from None
         pts, normals = sample.x, sample.normal
@@ -563,7 +570,7 @@ def _check_order(net, blocks) -> None:
     require_order(net.activation, order, f"the problem reads partials of order {order - 1}")
 
 
-def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=None,
+def make_high_order(problem: Problem, net, x, *, boundary_points: int | None = None, key=None,
                     backend: str = "kernels", dtype=None):  # fmt: skip
     """Builds the static :class:`HighOrderCollocation` and its :class:`HighOrderData`.
 
@@ -572,6 +579,7 @@ def make_high_order(problem: Problem, net, x, *, boundary_points: int = 64, key=
     """
     dtype = jnp.asarray(x).dtype if dtype is None else jnp.dtype(dtype)
     x = jnp.asarray(x, dtype)
+    boundary_points = boundary_count(boundary_points, x.shape[0])
     d = problem.dim
     if backend == "kernels" and _nets.is_mlp(net):
         raise ValueError("the hand-written kernels exist for TwoLayerNet only; use "

@@ -4,9 +4,10 @@ A condition that the trial solution does not impose exactly (a ``Neumann`` or ``
 condition, a ``Dirichlet`` one with a predicate ``where`` or on a domain without an exact
 trial solution) becomes weighted residuals w (c0 ψ + c1 n·∇ψ - g) at boundary points of its
 own faces. Each condition gets about ``points`` of them (its ``points`` field, else ``solve``'s
-``boundary_points``), spread over its faces in proportion to their size: the boundary is
-sampled so that the condition's share of it holds that many (:func:`condition_sample`), so a
-condition on one face of a square gets all of them rather than a quarter. A periodic condition
+``boundary_points``, by default matched to the interior points' spacing: :func:`condition_count`),
+spread over its faces in proportion to their size: the boundary is sampled so that the
+condition's share of it holds that many (:func:`condition_sample`), so a condition on one face
+of a square gets all of them rather than a quarter. A periodic condition
 gets as many point pairs on the lower face of its axis; observations (:class:`nnpde.Data`)
 bring their own points.
 
@@ -15,6 +16,7 @@ Everything here is θ-independent and runs once, in NumPy, before training.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -33,11 +35,79 @@ from nnpde.problem import (
     named_faces,
 )
 
-__all__ = ["condition_name", "condition_sample", "penalty_condition", "periodic_pairs"]
+__all__ = ["AutoCount", "boundary_count", "condition_count", "condition_name",
+           "condition_sample", "penalty_condition", "periodic_pairs"]
 
 # The largest boundary sample drawn to find a condition's share (a face that is 1/1000 of
 # the boundary still gets its points; beyond that, fewer).
 MAX_BOUNDARY_SAMPLE = 1 << 20
+# The automatic count of a penalty condition's points (boundary_points=None): at least this
+# many, at most this fraction of the interior points.
+MIN_BOUNDARY_POINTS = 64
+MAX_BOUNDARY_SHARE = 0.25
+SHARE_SAMPLE = 4096  # points of the samples that measure a condition's share and the volume
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoCount:
+    """``boundary_points=None`` for P = ``interior`` interior points: each condition's count
+    is chosen from its share of the boundary (:func:`condition_count`)."""
+
+    interior: int
+
+
+def boundary_count(n: int | AutoCount | None, interior: int) -> int | AutoCount:
+    """The caller's ``boundary_points`` ``n`` (an int, or one already resolved), or for None the
+    automatic count for ``interior`` interior points, resolved per condition by
+    :func:`condition_count`."""
+    if isinstance(n, AutoCount):
+        return n
+    return AutoCount(int(interior)) if n is None else int(n)
+
+
+def condition_count(n: int | AutoCount, domain, where) -> int:
+    """The points of one penalty condition: ``n`` when an int, else the condition's part of
+    the boundary sampled about as finely as the interior.
+
+    P interior points in a domain of volume V lie h ≈ (V/P)^{1/D} apart; a part of the boundary
+    of measure S holds S / h^{D-1} = S (P/V)^{(D-1)/D} points at that spacing. That count, at
+    least ``MIN_BOUNDARY_POINTS`` and at most ``MAX_BOUNDARY_SHARE`` · P, is the default (V
+    from the bounding box and the share of it inside, S from the boundary's measure and the
+    condition's share of a boundary sample). Why: with a fixed 64 points, Dirichlet data
+    imposed by penalty on the ten faces of [0, 1]⁵ (P = 2048, 2×20 net: S (P/V)^{4/5} = 4450,
+    so 512) gave rel-L2 1.4e-6 … 4.9e-4 over 10 seeds at a loss of 1e-12 … 1e-15 (the net had
+    not been shown the boundary between its points); with 512, 1.4e-9 … 3.5e-8 on all 10;
+    2048 were no better and 1.4× slower (``benchmarks/results/robustness-boundary-cpu.md``).
+    A face of the unit square with P = 1024 gets 32, so 64, as before; the whole square's
+    boundary 128.
+
+    Args:
+      n: an int (the caller's count) or an :class:`AutoCount`.
+      domain: the problem's domain.
+      where: the condition's ``where`` (None: the whole boundary).
+
+    Returns:
+      A positive int.
+    """
+    if not isinstance(n, AutoCount):
+        return int(n)
+    dim, interior = domain.dim, n.interior
+    share = 1.0 if where is None else float(
+        _select(domain, where, domain.sample_boundary(SHARE_SAMPLE)).mean())  # fmt: skip
+    spacing_count = domain.boundary_measure * (interior / _volume(domain)) ** ((dim - 1) / dim)
+    matched = math.ceil(share * spacing_count)
+    return max(MIN_BOUNDARY_POINTS, min(int(MAX_BOUNDARY_SHARE * interior), matched))
+
+
+def _volume(domain) -> float:
+    """The domain's volume: its bounding box's times the share of a fixed uniform sample of the
+    box that lies in the domain (exactly the box's for a ``Box``)."""
+    lower, upper = (np.asarray(b, float) for b in domain.bounds)
+    box = float(np.prod(upper - lower))
+    if type(domain).__name__ in ("Box", "Interval"):
+        return box
+    u = np.random.default_rng(0).random((SHARE_SAMPLE, domain.dim))
+    return box * max(float(np.mean(domain.contains(lower + u * (upper - lower)))), 1e-3)
 
 
 def _select(domain, where, sample: BoundarySample) -> np.ndarray:
@@ -86,10 +156,10 @@ def condition_sample(domain, where, n: int, key=None) -> BoundarySample:
     return BoundarySample(sample.x[mask], sample.normal[mask], sample.face[mask])
 
 
-def penalty_condition(problem: Problem, bc, n: int, key, dtype):
+def penalty_condition(problem: Problem, bc, n, key, dtype):
     """A condition imposed by penalty at about ``n`` points of its faces (``bc.points`` when
-    set): (points (Q, D), normals (Q, D), targets g (Q,), c0, c1) for residuals
-    w (c0 ψ + c1 n·∇ψ - g).
+    set; ``n`` an int or an :class:`AutoCount`): (points (Q, D), normals (Q, D), targets g (Q,),
+    c0, c1) for residuals w (c0 ψ + c1 n·∇ψ - g).
 
     Raises:
       ValueError: no boundary point satisfies ``where``; the target is NaN or Inf at some
@@ -105,7 +175,8 @@ def penalty_condition(problem: Problem, bc, n: int, key, dtype):
     else:  # Initial on a domain without exact imposition
         raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
     try:
-        sample = condition_sample(problem.domain, bc.where, bc.points or n, key)
+        count = bc.points or condition_count(n, problem.domain, bc.where)
+        sample = condition_sample(problem.domain, bc.where, count, key)
     except ValueError as err:
         raise ValueError(f"{err} of {bc!r}") from None
     what = f"{describe(bc)} {field}"
@@ -119,11 +190,12 @@ def penalty_condition(problem: Problem, bc, n: int, key, dtype):
     return sample.x, sample.normal, values, c0, c1
 
 
-def periodic_pairs(domain, bc: Periodic, n: int, key):
+def periodic_pairs(domain, bc: Periodic, n, key):
     """Matched points (x (S, D) on the lower face of ``bc.axis``, x' = x + L e_axis on the
-    upper face), about ``n`` of them (``bc.points`` when set)."""
+    upper face), about ``n`` of them (``bc.points`` when set; ``n`` an int or an
+    :class:`AutoCount`, resolved on the lower face)."""
     lower = domain.faces[2 * bc.axis]  # a Box's faces: (axis 0 min, axis 0 max, axis 1 min, ...)
-    x = condition_sample(domain, lower, bc.points or n, key).x
+    x = condition_sample(domain, lower, bc.points or condition_count(n, domain, lower), key).x
     x2 = x.copy()
     x2[:, bc.axis] = domain.upper[bc.axis]
     return x, x2

@@ -81,7 +81,7 @@ def solve(
     key=None,
     theta0=None,
     backend: str | None = None,
-    boundary_points: int = 64,
+    boundary_points: int | None = None,
     mesh=None,
     devices=None,
     adapt=(),
@@ -122,7 +122,12 @@ def solve(
       boundary_points: boundary points of each condition imposed by penalty (Neumann,
         Robin, Dirichlet not imposed exactly), spread over that condition's own faces (so a
         condition on one face of four gets them all), and point pairs of each periodic
-        condition; a condition's own ``points=`` overrides it.
+        condition; a condition's own ``points=`` overrides it. Default (None): each condition's
+        part of the boundary sampled about as finely as the interior, S·(P/V)^((D-1)/D)
+        points for a part of measure S of a domain of volume V, at least 64 and at most P/4:
+        64 in 1-D, for P ≤ 256 and for one face of the unit square with P = 1024; 128 for
+        the whole square's boundary; 512 for the whole of [0, 1]⁵ with P = 2048
+        (:func:`nnpde.penalties.condition_count`).
       mesh: a :class:`jax.sharding.Mesh` with a ``"points"`` axis
         (:func:`nnpde.distributed.make_mesh`): the interior points are split over its
         devices (their number must divide P), θ is replicated, and the sums over points
@@ -423,6 +428,8 @@ def _check_options(*, key, boundary_points):
     if key is not None and not (typed or raw):
         raise TypeError(f"key must be a PRNG key (jax.random.key or jax.random.PRNGKey), "
                         f"got {key!r}")  # fmt: skip
-    if isinstance(boundary_points, bool) or not isinstance(boundary_points, (int, np.integer)) \
-            or boundary_points < 1:  # fmt: skip
-        raise ValueError(f"boundary_points must be a positive int, got {boundary_points!r}")
+    if boundary_points is not None and (
+            isinstance(boundary_points, bool) or not isinstance(boundary_points, (int, np.integer))
+            or boundary_points < 1):  # fmt: skip
+        raise ValueError(f"boundary_points must be a positive int or None, got "
+                         f"{boundary_points!r}")  # fmt: skip

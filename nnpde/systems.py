@@ -20,7 +20,7 @@ SystemData = CollocationData
 _component_problem = component_problem
 
 
-def make_system(problem: Problem, net, x, *, boundary_points: int = 64, key=None,
+def make_system(problem: Problem, net, x, *, boundary_points: int | None = None, key=None,
                 backend: str = "kernels", dtype=None):  # fmt: skip
     """(:class:`~nnpde.collocation.Collocation`, its data, the coefficients' initial values φ
     (m,)): :func:`~nnpde.collocation.make_collocation` plus φ, Θ's last m entries."""

@@ -331,6 +331,40 @@ def test_a_condition_gets_its_boundary_points_on_its_own_faces():
     np.testing.assert_array_equal(x[128:, 1], 1.0)
 
 
+@pytest.mark.parametrize("domain, where, interior, expected", [
+    (nnpde.Box((0.0, 0.0), (1.0, 1.0)), None, 100, 64),  # P/4 <= 64: the floor
+    (nnpde.Interval(0.0, 1.0), None, 5000, 64),  # 1-D: two end points
+    (nnpde.Box((0.0, 0.0), (1.0, 1.0)), None, 1024, 128),  # 4 · 1024^(1/2)
+    (nnpde.Box((0.0, 0.0), (1.0, 1.0)), "top", 4096, 64),  # one face: 1 · 64
+    (nnpde.Box((0.0, 0.0), (2.0, 2.0)), None, 4096, 256),  # any size: 8 · (4096/4)^(1/2)
+    (nnpde.Box((0.0,) * 3, (1.0,) * 3), None, 1000, 250),  # 600 at the spacing, P/4
+    (nnpde.Box((0.0,) * 5, (1.0,) * 5), None, 2048, 512),  # 4450 at the spacing, P/4
+    (nnpde.Disk((0.0, 0.0), 1.0), None, 4096, 228),  # 2π · (4096/π)^(1/2) ≈ 226.9
+    (nnpde.Box((0.0, 0.0), (2 * np.pi, 1.0), time=True), "x0_min", 1024, 64)])  # fmt: skip
+def test_the_automatic_boundary_count_matches_the_interior_spacing(domain, where, interior,
+                                                                   expected):
+    from nnpde.penalties import boundary_count, condition_count
+
+    n = boundary_count(None, interior)
+    assert abs(condition_count(n, domain, where) - expected) <= 2
+    assert condition_count(boundary_count(7, interior), domain, where) == 7  # the caller's
+
+
+def test_penalty_conditions_get_the_automatic_count_by_default():
+    # 1024 interior points of the square: a condition on the whole boundary gets 128 points
+    # (64 before), one on a face 64 (32 at the spacing: the floor); a condition's own
+    # points= still wins; 9 interior points: 64.
+    g = lambda x: x[0] * x[1]  # noqa: E731
+    problem = nnpde.Problem(BOX, lambda x, u: u.laplacian - 1.0, boundary=[
+        nnpde.Neumann(g), nnpde.Neumann(g, where="right"),
+        nnpde.Neumann(g, where="top", points=10)])  # fmt: skip
+    col, _ = make_collocation(problem, SMALL, jnp.asarray(BOX.grid(32)))
+    assert col.penalty_blocks == (("Neumann(all)", 128), ("Neumann(right)", 64),
+                                  ("Neumann(top)", 10))  # fmt: skip
+    col_small, _ = make_collocation(problem, SMALL, jnp.asarray(BOX.grid(3)))
+    assert col_small.penalty_blocks[0] == ("Neumann(all)", 64)
+
+
 def test_a_predicate_condition_gets_about_its_boundary_points():
     problem = nnpde.Problem(BOX, lambda x, u: u.laplacian - 1.0, boundary=[
         nnpde.Neumann(lambda x: 0.0, where=lambda x: x[0] < 0.25)])  # fmt: skip

@@ -85,7 +85,8 @@ class Recipe:
       method: "lm", "adam" or "lbfgs".
       activation: the activation's name.
       boundary_points: boundary points of each penalty condition, on its own faces
-        (``solve``'s argument).
+        (``solve``'s argument). 64, the count the recipes were measured with, rather than
+        ``solve``'s automatic count (``None``, :func:`nnpde.penalties.boundary_count`).
       seed: ``solve``'s ``key`` is ``jax.random.key(seed)``.
     """
 

@@ -1,0 +1,62 @@
+"""The robustness benchmark's claims, on several seeds, with ``solve``'s defaults (issue 16).
+
+Each case is solved the benchmark's way (``benchmarks/robustness.py``: the problem, the net,
+the point count and the seed chosen; everything else default) and scored on the benchmark's
+fine test set, never the training points. Every seed must reach rel-L2 ≤ 1e-6 and end
+``converged``. These are minutes of CPU each, so they are ``slow``; the default suite keeps
+the rule they rest on (the automatic boundary count, ``tests/test_collocation.py``) and the
+scoring (``tests/test_robustness_script.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnpde.results import RESULTS
+
+_DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(_DIR))  # robustness.py imports robustness_problems from its folder
+_spec = importlib.util.spec_from_file_location("robustness", _DIR / "robustness.py")
+rb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(rb)
+
+SEEDS = (0, 1, 2)
+
+
+def _solve_and_score(name: str, seed: int) -> tuple[dict, object]:
+    case = rb.PROBLEMS[name]()
+    x = rb.test_points(case.problem.domain)
+    u_ref = np.asarray(jax.jit(jax.vmap(case.reference))(jnp.asarray(x)), np.float64)
+    out = rb.solve_once(case, "lm", seed)
+    return rb.score(case, out["sol"], x, u_ref.reshape(x.shape[0], -1)), out["sol"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_poisson_5d_with_penalty_dirichlet_data_reaches_1e_minus_6(seed):
+    """Dirichlet data by penalty on the ten faces of [0, 1]⁵ (P = 2048, 2×20): with 64 boundary
+    points per condition 10 seeds ended 1.4e-6 … 4.9e-4; with the automatic count (512) every
+    measured seed is below 1e-7 (``benchmarks/results/robustness-boundary-cpu.md``),
+    about 45 s each."""
+    scores, sol = _solve_and_score("poisson_5d", seed)
+    assert sol.result == RESULTS.converged
+    assert sol.info["boundary_points"] >= 500
+    assert scores["rel_l2"] <= 1e-6, scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["poisson_2d_sinsin", "heat_1d", "convection"])
+def test_representative_problems_reach_1e_minus_6_on_every_seed(name):
+    """Three of the benchmark's classes (elliptic, parabolic, the periodic 'failure mode'
+    convection problem), seeds 0-2: measured ≤ 2e-10, 7e-10, 7e-8 over 10 seeds."""
+    for seed in SEEDS:
+        scores, sol = _solve_and_score(name, seed)
+        assert sol.result == RESULTS.converged, (seed, sol.status)
+        assert scores["rel_l2"] <= 1e-6, (seed, scores)
