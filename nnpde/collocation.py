@@ -375,7 +375,6 @@ def make_collocation(
       ((('interior', 3),), frozenset({'laplacian'}))
     """
     dtype = jnp.asarray(x).dtype if dtype is None else jnp.dtype(dtype)
-    boundary_points = boundary_count(boundary_points, jnp.shape(x)[0])
     from nnpde import high_order  # partials of order 3-4 or an OperatorBC (issue 18, item 2)
 
     if high_order.needs_high_order(problem, dtype):
@@ -383,6 +382,7 @@ def make_collocation(
                                           key=key, backend=backend, dtype=dtype)  # fmt: skip
     derivatives = for_backend(backend, net)
     x = jnp.asarray(x, dtype)
+    boundary_points = boundary_count(boundary_points, x.shape[0])
     used, n_eq = check_equation(problem, dtype)
     _check_activation(net, used)
     trials, A, B, pens, pairs, names = [], [], [], [], [], []

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde.domains import BoundarySample
+from nnpde.domains import BoundarySample, Box
 from nnpde.problem import (
     Dirichlet,
     Neumann,
@@ -56,12 +56,9 @@ class AutoCount:
     interior: int
 
 
-def boundary_count(n: int | AutoCount | None, interior: int) -> int | AutoCount:
-    """The caller's ``boundary_points`` ``n`` (an int, or one already resolved), or for None the
-    automatic count for ``interior`` interior points, resolved per condition by
-    :func:`condition_count`."""
-    if isinstance(n, AutoCount):
-        return n
+def boundary_count(n: int | None, interior: int) -> int | AutoCount:
+    """The caller's ``boundary_points`` ``n`` (an int), or for None the automatic count for
+    ``interior`` interior points, resolved per condition by :func:`condition_count`."""
     return AutoCount(int(interior)) if n is None else int(n)
 
 
@@ -104,7 +101,7 @@ def _volume(domain) -> float:
     box that lies in the domain (exactly the box's for a ``Box``)."""
     lower, upper = (np.asarray(b, float) for b in domain.bounds)
     box = float(np.prod(upper - lower))
-    if type(domain).__name__ in ("Box", "Interval"):
+    if isinstance(domain, Box):  # an Interval too
         return box
     u = np.random.default_rng(0).random((SHARE_SAMPLE, domain.dim))
     return box * max(float(np.mean(domain.contains(lower + u * (upper - lower)))), 1e-3)

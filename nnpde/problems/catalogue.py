@@ -86,7 +86,7 @@ class Recipe:
       activation: the activation's name.
       boundary_points: boundary points of each penalty condition, on its own faces
         (``solve``'s argument). 64, the count the recipes were measured with, rather than
-        ``solve``'s automatic count (``None``, :func:`nnpde.penalties.boundary_count`).
+        ``solve``'s automatic count (``None``, :func:`nnpde.penalties.condition_count`).
       seed: ``solve``'s ``key`` is ``jax.random.key(seed)``.
     """
 
