@@ -98,6 +98,18 @@ def solve_once(case, method: str, seed: int, budget: float | None = None) -> dic
             "status": str(sol.status)}  # fmt: skip
 
 
+def run_info(info: dict) -> dict:
+    """What ``solve`` says about a run besides its result: the validation (interior residual
+    RMS at the training and at unseen points, their ratio) and each restarted attempt's
+    reason."""
+    out = {}
+    if info.get("validation"):
+        out["validation"] = dict(info["validation"])
+    if info.get("restarts"):
+        out["restarts"] = [a["restart_reason"] for a in info["restarts"]]
+    return out
+
+
 def test_points(domain) -> np.ndarray:
     """A fine test set with the boundary, never the training points: (≥ 10⁴ or 1001..., D)."""
     if isinstance(domain, nnpde.Disk):
@@ -161,7 +173,8 @@ def run_problem(name: str, seeds, methods, budget: float | None, log) -> list[di
                 out = solve_once(PROBLEMS[name](), method, seed, method_budget)
                 rec = {k: out[k] for k in ("wall_s", "result", "status")}
                 rec.update(score(case, out["sol"], x, u_ref),
-                           steps=len(out["sol"].history.get("loss", ())))  # fmt: skip
+                           steps=len(out["sol"].history.get("loss", ())),
+                           **run_info(out["sol"].info))  # fmt: skip
             except Exception as exc:  # a crash is a result too: recorded, not fatal
                 rec = {"wall_s": float("nan"), "result": "error", "error": float("inf"),
                        "rel_l2": float("inf"), "max_abs": float("inf"),

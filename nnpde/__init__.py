@@ -28,6 +28,7 @@ from nnpde.problem import (
     Robin,
 )
 from nnpde.results import RESULTS
+from nnpde.settings import ModelOptions, RunOptions
 from nnpde.solution import Solution
 from nnpde.solvers import solve
 
@@ -53,6 +54,7 @@ __all__ = [
     "Intersection",
     "Interval",
     "Jet",
+    "ModelOptions",
     "Neumann",
     "OperatorBC",
     "Optax",
@@ -61,6 +63,7 @@ __all__ = [
     "Polygon",
     "Problem",
     "Robin",
+    "RunOptions",
     "Solution",
     "TwoLayerNet",
     "Union",

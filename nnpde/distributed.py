@@ -131,9 +131,12 @@ def make_mesh(devices: int | Sequence | None = None) -> Mesh:
 
 
 def resolve_mesh(mesh, devices) -> Mesh | None:
-    """The mesh of ``solve(mesh=, devices=)``: at most one of the two may be given."""
+    """The mesh of ``solve(mesh=, devices=)``: at most one of the two may be given; an int
+    or a list of devices as ``mesh`` makes that mesh (:func:`make_mesh`), as ``devices`` does."""
     if mesh is not None and devices is not None:
         raise ValueError("give mesh= or devices=, not both")
+    if isinstance(mesh, (int, np.integer, list, tuple)) and not isinstance(mesh, bool):
+        mesh, devices = None, mesh
     if devices is not None:
         return make_mesh(devices)
     if mesh is not None:

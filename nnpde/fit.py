@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -28,6 +27,7 @@ import numpy as np
 from nnpde import _mappings, _nets, kernels, runs
 from nnpde.lm import LM
 from nnpde.results import describe
+from nnpde.settings import RunOptions
 
 __all__ = ["FitResult", "fit"]
 
@@ -181,19 +181,11 @@ def fit(
     *,
     loss: str | None = None,
     solver=None,
-    method=None,
-    steps: int | None = None,
     key=None,
     backend: str = "backprop",
     theta0=None,
-    steps_per_call: int | None = None,
-    callback: Callable | None = None,
-    progress: bool = False,
-    time_limit: float | None = None,
-    checkpoint=None,
-    checkpoint_every: int | None = None,
-    resume=None,
-    **legacy,
+    options: RunOptions | None = None,
+    **keywords,
 ) -> FitResult:
     """Trains ``net`` on samples (x, y) with the solvers of :func:`nnpde.solve`.
 
@@ -204,17 +196,19 @@ def fit(
       loss: "mse" (½·mean over samples of |N - y|², the default for regression),
         "sum_squares" (Σ |N - y|²) or "cross_entropy" (the default for an MLP with
         ``output="softmax"``); see :mod:`nnpde.backprop`.
-      solver, method: as in :func:`nnpde.solve`: :class:`~nnpde.LM` and
+      solver: as in :func:`nnpde.solve` (``method=`` is its older name): :class:`~nnpde.LM` and
         :class:`~nnpde.GaussNewtonCG` (least-squares losses only: the exact Jacobian of the
         outputs; J v by ``jax.linearize``), :class:`~nnpde.Optax`, :class:`~nnpde.LBFGS`, or
         the shortcuts "lm", "gn-cg", "adam", "lbfgs", an optax transformation.
       backend: "backprop" (hand-written gradients and Jacobian) or "autodiff" (their
         ``jax.value_and_grad``/``jax.jacrev`` twins). A TwoLayerNet always uses the kernels.
       theta0: initial flat θ (NT,) (``net.ravel(params)`` for an MLP).
-      steps, key, steps_per_call, callback, progress, time_limit, checkpoint,
-        checkpoint_every, resume: as in :func:`nnpde.solve` (the same checks, one
-        definition: :mod:`nnpde.runs`). The history and an LM solver's ``atol`` are in units
-        of ``loss``.
+      key: PRNG key of θ's initialisation (default ``jax.random.key(0)``).
+      options: a :class:`~nnpde.RunOptions` (steps, steps_per_call, callback, progress,
+        time_limit, checkpoint, checkpoint_every, resume: as in :func:`nnpde.solve`, the same
+        checks); each of its fields may be given as a keyword instead (``steps=300``), which
+        replaces that field of ``options``. The history and an LM solver's ``atol`` are in
+        units of ``loss``.
 
     Returns:
       A :class:`FitResult` (``result``: the :class:`~nnpde.RESULTS` member).
@@ -223,13 +217,12 @@ def fit(
       ValueError: mismatched shapes, non-finite data, an unknown loss or backend, LM with
         cross-entropy, or a loss that does not suit the network's output.
     """
-    runs.check_legacy(legacy, "fit")
+    method = keywords.pop("method", None)
+    opts = runs.options(options, keywords)
+    runs.check_legacy(keywords, "fit")
     _mappings.release_if_crowded()  # before ≈100 runs' programs crash the process
     t_start = time.perf_counter()
     the_solver = runs.pick_solver(solver, method)
-    opts = runs.options(steps=steps, steps_per_call=steps_per_call, callback=callback,
-                        progress=progress, time_limit=time_limit, checkpoint=checkpoint,
-                        checkpoint_every=checkpoint_every, resume=resume)  # fmt: skip
     _nets.check_net(net)
     loss = _check_loss(net, loss, backend, the_solver)
     key = jax.random.key(0) if key is None else key

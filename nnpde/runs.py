@@ -15,7 +15,6 @@ import functools
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +27,7 @@ from nnpde.first_order import LBFGS, Optax
 from nnpde.hooks import Adapt, Callback, Progress, TimeLimit
 from nnpde.lm import LM, GaussNewtonCG
 from nnpde.objective import Objective
+from nnpde.settings import RunOptions, merge
 
 __all__ = ["METHODS", "RunOptions", "execute", "execute_starts", "make_solver", "options"]
 
@@ -87,38 +87,10 @@ def pick_solver(solver, method):
     return make_solver("lm" if solver is None and method is None else solver or method)
 
 
-@dataclasses.dataclass(frozen=True)
-class RunOptions:
-    """The checked options of a run (see :func:`nnpde.solve` for their meaning)."""
-
-    steps: int | None = None
-    steps_per_call: int | None = None
-    callback: Callable | None = None
-    progress: bool = False
-    time_limit: float | None = None
-    checkpoint: object = None
-    checkpoint_every: int | None = None
-    resume: object = None
-
-
-def _positive_int_or_none(name, v):
-    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
-        raise ValueError(f"{name} must be a positive int or None, got {v!r}")
-
-
-def options(**kw) -> RunOptions:
-    """Checks the run options of solve/fit (keyword arguments of :class:`RunOptions`)."""
-    o = RunOptions(**kw)
-    for name in ("steps", "steps_per_call", "checkpoint_every"):
-        _positive_int_or_none(name, getattr(o, name))
-    t = o.time_limit
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds, got {t!r}")
-    if o.callback is not None and not callable(o.callback):
-        raise TypeError(f"callback must be callable(step, loss, theta), got {o.callback!r}")
-    if (o.checkpoint_every is not None or o.resume is True) and o.checkpoint is None:
-        raise ValueError("checkpoint_every and resume=True need checkpoint=path")
-    return o
+def options(given=None, keywords: dict | None = None) -> RunOptions:
+    """The run options of solve/fit: ``given`` (a :class:`~nnpde.RunOptions` or None) with
+    its fields given as keywords replaced (:func:`nnpde.settings.merge`); checked when made."""
+    return merge(RunOptions, given, {} if keywords is None else keywords, "options")
 
 
 def default_steps(solver) -> int:

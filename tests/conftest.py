@@ -66,6 +66,22 @@ def rel_err(a, b) -> float:
     return float(np.max(np.abs(a - b))) / denom
 
 
+def load_benchmark(name: str):
+    """The module ``benchmarks/<name>.py``, loaded from its file (benchmarks/ is not a
+    package; it goes on sys.path so that the module's own imports of its neighbours work)."""
+    import importlib.util
+    import pathlib
+    import sys
+
+    folder = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def slow_except(values, fast):
     """``values`` as pytest parameters, every one not in ``fast`` marked ``slow``.
 

@@ -309,6 +309,20 @@ def test_under_resolved_run_is_flagged():
     _check_history(sol)
 
 
+@pytest.mark.parametrize("ratio, level, swings", [
+    (12.0, 2e-5, True),     # the first rule: a ratio above 10 at a level above 1e-5
+    (12.0, 5e-6, False),    # ... not below that level
+    (1.2e4, 9e-6, True),    # the second: Lagaris ODE 4, 1024 points, seed 3 (rel-L2 7.9e-2)
+    (1.2e4, 1e-9, False),   # ... not at round-off (√eps = 1.5e-8 in float64)
+    (500.0, 1e-6, False),   # a ratio between the two rules' thresholds at a low level
+    (3.0, 1e-2, False),     # a resolved run however large its residual (that is a stall's job)
+])  # fmt: skip
+def test_the_swing_rule(ratio, level, swings):
+    from nnpde.solvers import _swings
+
+    assert _swings(ratio, level, float(np.finfo(np.float64).eps)) is swings
+
+
 def _pair():
     """-Δu + v = f1, -Δv + u = f2 on the unit square, u = sin(πx)sin(πy), v = xy(1-x)(1-y)."""
     box = nnpde.Box((0.0, 0.0), (1.0, 1.0))

@@ -138,14 +138,23 @@ def test_solvers_are_frozen_hashable_and_documented(name):
 
 
 def test_solve_and_fit_share_their_run_options():
-    run_options = ["solver", "method", "steps", "key", "theta0", "steps_per_call", "callback",
-                   "progress", "time_limit", "checkpoint", "checkpoint_every", "resume"]
+    """Both take solver, key, theta0 and a nnpde.RunOptions as keyword-only arguments, and
+    every field of RunOptions (and method=, solver's older name) as a keyword too."""
+    import dataclasses
+
     for fn in (nnpde.solve, nnpde.fit):
         params = _signature(fn).parameters
-        for name in run_options:
+        for name in ("solver", "key", "theta0", "options"):
             assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, (fn.__name__, name)
+        assert params["keywords"].kind is inspect.Parameter.VAR_KEYWORD
         for removed in ("tol", "learning_rate", "lm", "cg", "divergence"):
             assert removed not in params, (fn.__name__, removed)
+        doc = inspect.getdoc(fn)
+        for field in dataclasses.fields(nnpde.RunOptions):
+            assert field.name in doc, (fn.__name__, field.name)
+    fields = {f.name for f in dataclasses.fields(nnpde.RunOptions)}
+    assert fields == {"steps", "steps_per_call", "callback", "progress", "time_limit",
+                      "checkpoint", "checkpoint_every", "resume"}  # fmt: skip
 
 
 def test_geometry_exports():

@@ -10,22 +10,15 @@ scoring (``tests/test_robustness_script.py``).
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from nnpde.results import RESULTS
 
-_DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(_DIR))  # robustness.py imports robustness_problems from its folder
-_spec = importlib.util.spec_from_file_location("robustness", _DIR / "robustness.py")
-rb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rb)
+rb = load_benchmark("robustness")
 
 SEEDS = (0, 1, 2)
 
@@ -60,3 +53,16 @@ def test_representative_problems_reach_1e_minus_6_on_every_seed(name):
         scores, sol = _solve_and_score(name, seed)
         assert sol.result == RESULTS.converged, (seed, sol.status)
         assert scores["rel_l2"] <= 1e-6, (seed, scores)
+
+
+@pytest.mark.slow
+def test_a_run_that_swings_between_its_points_is_restarted():
+    """Lagaris ODE 4 (an IVP that amplifies its residual ~5000x; 2×16, 1024 points), seed 3:
+    the first attempt converges at a training RMS of 3e-9 with a validation RMS of 3.6e-5
+    (ratio 1.2e4) and rel-L2 7.9e-2; the validation flags it, and the kept attempt is
+    ≤ 1e-6 (measured 1.1e-8, ``benchmarks/results/robustness-ode4-cpu.md``), about 60 s."""
+    scores, sol = _solve_and_score("lagaris_ode4", 3)
+    reasons = [a["restart_reason"] for a in sol.info["restarts"]]
+    assert reasons[0] == "under-resolved" and sol.info["attempt"] >= 1, reasons
+    assert sol.result == RESULTS.converged
+    assert scores["rel_l2"] <= 1e-6, scores

@@ -8,21 +8,16 @@ closed forms hold to ~1e-12 here (the largest source terms are O(10³)).
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 import nnpde
 from nnpde.problem import jet_of
 
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "robustness_problems.py"
-_spec = importlib.util.spec_from_file_location("robustness_problems", _PATH)
-rp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rp)
+rp = load_benchmark("robustness_problems")
 
 NAMES = sorted(rp.PROBLEMS)
 # Residual tolerance for closed forms (relative to the equation's scale, below) and for the

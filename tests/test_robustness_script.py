@@ -3,20 +3,13 @@ summary and the report, without solving (the solves are the benchmark's, minutes
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
-_DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(_DIR))  # robustness.py imports robustness_problems from its folder
-_spec = importlib.util.spec_from_file_location("robustness", _DIR / "robustness.py")
-rb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rb)
+rb = load_benchmark("robustness")
 
 
 class _FakeSolution:
@@ -79,3 +72,13 @@ def test_summary_counts_successes_and_the_report_lists_them():
     m = rb.machine()
     text = rb.markdown([row], {"command": "x", "start": m, "end": m, "total_s": 1.0})
     assert "| p | 2×16 | 64 | 1/3 | 2/3 |" in text
+
+
+def test_run_info_keeps_the_validation_and_the_restart_reasons():
+    info = {"validation": {"ratio": 1.2e4, "under_resolved": True}, "steps": 900,
+            "restarts": [{"restart_reason": "under-resolved", "score": 1.0},
+                         {"restart_reason": "", "score": 0.5}]}  # fmt: skip
+    out = rb.run_info(info)
+    assert out == {"validation": {"ratio": 1.2e4, "under_resolved": True},
+                   "restarts": ["under-resolved", ""]}  # fmt: skip
+    assert rb.run_info({"steps": 10}) == {}
