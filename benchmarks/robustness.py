@@ -16,7 +16,9 @@ components) and the max-abs error; for an inverse problem the score is the large
 relative L2 error and the coefficients' relative error. The wall time includes compilation
 (JAX's caches are cleared before every run, as for a new process). Reported per problem and
 method: success rates at rel-L2 ≤ 1e-6 and ≤ 1e-4, median and worst error, median wall time and
-how the runs ended.
+how the runs ended. The JSON beside the report also keeps, per run, ``solve``'s validation
+(the interior residual's RMS at the training points and at as many unseen Sobol' points, and
+their ratio) and the reason each restarted attempt was restarted (:func:`run_info`).
 
     python benchmarks/robustness.py                       # everything: 32 problems × 10 seeds
     python benchmarks/robustness.py --quick               # smoke test: 3 problems × 2 seeds

@@ -285,8 +285,9 @@ def _interior_rows(col, data: CollocationData) -> int:
 def _validation(col, runs_: list, data_val: CollocationData) -> list[dict]:
     """Per run: the interior residual's RMS at the training points and at the validation
     points ``data_val`` (:func:`_validation_data`), and their ratio: ≫ 1 says the points
-    under-resolve the solution."""
+    under-resolve the solution (``under_resolved``, by :func:`_swings`)."""
     residuals = functools.partial(residuals_jit, col)
+    eps = float(jnp.finfo(data_val.x.dtype).eps)
     out = []
     for run in runs_:
         rms = []
@@ -297,7 +298,7 @@ def _validation(col, runs_: list, data_val: CollocationData) -> list[dict]:
         train, val = rms
         ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
         scale = float(np.sqrt(2 * float(distributed.to_host(getattr(run.state, "ref", 0.0)))))
-        under = _swings(ratio, val / max(scale, 1e-300), np.finfo(r.dtype).eps)
+        under = _swings(ratio, val / max(scale, 1e-300), eps)
         out.append({"points": int(data_val.x.shape[0]), "train_rms": train, "validation_rms": val,
                     "ratio": float(ratio), "under_resolved": under})  # fmt: skip
     return out
