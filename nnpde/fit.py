@@ -27,7 +27,7 @@ import numpy as np
 from nnpde import _mappings, _nets, kernels, runs
 from nnpde.lm import LM
 from nnpde.results import describe
-from nnpde.settings import RunOptions
+from nnpde.settings import RunOptions, merge
 
 __all__ = ["FitResult", "fit"]
 
@@ -218,7 +218,7 @@ def fit(
         cross-entropy, or a loss that does not suit the network's output.
     """
     method = keywords.pop("method", None)
-    opts = runs.options(options, keywords)
+    opts = merge(RunOptions, options, keywords, "options")
     runs.check_legacy(keywords, "fit")
     _mappings.release_if_crowded()  # before ≈100 runs' programs crash the process
     t_start = time.perf_counter()

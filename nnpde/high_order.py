@@ -533,20 +533,11 @@ def _make_block(name: str, fn, what: str, dim: int, dtype, exact: bool) -> Block
 def _penalty(problem: Problem, bc, n, key, dtype, exact: bool):
     """(Block, points, normals, targets, weights) of one penalty condition, at about ``n``
     points of its own faces (:mod:`nnpde.penalties`)."""
-    from nnpde.penalties import (
-        condition_count,
-        condition_name,
-        condition_sample,
-        penalty_condition,
-    )
+    from nnpde.penalties import condition_name, condition_points, penalty_condition
 
     d = problem.dim
     if isinstance(bc, OperatorBC):
-        try:
-            count = condition_count(n, problem.domain, bc.where)
-            sample = condition_sample(problem.domain, bc.where, count, key)
-        except ValueError as err:
-            raise ValueError(f"{err} of {bc!r}") from None
+        sample = condition_points(problem.domain, bc, n, key)
         pts, normals = sample.x, sample.normal
         values = np.zeros(len(pts))
         fn = lambda x, u, n, g, bc=bc: bc.residual(x, u)  # noqa: E731

@@ -36,7 +36,7 @@ from nnpde.problem import (
 )
 
 __all__ = ["AutoCount", "boundary_count", "condition_count", "condition_name",
-           "condition_sample", "penalty_condition", "periodic_pairs"]
+           "condition_points", "condition_sample", "penalty_condition", "periodic_pairs"]
 
 # The largest boundary sample drawn to find a condition's share (a face that is 1/1000 of
 # the boundary still gets its points; beyond that, fewer).
@@ -153,6 +153,21 @@ def condition_sample(domain, where, n: int, key=None) -> BoundarySample:
     return BoundarySample(sample.x[mask], sample.normal[mask], sample.face[mask])
 
 
+def condition_points(domain, bc, n, key) -> BoundarySample:
+    """The boundary points of penalty condition ``bc``: ``bc.points`` of them when it sets
+    them, else :func:`condition_count` (``n`` an int or an :class:`AutoCount`), on its
+    ``where`` (:func:`condition_sample`).
+
+    Raises:
+      ValueError: no boundary point satisfies ``bc.where`` (the message names ``bc``).
+    """
+    try:
+        count = getattr(bc, "points", None) or condition_count(n, domain, bc.where)
+        return condition_sample(domain, bc.where, count, key)
+    except ValueError as err:
+        raise ValueError(f"{err} of {bc!r}") from None
+
+
 def penalty_condition(problem: Problem, bc, n, key, dtype):
     """A condition imposed by penalty at about ``n`` points of its faces (``bc.points`` when
     set; ``n`` an int or an :class:`AutoCount`): (points (Q, D), normals (Q, D), targets g (Q,),
@@ -171,11 +186,7 @@ def penalty_condition(problem: Problem, bc, n, key, dtype):
         fn, c0, c1, field = bc.value, float(bc.alpha), float(bc.beta), "value"
     else:  # Initial on a domain without exact imposition
         raise ValueError(f"{type(bc).__name__} cannot be imposed on {problem.domain!r}")
-    try:
-        count = bc.points or condition_count(n, problem.domain, bc.where)
-        sample = condition_sample(problem.domain, bc.where, count, key)
-    except ValueError as err:
-        raise ValueError(f"{err} of {bc!r}") from None
+    sample = condition_points(problem.domain, bc, n, key)
     what = f"{describe(bc)} {field}"
     check_pointwise(fn, what, problem.dim, dtype)
     values = np.asarray(jax.jit(jax.vmap(lambda p: jnp.asarray(fn(p), dtype)))(

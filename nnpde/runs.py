@@ -1,11 +1,10 @@
-"""What :func:`nnpde.solve` and :func:`nnpde.fit` share: the solver argument, the options of a
-run (step limit, callback, progress, time limit, checkpoints, resume), their checks, and the
-call of the engine.
+"""What :func:`nnpde.solve` and :func:`nnpde.fit` share: the solver argument, the hooks of a
+run from its :class:`~nnpde.RunOptions` (step limit, callback, progress, time limit,
+checkpoints, resume; checked when made, :mod:`nnpde.settings`), and the call of the engine.
 
-Both entry points pass their run options to :func:`options`, which checks them once and names
-the argument that is wrong, and then call :func:`execute`; a solver's own settings (tolerances,
-damping, learning rate, divergence) live in the solver object, never in more keyword
-arguments.
+Both entry points build their run options with :func:`nnpde.settings.merge` and then call
+:func:`execute`; a solver's own settings (tolerances, damping, learning rate, divergence) live
+in the solver object, never in more keyword arguments.
 """
 
 from __future__ import annotations
@@ -27,9 +26,9 @@ from nnpde.first_order import LBFGS, Optax
 from nnpde.hooks import Adapt, Callback, Progress, TimeLimit
 from nnpde.lm import LM, GaussNewtonCG
 from nnpde.objective import Objective
-from nnpde.settings import RunOptions, merge
+from nnpde.settings import RunOptions
 
-__all__ = ["METHODS", "RunOptions", "execute", "execute_starts", "make_solver", "options"]
+__all__ = ["METHODS", "RunOptions", "execute", "execute_starts", "make_solver"]
 
 METHODS = ("lm", "gn-cg", "adam", "lbfgs")
 DEFAULT_STEPS = {"lm": 2000, "gn-cg": 2000, "optax": 20000, "lbfgs": 5000}
@@ -85,12 +84,6 @@ def pick_solver(solver, method):
     if solver is not None and method is not None:
         raise TypeError("give solver= or method=, not both (method= is solver='s older name)")
     return make_solver("lm" if solver is None and method is None else solver or method)
-
-
-def options(given=None, keywords: dict | None = None) -> RunOptions:
-    """The run options of solve/fit: ``given`` (a :class:`~nnpde.RunOptions` or None) with
-    its fields given as keywords replaced (:func:`nnpde.settings.merge`); checked when made."""
-    return merge(RunOptions, given, {} if keywords is None else keywords, "options")
 
 
 def default_steps(solver) -> int:

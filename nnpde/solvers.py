@@ -187,7 +187,7 @@ def solve(
       (True, True)
     """
     method, devices = keywords.pop("method", None), keywords.pop("devices", None)
-    opts = runs.options(options, keywords)
+    opts = merge(RunOptions, options, keywords, "options")
     model = merge(ModelOptions, model, keywords, "model")
     runs.check_legacy(keywords, "solve")
     _mappings.release_if_crowded()  # before ≈100 runs' programs crash the process
