@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import distributed
+from nnpde import _blas, distributed
 from nnpde.objective import Objective, block_names
 from nnpde.results import RESULTS, describe
 
@@ -155,7 +155,13 @@ def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
     (a checkpoint is written); the last state is kept.
     """
     # XLA's default options: the kernels are fastest under them (issue 17; the YNNPACK-dot
-    # option of nnpde.compiler_options made operator_gram 2x slower)
+    # option of nnpde.compiler_options made operator_gram 2x slower). One BLAS thread: the
+    # LAPACK Cholesky's spinning workers would slow XLA's next products (nnpde._blas).
+    with _blas.limited():
+        return _run(solver, objective, data, theta, steps, hooks)
+
+
+def _run(solver, objective: Objective, data, theta, steps: int, hooks) -> Run:
     init = functools.partial(_init, solver, objective)
     state = objective.shards.run(objective.model, init, data, theta)
     if not np.isfinite(float(distributed.to_host(state.loss))):
