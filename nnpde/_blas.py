@@ -8,7 +8,7 @@ small machine they take the cores from the XLA work that follows: the Gram JᵀJ
 step. Measured (2-core x86_64 CPU, jax 0.10.2, float64, Kovasznay: K = 3 nets 2×16, NT' = 1008,
 3072 rows, one jitted LM step): 107 ms with OpenBLAS's default 2 threads, 69 ms with one —
 the Gram and the step's other parts (44 + 24 ms) then cost what they cost alone; a whole
-default solve 98.5 s → 69.6 s. One thread costs the Cholesky itself 8.8 → 10.2 ms.
+default solve 98.5 s → 70.4 s. One thread costs the Cholesky itself 8.8 → 10.2 ms.
 
 :func:`limited` caps every loaded BLAS at :data:`THREADS` threads for the duration of a run
 (``threadpoolctl``, which finds OpenBLAS, MKL or BLIS by their symbols and restores the
