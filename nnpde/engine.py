@@ -152,7 +152,8 @@ def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
     :class:`Run` (final state, history as arrays, result).
 
     Ctrl-C (KeyboardInterrupt) ends the run ``interrupted`` after the hooks' ``interrupt``
-    (a checkpoint is written); the last state is kept.
+    (a checkpoint is written); the last state is kept. The whole run, hooks included, holds
+    every loaded BLAS at one thread (:mod:`nnpde._blas`); the counts are restored on return.
     """
     # XLA's default options: the kernels are fastest under them (issue 17; the YNNPACK-dot
     # option of nnpde.compiler_options made operator_gram 2x slower). One BLAS thread: the

@@ -45,7 +45,8 @@ class RunOptions:
       steps: the step cap of each attempt (None: the solver's default, high enough that a run
         ends by its own convergence and stall tests).
       steps_per_call: steps per jitted dispatch (None: up to 1000).
-      callback: ``callback(step, loss, theta)`` after each dispatch.
+      callback: ``callback(step, loss, theta)`` after each dispatch (it runs inside the run,
+        so with the host BLAS at one thread: :mod:`nnpde._blas`).
       progress: a tqdm progress bar (``pip install nnpde[progress]``).
       time_limit: end the run (``RESULTS.time_limit``) after the first dispatch past this many
         seconds.
