@@ -59,11 +59,13 @@ def _points(problem: Problem, points, key, dtype):
 
 
 def _check_first_point(col: Collocation, theta, data: CollocationData):
-    """Runs the equation at the first point before training: shape and finiteness."""
-    first = data._replace(x=data.x[:1], A=jax.tree_util.tree_map(lambda a: a[:1], data.A),
-                          B=jax.tree_util.tree_map(lambda a: a[:1], data.B))  # fmt: skip
-    r = residuals_jit(col, theta, first)
-    if not bool(jnp.all(jnp.isfinite(r[: getattr(col, 'n_eq', 1)]))):
+    """Runs the equation at the points before training and checks the first point's residuals
+    (shape and finiteness). All points, not the first alone: the compiled residuals are those
+    the validation uses at as many points (:func:`_validation`), so set-up compiles them once."""
+    r = np.asarray(residuals_jit(col, theta, data))
+    n_points = int(data.x.shape[0])
+    first = r[[e * n_points for e in range(getattr(col, "n_eq", 1))]] if n_points else r[:0]
+    if not np.all(np.isfinite(first)):
         raise ValueError(
             "the equation returns a non-finite residual at the first collocation point "
             f"{np.asarray(data.x[0]).tolist()} (with the initial network): check the equation"
@@ -360,13 +362,22 @@ def _output_scales(col, data) -> list[float]:
     """
     out = []
     for B in col.trial_factors(data):
-        m = float(jnp.max(jnp.abs(B))) if B.size else 1.0
+        m = float(np.max(np.abs(np.asarray(B)))) if B.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
 
 
 def _scale_outputs(problem, net, theta, scales):
+    """θ0 with component k's output layer times ``scales[k]`` (:func:`_output_scales`). For a
+    ``TwoLayerNet`` on the host (its output weights a are θ_k[:M2], seed 000 eq. 7a): the same
+    products as on the device, and no set-up compilations."""
     nt = net.num_params
+    if not _nets.is_mlp(net):
+        out = np.array(theta)
+        for k, s in enumerate(scales):
+            start = k * nt + net.offsets.a
+            out[start:start + net.m2] *= s
+        return jnp.asarray(out)
     parts = [_nets.scale_output(net, theta[k * nt:(k + 1) * nt], s)
              for k, s in enumerate(scales)]  # fmt: skip
     return jnp.concatenate(parts + [theta[len(scales) * nt:]])

@@ -186,6 +186,22 @@ def test_solve_rejects_bad_input_before_training(make_args, error, match):
         nnpde.solve(problem, net, points, steps=1)
 
 
+def test_a_systems_second_equation_non_finite_at_the_first_point_is_named():
+    """The set-up check looks at every equation's residual at the first point (the interior
+    rows are equation-major: equation e of point 0 is row e·P)."""
+    def equation(x, u):
+        U, V = u
+        return jnp.stack([U.laplacian, V.value * jnp.where(x[0] == first[0], jnp.nan, 1.0)])
+
+    first = np.array([0.25, 0.5])
+    points = np.array([first, [0.5, 0.5], [0.75, 0.25], [0.4, 0.6]])
+    problem = nnpde.Problem(nnpde.Box((0.0, 0.0), (1.0, 1.0)), equation, components=2,
+                            boundary=[nnpde.Dirichlet(lambda x: 0.0, component=0),
+                                      nnpde.Dirichlet(lambda x: 0.0, component=1)])  # fmt: skip
+    with pytest.raises(ValueError, match="non-finite residual at the first collocation point"):
+        nnpde.solve(problem, nnpde.TwoLayerNet(2, (4, 4)), points, steps=1)
+
+
 def test_unknown_face_is_rejected_when_the_problem_is_built():
     with pytest.raises(ValueError, match="no face 'x2_min'"):
         nnpde.Problem(nnpde.Box((0, 0), (1, 1)), lambda x, u: u.laplacian,
