@@ -330,9 +330,20 @@ def map_blocks(fn, chunk: int, *args):
     return jax.lax.map(lambda blk: fn(*blk), split_last(chunk, args)).reshape(-1)[:n]
 
 
+#: Rows of Jᵀ per group of the symmetric product (:func:`gram_splits`), and the most groups.
+GRAM_GROUP_ROWS, GRAM_MAX_GROUPS = 170, 6
+
+
 def gram_splits(nt: int) -> tuple[int, ...]:
-    """Row ranges of Jᵀ for the symmetric product: k groups of at least 256 rows (k <= 4)."""
-    k = max(1, min(4, nt // 256))
+    """Row ranges of Jᵀ for the symmetric product: k = round(NT / 170) groups (1 <= k <= 6).
+
+    More groups do less work (k(k + 1)/2 of k² products) in smaller products. Measured with
+    LM's JᵀJ of the robustness problems (2-core CPU, float64, one BLAS thread; was k =
+    NT // 256, at most 4): NT = 520-696 (2×20, 2×24 nets, 2048 rows) k = 3-4 took 10-15 %
+    less than k = 2 (Helmholtz 18.4 → 15.0 ms, wave 18.3 → 16.0); NT = 1008 (Kovasznay, 3072
+    rows) k = 6 39.8 ms against k = 3 43.7; k = 2 was never the fastest above NT = 500.
+    """
+    k = max(1, min(GRAM_MAX_GROUPS, (nt + GRAM_GROUP_ROWS // 2) // GRAM_GROUP_ROWS))
     return tuple(nt * i // k for i in range(k + 1))
 
 
