@@ -362,9 +362,17 @@ def _output_scales(col, data) -> list[float]:
     """
     out = []
     for B in col.trial_factors(data):
-        m = float(np.max(np.abs(np.asarray(B)))) if B.size else 1.0
+        m = float(_abs_max(B)) if B.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
+
+
+def _abs_max(a):
+    """max|a|: on the host when this process holds all of ``a`` (no compilation), else by
+    jax (a mesh's global array, e.g. the data of a multi-process run)."""
+    if getattr(a, "is_fully_addressable", True):
+        return np.max(np.abs(np.asarray(a)))
+    return jnp.max(jnp.abs(a))
 
 
 def _scale_outputs(problem, net, theta, scales):
@@ -372,7 +380,7 @@ def _scale_outputs(problem, net, theta, scales):
     ``TwoLayerNet`` on the host (its output weights a are θ_k[:M2], seed 000 eq. 7a): the same
     products as on the device, and no set-up compilations."""
     nt = net.num_params
-    if not _nets.is_mlp(net):
+    if not _nets.is_mlp(net) and getattr(theta, "is_fully_addressable", True):
         out = np.array(theta)
         for k, s in enumerate(scales):
             start = k * nt + net.offsets.a
