@@ -11,6 +11,7 @@ stalled, or at the step cap, the time limit, a non-finite or diverging loss, or 
 from __future__ import annotations
 
 import functools
+import math
 import time
 
 import jax
@@ -362,17 +363,9 @@ def _output_scales(col, data) -> list[float]:
     """
     out = []
     for B in col.trial_factors(data):
-        m = float(_abs_max(B)) if B.size else 1.0
+        m = float(np.max(np.abs(distributed.gather_to_host(B)))) if B.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
-
-
-def _abs_max(a):
-    """max|a|: on the host when this process holds all of ``a`` (no compilation), else by
-    jax (a mesh's global array, e.g. the data of a multi-process run)."""
-    if getattr(a, "is_fully_addressable", True):
-        return np.max(np.abs(np.asarray(a)))
-    return jnp.max(jnp.abs(a))
 
 
 def _scale_outputs(problem, net, theta, scales):
@@ -380,11 +373,11 @@ def _scale_outputs(problem, net, theta, scales):
     ``TwoLayerNet`` on the host (its output weights a are θ_k[:M2], seed 000 eq. 7a): the same
     products as on the device, and no set-up compilations."""
     nt = net.num_params
-    if not _nets.is_mlp(net) and getattr(theta, "is_fully_addressable", True):
-        out = np.array(theta)
+    if not _nets.is_mlp(net):
+        out = np.array(distributed.to_host(theta))
         for k, s in enumerate(scales):
             start = k * nt + net.offsets.a
-            out[start:start + net.m2] *= s
+            out[start:start + math.prod(net.shapes.a)] *= s
         return jnp.asarray(out)
     parts = [_nets.scale_output(net, theta[k * nt:(k + 1) * nt], s)
              for k, s in enumerate(scales)]  # fmt: skip

@@ -146,14 +146,13 @@ def test_blocked_kernels_never_hold_p_rows(name):
 
 
 @pytest.mark.parametrize(
-    ("dim", "width"),
-    [(2, 12), (3, 24), (2, 30)],  # NT = 204, 720, 1050: Jᵀ in 1, 4 and 6 row groups
+    ("dim", "width", "groups"),
+    [(2, 12, 1), (3, 24, 4), (2, 30, 6)],  # NT = 204, 720, 1050
 )
-def test_gram_from_upper_blocks_matches_autodiff(dim, width):
+def test_gram_from_upper_blocks_matches_autodiff(dim, width, groups):
     """From NT = 255, operator_gram forms only the upper blocks of the symmetric JᵀJ
     (_cols.gram_splits); the assembled matrix equals the autodiff twin's and is symmetric."""
     net = nnpde.TwoLayerNet(dim, (width, width), "tanh")
-    groups = {12: 1, 24: 4, 30: 6}[width]
     assert len(nnpde._cols.gram_splits(net.num_params)) - 1 == groups
     theta, x, w = make_inputs(net, 13)
     r = jax.random.normal(jax.random.key(5), (13,))
