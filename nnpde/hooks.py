@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from nnpde.results import RESULTS
 
-__all__ = ["Adapt", "Callback", "Hook", "Progress", "TimeLimit"]
+__all__ = ["Adapt", "Callback", "Hook", "Progress", "TimeLimit", "ValidatedPolish"]
 
 
 class Hook:
@@ -85,6 +85,55 @@ class TimeLimit(Hook):
         if run.result is None and time.perf_counter() - run.t_start >= self.seconds:
             run.result = RESULTS.time_limit
             run.detail = f"{self.seconds:g} s"
+
+
+@dataclasses.dataclass
+class ValidatedPolish(Hook):
+    """LM's polish rule (:class:`nnpde.LM`: ``polish``, ``polish_windows``, ``stall_window``)
+    judged on the *validated* loss: the run has converged once its loss is good (≤ rtol ×
+    the reference) and ``score(run)`` fell by less than the factor ``polish`` in each of
+    ``windows`` consecutive windows of ``window`` steps.
+
+    ``score`` is the loss with its interior part taken at points not trained on (``solve``'s
+    validation set), so this stops a run whose loss still falls at its points while the
+    residual between them no longer does: the net is then fitting the points, not the
+    solution. Kovasznay (three 2×16 nets, 1024 points, seed 0) ran 813 steps, its loss
+    falling ≈ 2.5× per 100 steps from step 400 while the validation RMS fell 1.1–1.4× per
+    100 steps (ratio to the training RMS 3.7 → 11) and rel-L2 2.2e-8 → 9e-9.
+
+    ``run.info["validated"]``: the steps and validated losses at each window's end, and
+    ``ended`` (whether this rule ended the run).
+    """
+
+    score: Callable
+    window: int
+    polish: float
+    windows: int
+    rtol: float
+    every: int | None = None
+
+    def __post_init__(self) -> None:
+        self.every = self.window if self.every is None else self.every
+
+    def start(self, run) -> None:
+        self._at, self._last, self._slow = run.done, None, 0
+        self._record = run.info.setdefault("validated", {"steps": [], "loss": [], "ended": False})
+
+    def after(self, run) -> None:
+        if run.result is not None or run.done - self._at < self.window:
+            return
+        self._at = run.done
+        value = float(self.score(run))
+        self._record["steps"].append(run.done)
+        self._record["loss"].append(value)
+        good = run.loss <= self.rtol * float(run.state.ref)
+        slow = good and self._last is not None and value * self.polish > self._last
+        self._slow, self._last = (self._slow + 1 if slow else 0), value
+        if self._slow >= self.windows:
+            self._record["ended"] = True
+            run.result = RESULTS.converged
+            run.detail = (f"the validated loss fell by less than a factor {self.polish:g} in "
+                          f"each of {self.windows} windows of {self.window} steps")
 
 
 @dataclasses.dataclass

@@ -114,7 +114,10 @@ class LM:
         of ``stall_window`` steps has converged. LM's progress comes in bursts: with one
         window (the previous rule) Lagaris ODE 4 (2×16, 512 points) ended at loss 1.6e-12 and
         rel-L2 2.4e-3 after one slow window (1.5×), while the next windows fell 3.4×, 15×,
-        12× to 2e-16 and 1.7e-6; seed 6 likewise 1.3e-3 → 6.7e-9.
+        12× to 2e-16 and 1.7e-6; seed 6 likewise 1.3e-3 → 6.7e-9. :func:`nnpde.solve`
+        applies the same rule to the validated loss too (interior residuals at points not
+        trained on; :class:`nnpde.hooks.ValidatedPolish`): a run still lowering its loss at
+        the points but no longer between them has converged.
 
     Damping:
       mu0, mu_min, mu_max: initial, least and largest μ; μ ≥ ``mu_max`` without a decrease

@@ -160,9 +160,10 @@ def check_dense_memory(solver, objective, theta) -> None:
         )
 
 
-def execute(solver, model, data, theta, o: RunOptions, *, mesh=None, key=None, adapt=()):
-    """Runs ``solver`` on ``model`` from θ with options ``o``: the engine's finished
-    :class:`nnpde.engine.Run` (θ host-local)."""
+def execute(solver, model, data, theta, o: RunOptions, *, mesh=None, key=None, adapt=(),
+            hooks=()):
+    """Runs ``solver`` on ``model`` from θ with options ``o`` (and ``hooks`` after those of
+    the options): the engine's finished :class:`nnpde.engine.Run` (θ host-local)."""
     steps = o.steps or default_steps(solver)
     if mesh is not None:
         specs = distributed.data_specs(model, data)
@@ -173,12 +174,13 @@ def execute(solver, model, data, theta, o: RunOptions, *, mesh=None, key=None, a
         shards = distributed.make_shards(model, data, theta, None)
     objective = Objective(model, shards)
     check_dense_memory(solver, objective, theta)
-    run = engine.run(solver, objective, data, theta, steps, hooks_for(o, steps, key, adapt))
+    hooks = hooks_for(o, steps, key, adapt) + tuple(hooks)
+    run = engine.run(solver, objective, data, theta, steps, hooks)
     run.steps_limit = steps
     return run
 
 
-def execute_starts(solver, model, data, thetas, o: RunOptions, *, key=None) -> list:
+def execute_starts(solver, model, data, thetas, o: RunOptions, *, key=None, hooks=()) -> list:
     """Runs ``solver`` from each row of ``thetas`` (K, NT): K finished
     :class:`nnpde.engine.Run` objects. No mesh, checkpoint or adaptive points.
 
@@ -190,7 +192,7 @@ def execute_starts(solver, model, data, thetas, o: RunOptions, *, key=None) -> l
     steps = o.steps or default_steps(solver)
     out = []
     for theta in thetas:
-        run = execute(solver, model, data, theta, o, key=key)
+        run = execute(solver, model, data, theta, o, key=key, hooks=hooks)
         run.steps_limit = steps
         out.append(run)
     return out

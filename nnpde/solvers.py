@@ -21,6 +21,8 @@ import numpy as np
 from nnpde import _mappings, _nets, distributed, engine, runs
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation, residuals_jit
+from nnpde.hooks import ValidatedPolish
+from nnpde.lm import LM
 from nnpde.problem import Problem
 from nnpde.results import RESULTS
 from nnpde.settings import ModelOptions, RunOptions, merge
@@ -227,16 +229,18 @@ def solve(
                                          points)[0].astype(theta.dtype)  # fmt: skip
         return t if scales is None else _scale_outputs(problem, net, t, scales)
 
+    data_val = _validation_data(problem, net, x, kw) if mesh is None else None
+    hooks = _validated_polish(the_solver, col, data_val)
     if starts > 1:
         thetas = [new_theta(i) for i in range(int(starts))]
-        runs_ = runs.execute_starts(the_solver, col, data, thetas, opts, key=key)
-        data_val = _validation_data(problem, net, x, kw)
+        runs_ = runs.execute_starts(the_solver, col, data, thetas, opts, key=key, hooks=hooks)
         run = _best_start(col, runs_, _validation(col, runs_, data_val))
     else:
         judge = runs.stall_verdict if mesh is not None else functools.partial(
-            _verdict, col, _validation_data(problem, net, x, kw))  # fmt: skip
+            _verdict, col, data_val)  # fmt: skip
         run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
-                                      judge=judge, mesh=mesh, key=key, adapt=adapt)  # fmt: skip
+                                      judge=judge, mesh=mesh, key=key, adapt=adapt,
+                                      hooks=hooks)  # fmt: skip
     return _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
 
 
@@ -280,6 +284,26 @@ def _validation_data(problem, net, x, kw) -> CollocationData:
     return _model(problem, net, x_val, None, kw)[1]
 
 
+def _validated_polish(solver, col, data_val) -> tuple:
+    """LM's polish rule on the validated loss (:class:`nnpde.hooks.ValidatedPolish`), for an
+    LM run on one device (no validation set on a mesh; the first-order solvers keep theirs)."""
+    if data_val is None or not isinstance(solver, LM):
+        return ()
+
+    def score(run):
+        rms = _interior_rms(col, run.theta(), data_val)
+        return _validated_loss(col, run, {"validation_rms": rms})
+
+    return (ValidatedPolish(score, solver.stall_window, solver.polish, solver.polish_windows,
+                            solver.rtol),)  # fmt: skip
+
+
+def _interior_rms(col, theta, data: CollocationData) -> float:
+    """RMS of the equation's residuals (the interior rows) at θ on ``data``."""
+    r = np.asarray(residuals_jit(col, theta, data))
+    return float(np.sqrt(np.mean(r[: _interior_rows(col, data)] ** 2)))
+
+
 def _interior_rows(col, data: CollocationData) -> int:
     """How many of the residuals are the equation's at the interior points (they come first)."""
     return sum(int(n) for name, n in col.blocks(data) if name.startswith("interior"))
@@ -289,16 +313,10 @@ def _validation(col, runs_: list, data_val: CollocationData) -> list[dict]:
     """Per run: the interior residual's RMS at the training points and at the validation
     points ``data_val`` (:func:`_validation_data`), and their ratio: ≫ 1 says the points
     under-resolve the solution (``under_resolved``, by :func:`_swings`)."""
-    residuals = functools.partial(residuals_jit, col)
     eps = float(jnp.finfo(data_val.x.dtype).eps)
     out = []
     for run in runs_:
-        rms = []
-        for d in (run.data, data_val):
-            r = np.asarray(residuals(run.theta(), d))
-            n = _interior_rows(col, d)
-            rms.append(float(np.sqrt(np.mean(r[:n] ** 2))))
-        train, val = rms
+        train, val = (_interior_rms(col, run.theta(), d) for d in (run.data, data_val))
         ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
         scale = float(np.sqrt(2 * float(distributed.to_host(getattr(run.state, "ref", 0.0)))))
         under = _swings(ratio, val / max(scale, 1e-300), eps)

@@ -155,6 +155,40 @@ def test_polish_needs_two_slow_windows_in_a_row():
     assert bool(hit)
 
 
+def test_validated_polish_needs_two_slow_windows_of_the_validated_loss():
+    """solve's second polish rule (:class:`nnpde.hooks.ValidatedPolish`): the same factor and
+    windows as LM's, judged on the loss with its interior residuals at the validation points,
+    and only once the training loss is good; checked at each window's end."""
+    from types import SimpleNamespace
+
+    from nnpde.hooks import ValidatedPolish
+
+    def ends(values, losses, window=10, every=10):
+        hook = ValidatedPolish(lambda run: values[run.done // window], window, 2.0, 2, 1e-6)
+        run = SimpleNamespace(done=0, result=None, detail="", info={},
+                              state=SimpleNamespace(ref=1.0), loss=losses[0])  # fmt: skip
+        hook.start(run)
+        out = []
+        while run.result is None and run.done < window * (len(values) - 1):
+            run.done += every
+            run.loss = losses[run.done // window]
+            hook.after(run)
+            out.append(run.result)
+        return out, run.info["validated"]
+
+    good = [1e-12] * 6
+    # validated loss (first judged at step 10) falling 1.5x, 10x, 1.5x, 1.5x: ends at the 2nd slow
+    out, rec = ends([1e-8, 1e-9, 6.7e-10, 6.7e-11, 4.5e-11, 3e-11], good)
+    assert out == [None, None, None, None, RESULTS.converged] and rec["ended"] is True
+    assert rec["steps"] == [10, 20, 30, 40, 50]
+    # a training loss above rtol x ref: never polished, however slow the validated loss
+    out, rec = ends([1e-8] * 6, [1e-3] * 6)
+    assert RESULTS.converged not in out and rec["ended"] is False
+    # dispatches shorter than the window: judged once per window, not per dispatch
+    out, rec = ends([1e-8, 1e-9, 6.7e-10, 4.5e-10, 3e-10], good[:5], every=5)
+    assert rec["steps"] == [10, 20, 30] and out[-1] == RESULTS.converged
+
+
 def test_lm_on_data_it_cannot_represent_ends_stalled():
     """A 1-3-1 network fitted to noise: LM reaches its best loss far above zero and stops
     by its own tests (not the step cap) with ``stalled``."""
@@ -287,6 +321,16 @@ def test_validation_residual_of_a_resolved_run(converged):
     assert {"train_rms", "validation_rms", "ratio", "under_resolved"} <= set(v)
     assert v["under_resolved"] is False
     assert np.isfinite(v["ratio"]) and v["validation_rms"] >= 0
+
+
+def test_validated_loss_is_recorded_each_window(converged):
+    """A default LM solve judges its validated loss at the end of every window of 100 steps
+    (``info["validated"]``)."""
+    rec = converged.info["validated"]
+    n = converged.info["steps"]
+    assert rec["steps"] == list(range(100, n + 1, 100))
+    assert len(rec["loss"]) == len(rec["steps"]) >= 1 and all(np.isfinite(rec["loss"]))
+    assert rec["ended"] is False or converged.result == RESULTS.converged
 
 
 def test_under_resolved_run_is_flagged():
