@@ -257,7 +257,7 @@ def _check_starts(starts, **refused) -> None:
 def _best_start(col, runs_: list, validations: list):
     """The start with the least validated loss (:func:`_validated_loss`), with every start
     listed in its info."""
-    scores = [_validated_loss(col, r, v) for r, v in zip(runs_, validations)]
+    scores = [_validated_loss(col, r, v["validation_rms"]) for r, v in zip(runs_, validations)]
     i = int(np.argmin(scores))
     best = runs_[i]
     best.info["validation"] = validations[i]
@@ -291,8 +291,7 @@ def _validated_polish(solver, col, data_val) -> tuple:
         return ()
 
     def score(run):
-        rms = _interior_rms(col, run.theta(), data_val)
-        return _validated_loss(col, run, {"validation_rms": rms})
+        return _validated_loss(col, run, _interior_rms(col, run.theta(), data_val))
 
     return (ValidatedPolish(score, solver.stall_window, solver.polish, solver.polish_windows,
                             solver.rtol),)  # fmt: skip
@@ -316,7 +315,8 @@ def _validation(col, runs_: list, data_val: CollocationData) -> list[dict]:
     eps = float(jnp.finfo(data_val.x.dtype).eps)
     out = []
     for run in runs_:
-        train, val = (_interior_rms(col, run.theta(), d) for d in (run.data, data_val))
+        theta = run.theta()
+        train, val = (_interior_rms(col, theta, d) for d in (run.data, data_val))
         ratio = val / train if train > 0 else (np.inf if val > 0 else 1.0)
         scale = float(np.sqrt(2 * float(distributed.to_host(getattr(run.state, "ref", 0.0)))))
         under = _swings(ratio, val / max(scale, 1e-300), eps)
@@ -354,10 +354,10 @@ def _verdict(col, data_val: CollocationData, run) -> tuple[str, float]:
     run.info["validation"] = v
     swings = v["under_resolved"] and run.result is RESULTS.converged  # not a cut-short run
     reason = runs.stall_verdict(run)[0] or ("under-resolved" if swings else "")
-    return reason, _validated_loss(col, run, v)
+    return reason, _validated_loss(col, run, v["validation_rms"])
 
 
-def _validated_loss(col, run, v) -> float:
+def _validated_loss(col, run, validation_rms: float) -> float:
     """½·mean(r²) over the run's residuals with the interior ones at the validation points:
     loss - (interior loss at the training points) + (the same at the validation points)."""
     sizes = col.blocks(run.data)
@@ -365,7 +365,7 @@ def _validated_loss(col, run, v) -> float:
     n_int = _interior_rows(col, run.data)
     blocks = np.asarray(distributed.to_host(run.state.blocks), np.float64)
     l_int = float(sum(b for (name, _), b in zip(sizes, blocks) if name.startswith("interior")))
-    score = run.loss - l_int + 0.5 * n_int * v["validation_rms"] ** 2 / max(total, 1)
+    score = run.loss - l_int + 0.5 * n_int * validation_rms**2 / max(total, 1)
     return score if np.isfinite(score) else np.inf
 
 
