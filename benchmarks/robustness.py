@@ -1,6 +1,6 @@
 """Robustness of ``nnpde.solve`` with its defaults, over many problems and seeds (issue 16, item 4).
 
-Every problem of ``benchmarks/robustness_problems.py`` (32 problems from DeepXDE's and jinns'
+Every problem of ``benchmarks/robustness_problems.py`` (33 problems from DeepXDE's and jinns'
 example sets, PINNacle, Krishnapriyan et al. 2021, Lagaris et al. 1998, ..., each with an exact
 or high-accuracy reference) is solved as a new user would: the user picks only the problem, a
 ``TwoLayerNet`` of 2×16 .. 2×32 tanh units and a number of (Sobol') collocation points, and
@@ -20,7 +20,7 @@ how the runs ended. The JSON beside the report also keeps, per run, ``solve``'s 
 (the interior residual's RMS at the training points and at as many unseen Sobol' points, and
 their ratio) and the reason each restarted attempt was restarted (:func:`run_info`).
 
-    python benchmarks/robustness.py                       # everything: 32 problems × 10 seeds
+    python benchmarks/robustness.py                       # everything: 33 problems × 10 seeds
     python benchmarks/robustness.py --quick               # smoke test: 3 problems × 2 seeds
     python benchmarks/robustness.py --problems heat_1d wave_1d --seeds 3 --methods lm
     python benchmarks/robustness.py --out results/robustness-cpu.md   # and .json beside it

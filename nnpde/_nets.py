@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from nnpde.mlp import MLP
 from nnpde.network import TwoLayerNet
@@ -61,6 +62,24 @@ def scale_output(net, theta, s):
         return net.ravel(tuple(layers))
     p = net.unpack(theta)
     return net.pack(p._replace(a=p.a * s))
+
+
+def shift_first_layer(net, theta, shifts):
+    """θ (NT,) with unit m's first-layer hyperplane moved by the point ``shifts[m]`` (M1, D):
+    b'_m = b_m - v_m·shifts[m], so v_m·x + b'_m = v_m·(x - shifts[m]) + b_m (seed 000 eq. 1c;
+    the slopes v are kept). The first layer is v, b of a ``TwoLayerNet`` (seed 000 eq. 7), W¹,
+    b¹ of an ``MLP``. On the host for a ``TwoLayerNet`` (no compilation)."""
+    shifts = np.asarray(shifts, float)
+    if is_mlp(net):
+        layers = list(net.unravel(theta))
+        w, b = layers[0]
+        layers[0] = (w, b - jnp.sum(w * jnp.asarray(shifts, w.dtype), axis=1))
+        return net.ravel(tuple(layers))
+    out = np.array(theta)
+    v_at, b_at = net.offsets.v, net.offsets.b
+    v = out[v_at:v_at + net.m1 * net.dim].reshape(net.m1, net.dim)
+    out[b_at:b_at + net.m1] -= np.sum(v * shifts, axis=1)
+    return jnp.asarray(out)
 
 
 def apply_single(net, theta, x):
