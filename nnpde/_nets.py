@@ -64,6 +64,11 @@ def scale_output(net, theta, s):
     return net.pack(p._replace(a=p.a * s))
 
 
+def first_width(net) -> int:
+    """Units in the first hidden layer: M1 of a ``TwoLayerNet``, N1 of an ``MLP``."""
+    return net.sizes[1] if is_mlp(net) else net.m1
+
+
 def shift_first_layer(net, theta, shifts):
     """θ (NT,) with unit m's first-layer hyperplane moved by the point ``shifts[m]`` (M1, D):
     b'_m = b_m - v_m·shifts[m], so v_m·x + b'_m = v_m·(x - shifts[m]) + b_m (seed 000 eq. 1c;

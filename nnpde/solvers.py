@@ -233,6 +233,8 @@ def solve(
         if scales is None:
             return t
         t = _scale_outputs(problem, net, t, scales)
+        # The ξ come from NumPy's generator seeded by fold_in(k, 1): for attempt 0 that is
+        # also attempt 1's init key, whose θ jax draws by threefry, an unrelated stream.
         return _spread_hyperplanes(problem, net, t, jax.random.fold_in(k, 1))
 
     data_val = _validation_data(problem, net, x, kw) if mesh is None else None
@@ -439,14 +441,14 @@ def _spread_hyperplanes(problem, net, theta, key):
     inside = (lo >= -1.0) & (hi <= 1.0)
     if inside.all():
         return theta
-    m1 = net.m1 if not _nets.is_mlp(net) else net.sizes[1]
     rng = np.random.default_rng(_host_seed(key))
-    nt, k = net.num_params, problem.components
+    host = np.asarray(theta)  # slices on the host: no set-up compilations
+    nt, k, width = net.num_params, problem.components, _nets.first_width(net)
     parts = []
     for i in range(k):
-        xi = np.where(inside, 0.0, lo + (hi - lo) * rng.random((m1, lo.size)))
-        parts.append(_nets.shift_first_layer(net, theta[i * nt:(i + 1) * nt], xi))
-    return jnp.concatenate(parts + [theta[k * nt:]]).astype(theta.dtype)
+        xi = np.where(inside, 0.0, lo + (hi - lo) * rng.random((width, lo.size)))
+        parts.append(np.asarray(_nets.shift_first_layer(net, host[i * nt:(i + 1) * nt], xi)))
+    return jnp.asarray(np.concatenate(parts + [host[k * nt:]]), theta.dtype)
 
 
 def _check_net(problem, net, backend):
