@@ -55,13 +55,14 @@ def flat_init(net, key, dtype):
 def scale_output(net, theta, s):
     """θ with the output layer multiplied by ``s`` (N scaled by s): the output weights a of a
     ``TwoLayerNet`` (seed 000 eq. 7a; it has no output bias), the last layer's weights and bias
-    of an ``MLP``."""
+    of an ``MLP``. On the host for a ``TwoLayerNet`` (no compilation)."""
     if is_mlp(net):
         layers = list(net.unravel(theta))
         layers[-1] = jax.tree_util.tree_map(lambda a: a * s, layers[-1])
         return net.ravel(tuple(layers))
-    p = net.unpack(theta)
-    return net.pack(p._replace(a=p.a * s))
+    out = np.array(theta)
+    out[net.offsets.a:net.offsets.a + net.m2] *= s
+    return jnp.asarray(out)
 
 
 def first_width(net) -> int:

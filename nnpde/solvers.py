@@ -11,14 +11,13 @@ stalled, or at the step cap, the time limit, a non-finite or diverging loss, or 
 from __future__ import annotations
 
 import functools
-import math
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import _mappings, _nets, distributed, engine, runs
+from nnpde import _mappings, _nets, distributed, engine, runs, sampling
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation, residuals_jit
 from nnpde.hooks import ValidatedPolish
@@ -394,27 +393,20 @@ def _output_scales(col, data) -> list[float]:
     return out
 
 
+def _per_component(problem, net, theta, fn):
+    """θ0 with ``fn(k, θ_k)`` in place of each component's parameters θ_k (NT,), on the host
+    (no set-up compilations); the coefficients φ after them unchanged."""
+    host = np.array(distributed.to_host(theta))
+    nt, k = net.num_params, problem.components
+    parts = [np.asarray(fn(i, host[i * nt:(i + 1) * nt])) for i in range(k)]
+    return jnp.asarray(np.concatenate(parts + [host[k * nt:]]), theta.dtype)
+
+
 def _scale_outputs(problem, net, theta, scales):
-    """θ0 with component k's output layer times ``scales[k]`` (:func:`_output_scales`). For a
-    ``TwoLayerNet`` on the host (its output weights a are θ_k[:M2], seed 000 eq. 7a): the same
-    products as on the device, and no set-up compilations."""
-    nt = net.num_params
-    if not _nets.is_mlp(net):
-        out = np.array(distributed.to_host(theta))
-        for k, s in enumerate(scales):
-            start = k * nt + net.offsets.a
-            out[start:start + math.prod(net.shapes.a)] *= s
-        return jnp.asarray(out)
-    parts = [_nets.scale_output(net, theta[k * nt:(k + 1) * nt], s)
-             for k, s in enumerate(scales)]  # fmt: skip
-    return jnp.concatenate(parts + [theta[len(scales) * nt:]])
-
-
-def _host_seed(key) -> list[int]:
-    """A NumPy seed from a JAX key (new-style or raw uint32), without a device computation."""
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    return np.asarray(key).ravel().tolist()
+    """θ0 with component k's output layer times ``scales[k]`` (:func:`_output_scales`,
+    :func:`nnpde._nets.scale_output`)."""
+    return _per_component(problem, net, theta,
+                          lambda k, t: _nets.scale_output(net, t, scales[k]))  # fmt: skip
 
 
 def _spread_hyperplanes(problem, net, theta, key):
@@ -441,14 +433,13 @@ def _spread_hyperplanes(problem, net, theta, key):
     inside = (lo >= -1.0) & (hi <= 1.0)
     if inside.all():
         return theta
-    rng = np.random.default_rng(_host_seed(key))
-    host = np.asarray(theta)  # slices on the host: no set-up compilations
-    nt, k, width = net.num_params, problem.components, _nets.first_width(net)
-    parts = []
-    for i in range(k):
+    rng, width = sampling._rng(key), _nets.first_width(net)
+
+    def shift(_, theta_k):
         xi = np.where(inside, 0.0, lo + (hi - lo) * rng.random((width, lo.size)))
-        parts.append(np.asarray(_nets.shift_first_layer(net, host[i * nt:(i + 1) * nt], xi)))
-    return jnp.asarray(np.concatenate(parts + [host[k * nt:]]), theta.dtype)
+        return _nets.shift_first_layer(net, theta_k, xi)
+
+    return _per_component(problem, net, theta, shift)
 
 
 def _check_net(problem, net, backend):
