@@ -234,7 +234,8 @@ def solve(
         t = _scale_outputs(problem, net, t, scales)
         # The ξ come from NumPy's generator seeded by fold_in(k, 1): for attempt 0 that is
         # also attempt 1's init key, whose θ jax draws by threefry, an unrelated stream.
-        return _spread_hyperplanes(problem, net, t, jax.random.fold_in(k, 1))
+        t = _spread_hyperplanes(problem, net, t, jax.random.fold_in(k, 1))
+        return _fit_output_scales(problem, net, col, data, t)
 
     data_val = _validation_data(problem, net, x, kw) if mesh is None else None
     hooks = _validated_polish(the_solver, col, data_val)
@@ -391,6 +392,58 @@ def _output_scales(col, data) -> list[float]:
         m = float(np.max(np.abs(distributed.gather_to_host(B)))) if B.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
+
+
+def _fit_output_scales(problem, net, col, data, theta):
+    """θ0 with component k's output layer times c_k = min(1, |r_0| / |d_k|): r_0 are the
+    residuals of N = 0 and d_k = r(θ0 with only component k) - r_0 the initial network's
+    contribution, so the random start adds at most as much to the residual as the problem
+    itself has, whatever the units of u. Kept only when it lowers the loss (r is not affine
+    in the output layer for a nonlinear equation); the coefficients φ unchanged. K + 2
+    residual evaluations (3 for one component) through the residual program the validation
+    shares, the sums over rows on the devices (``data`` may be split over a mesh, θ is
+    replicated).
+
+    The output layer starts O(1/max|B|) (:func:`_output_scales`) whatever the size of u:
+    with u = a·sin πx sin πy on the unit square (2×16, 1024 points), a = 1e-8 converged
+    (xtol) at rel-L2 2e-4 and 4e-4 (seeds 0, 1) and a = 1e-4 at 2.6e-8 … 4.5e-8, where a = 1
+    reaches 1e-11. Shrinking only: the least-squares factor (the best c along the output
+    layer, which also grows it) reached 1.5e-10 at a = 1e-8 and 10× lower errors on Lagaris
+    PDE 1, Bratu and the 2-D nonlinear diffusion (|r_0|/|d| = 0.02-0.4), but where the
+    random start hardly correlates with the solution it shrank the output towards the
+    saddle N = 0 (Helmholtz 2-D: c ≈ 0.03-0.16, rel-L2 7e-11 → 1.2e-9) and where it grew the
+    output (Poisson 5-D, c ≈ 7-15) the worst seed went 1e-8 → 3.5e-8
+    (``benchmarks/results/robustness-fit-cpu.md``, notes).
+    """
+    nt, n_k = net.num_params, problem.components
+    host = np.array(distributed.to_host(theta))
+
+    def only(keep):
+        t = host.copy()
+        for i in range(n_k):
+            if i not in keep:
+                t[i * nt:(i + 1) * nt] = 0.0
+        return residuals_jit(col, t, data)
+
+    r0, full = only(()), residuals_jit(col, host, data)
+    alone = [only((i,)) for i in range(n_k)] if n_k > 1 else [full]
+    d_sq, r0_sq, full_sq = (distributed.gather_to_host(a).astype(np.float64)
+                            for a in _fit_norms(alone, r0, full))  # fmt: skip
+    c = np.minimum(1.0, np.sqrt(r0_sq / np.where(d_sq > 0, d_sq, np.inf)))
+    if np.all(c == 1.0) or not np.all(np.isfinite(c) & (c > 0)):
+        return theta
+    fitted = _per_component(problem, net, theta, lambda k, t: _nets.scale_output(net, t, c[k]))
+    r_fit = residuals_jit(col, np.asarray(distributed.to_host(fitted)), data)
+    fit_sq = float(distributed.gather_to_host(_fit_norms([r_fit], r_fit, r_fit)[2]))
+    return fitted if fit_sq < float(full_sq) else theta
+
+
+@jax.jit
+def _fit_norms(alone: list, r0, full):
+    """(|alone_k - r_0|² (K,), |r_0|², |full|²) of residual vectors (R,), for
+    :func:`_fit_output_scales`."""
+    D = jnp.stack(alone, axis=1) - r0[:, None]
+    return jnp.sum(D * D, axis=0), r0 @ r0, full @ full
 
 
 def _per_component(problem, net, theta, fn):
