@@ -407,9 +407,10 @@ def _fit_output_scales(problem, net, col, data, theta):
     The output layer starts O(1/max|B|) (:func:`_output_scales`) whatever the size of u:
     with u = a·sin πx sin πy on the unit square (2×16, 1024 points), a = 1e-8 converged
     (xtol) at rel-L2 2e-4 and 4e-4 (seeds 0, 1) and a = 1e-4 at 2.6e-8 … 4.5e-8, where a = 1
-    reaches 1e-11. Shrinking only: the least-squares factor (the best c along the output
-    layer, which also grows it) reached 1.5e-10 at a = 1e-8 and 10× lower errors on Lagaris
-    PDE 1, Bratu and the 2-D nonlinear diffusion (|r_0|/|d| = 0.02-0.4), but where the
+    reaches 1e-11; with the shrink, 2.0e-10 … 3.4e-10 and 1.8e-11 … 2.3e-11 (seeds 0-2,
+    ``benchmarks/amplitude.py``). Shrinking only: the least-squares factor (the best c along
+    the output layer, which also grows it) reached 1.5e-10 at a = 1e-8 and 10× lower errors
+    on Lagaris PDE 1, Bratu and the 2-D nonlinear diffusion (|r_0|/|d| = 0.02-0.4), but where the
     random start hardly correlates with the solution it shrank the output towards the
     saddle N = 0 (Helmholtz 2-D: c ≈ 0.03-0.16, rel-L2 7e-11 → 1.2e-9) and where it grew the
     output (Poisson 5-D, c ≈ 7-15) the worst seed went 1e-8 → 3.5e-8
@@ -434,7 +435,7 @@ def _fit_output_scales(problem, net, col, data, theta):
         return theta
     fitted = _per_component(problem, net, theta, lambda k, t: _nets.scale_output(net, t, c[k]))
     r_fit = residuals_jit(col, np.asarray(distributed.to_host(fitted)), data)
-    fit_sq = float(distributed.gather_to_host(_fit_norms([r_fit], r_fit, r_fit)[2]))
+    fit_sq = float(distributed.gather_to_host(_sum_sq(r_fit)))
     return fitted if fit_sq < float(full_sq) else theta
 
 
@@ -444,6 +445,12 @@ def _fit_norms(alone: list, r0, full):
     :func:`_fit_output_scales`."""
     D = jnp.stack(alone, axis=1) - r0[:, None]
     return jnp.sum(D * D, axis=0), r0 @ r0, full @ full
+
+
+@jax.jit
+def _sum_sq(r):
+    """|r|² of a residual vector (R,) (split over a mesh or not)."""
+    return r @ r
 
 
 def _per_component(problem, net, theta, fn):
