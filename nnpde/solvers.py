@@ -108,8 +108,9 @@ def solve(
       key: PRNG key for θ's initialisation and sampled points (default ``jax.random.key(0)``).
       theta0: initial θ (NT,), used as it is; default ``net.init(key)`` per component, its
         first-layer hyperplanes moved to random points of the domain's bounding box on the
-        axes where it reaches outside [-1, 1] and its output layer scaled by 1/max|B|
-        (``_spread_hyperplanes``, ``_output_scales``).
+        axes where it reaches outside [-1, 1], its output layer scaled by 1/max|B| and then
+        shrunk where it would add more to the residual than the problem has
+        (``_spread_hyperplanes``, ``_output_scales``, ``_fit_output_scales``).
       starts: train this many initialisations (one after the other through one compiled
         program) and keep the one with the least loss when its interior residuals are taken
         at the validation points; ``info["starts"]`` lists every start (result, loss,
