@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 import nnpde
 from nnpde import solvers
@@ -113,16 +114,10 @@ def test_nonlinear_equation_never_gets_a_worse_start():
 
 
 def test_a_solution_of_size_1e_minus_8_is_found_to_full_relative_accuracy():
-    """u = 1e-8·sin πx sin πy on the unit square (2×16, 1024 points, seed 0): before the fit,
-    LM's xtol test ended it at rel-L2 2.1e-4 (the output layer had to shrink 1e9×); with it,
-    2.8e-10, as for u of size 1 (7e-12 … 7e-11)."""
-    amp = 1e-8
-    exact = lambda x: amp * jnp.sin(PI * x[0]) * jnp.sin(PI * x[1])  # noqa: E731
-    problem = nnpde.Problem(nnpde.Box((0.0, 0.0), (1.0, 1.0)),
-                            lambda x, u: -u.laplacian - 2 * PI**2 * exact(x),
-                            boundary=[nnpde.Dirichlet(lambda x: 0.0)])  # fmt: skip
-    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (16, 16)), 1024, key=jax.random.key(0))
-    x = problem.domain.test_grid(41)
-    u, ref = np.asarray(sol(x)).ravel(), np.asarray(jax.vmap(exact)(jnp.asarray(x)))
-    assert sol.result == RESULTS.converged, sol.status
-    assert np.linalg.norm(u - ref) / np.linalg.norm(ref) <= 1e-8
+    """u = 1e-8·sin πx sin πy on the unit square (``benchmarks/amplitude.py``: 2×16, 1024
+    points, seed 0, 101² test grid): before the fit, LM's xtol test ended it at rel-L2 2.1e-4
+    (the output layer had to shrink 1e9×); with it, 2.8e-10, as for u of size 1 (7e-12 …
+    7e-11)."""
+    run = load_benchmark("amplitude").run(1e-8, seed=0)  # the benchmark's own problem
+    assert run["result"] == RESULTS.converged.name, run
+    assert run["rel_l2"] <= 1e-8, run
