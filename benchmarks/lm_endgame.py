@@ -58,8 +58,8 @@ def lm_state(name: str, steps: int, seed: int):
     backend = solvers._check_net(problem, net, None)
     col, data = make_collocation(problem, net, x, **solvers.kw_model(None, key, backend,
                                                                       theta.dtype))  # fmt: skip
-    theta = solvers._scale_outputs(problem, net, theta, solvers._output_scales(col, data))
-    theta = solvers._spread_hyperplanes(problem, net, theta, jax.random.fold_in(k_init, 1))
+    theta = solvers._default_start(problem, net, col, data, theta, k_init,
+                                   solvers._output_scales(col, data))  # fmt: skip
     obj = Objective(col, make_shards(col, data, theta, None))
     cfg = nnpde.LM()
     state = cfg.init(obj, data, theta)

@@ -230,13 +230,7 @@ def solve(
     def new_theta(i):
         k = k_init if i == 0 else jax.random.fold_in(k_init, i)
         t = theta if i == 0 else _theta0(problem, net, None, k, points)[0].astype(theta.dtype)
-        if scales is None:
-            return t
-        t = _scale_outputs(problem, net, t, scales)
-        # The ξ come from NumPy's generator seeded by fold_in(k, 1): for attempt 0 that is
-        # also attempt 1's init key, whose θ jax draws by threefry, an unrelated stream.
-        t = _spread_hyperplanes(problem, net, t, jax.random.fold_in(k, 1))
-        return _fit_output_scales(problem, net, col, data, t)
+        return t if scales is None else _default_start(problem, net, col, data, t, k, scales)
 
     data_val = _validation_data(problem, net, x, kw) if mesh is None else None
     hooks = _validated_polish(the_solver, col, data_val)
@@ -393,6 +387,18 @@ def _output_scales(col, data) -> list[float]:
         m = float(np.max(np.abs(distributed.gather_to_host(B)))) if B.size else 1.0
         out.append(1.0 / m if m > 0 and np.isfinite(m) else 1.0)
     return out
+
+
+def _default_start(problem, net, col, data, theta, key, scales):
+    """solve's start from ``net.init(key)``'s θ (NT,): the output layer times ``scales``
+    (1/max|B|, :func:`_output_scales`), the first-layer hyperplanes spread over the domain's
+    box (:func:`_spread_hyperplanes`), the output layer shrunk to the problem's residual
+    (:func:`_fit_output_scales`)."""
+    theta = _scale_outputs(problem, net, theta, scales)
+    # The ξ come from NumPy's generator seeded by fold_in(key, 1): for attempt 0 that is
+    # also attempt 1's init key, whose θ jax draws by threefry, an unrelated stream.
+    theta = _spread_hyperplanes(problem, net, theta, jax.random.fold_in(key, 1))
+    return _fit_output_scales(problem, net, col, data, theta)
 
 
 def _fit_output_scales(problem, net, col, data, theta):
