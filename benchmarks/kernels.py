@@ -82,11 +82,14 @@ WIDTHS = (16, 32, 128)
 POINTS = (1024, 16384)
 DTYPES = ("float32", "float64")
 
-IMPLS = ("hand", "userjit", "autodiff", "folx", "folx_chunked")
+IMPLS = ("hand", "userjit", "jax", "autodiff", "folx", "folx_chunked")
 
 # Headline targets: (id, kernel, dim, width, points, dtype, baseline impl, target ratio, text,
 # hand-written impl: "hand" = the kernel's own jit, "userjit" = inside a caller's jax.jit).
 # Issue 17: the θ-gradient of Σ r ΔN inside a caller's jit with XLA's default options.
+#: kernels that nnpde.native computes in C++ (tanh, float64, CPU); "jax" = their pure-JAX twin.
+NATIVE_KERNELS = ("laplacian_x_vjp",)
+
 HEADLINE_17 = [
     (f"{kernel}-{how}-vs-{base}", kernel, 2, 32, 16384, "float64", base, target, text, how)
     for kernel, base, target, text in (
@@ -425,6 +428,14 @@ def command_line() -> str:
     return env + shlex.join([exe, *sys.argv])
 
 
+def nnpde_native_info() -> dict | None:
+    try:
+        from nnpde import native
+    except ImportError:  # an nnpde without the native kernel
+        return None
+    return native.info()
+
+
 def machine_info(device) -> dict:
     import jaxlib
 
@@ -448,6 +459,7 @@ def machine_info(device) -> dict:
         "jaxlib": jaxlib.__version__,
         "numpy": np.__version__,
         "folx": folx_version,
+        "nnpde_native": nnpde_native_info(),
         "backend": device.platform,
         "device": f"{device} ({getattr(device, 'device_kind', '?')})",
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
@@ -554,6 +566,17 @@ def userjit_impl(module, kernel: str, net, chunk_size) -> Impl:
         return fn(net, *a, **k, **kw)
 
     return jit_impl(user, {})
+
+
+def pure_jax_impl(nnpde, impl: Impl) -> Impl:
+    """``impl`` traced with nnpde's native kernel switched off (``nnpde.native.disabled``):
+    the pure-JAX kernel, XLA's fusions, where the native one would serve."""
+
+    def lower(*args):
+        with nnpde.native.disabled():
+            return impl.lower(*args)
+
+    return Impl(lower, impl.call)
 
 
 def jit_impl(fn, compiler_options: dict) -> Impl:
@@ -824,6 +847,10 @@ def bench_entry(nnpde, kernel, dim, width, n, dtype_name, opts, mem_budget, devi
         "userjit": userjit_impl(nnpde.kernels, kernel, net, opts.chunk_size),
         "autodiff": nnpde_impl(nnpde.autodiff, kernel, net, None, platform, opts.baseline_xla),
     }
+    if kernel in NATIVE_KERNELS and platform == "cpu" and dtype == jnp.float64:
+        if nnpde.native.enabled():  # the pure-JAX kernel beside the native one, in a user's jit
+            user = userjit_impl(nnpde.kernels, kernel, net, opts.chunk_size)
+            impls["jax"] = pure_jax_impl(nnpde, user)
     if kernel in FOLX_KERNELS and not opts.no_folx:
         xla = opts.baseline_xla_options
         impls["folx"] = jit_impl(folx_fn(kernel, net, None, opts.folx_sparsity), xla)
@@ -910,22 +937,24 @@ def table(entries) -> list[str]:
     baselines, ratios (baseline / hand-written; >1: hand-written is faster), compile times."""
     rows = [
         (
-            "| kernel | D | M | P | dtype | hand ms | userjit ms | autodiff ms | autodiff/hand "
+            "| kernel | D | M | P | dtype | hand ms | userjit ms | pure-JAX ms | pure-JAX/userjit "
+            "| autodiff ms | autodiff/hand "
             "| autodiff/userjit | folx ms | folx/userjit | folx chunked ms "
             "| folx chunked/hand | folx chunked/userjit | compile s hand | compile s userjit "
             "| compile s autodiff |"
         ),
-        "|---|---:|---:|---:|---|" + "---:|" * 13,
+        "|---|---:|---:|---:|---|" + "---:|" * 15,
     ]
     for e in entries:
         head = f"| {e['kernel']} | {e['dim']} | {e['width']} | {e['points']} | {e['dtype']} "
         if e.get("skipped"):
-            rows.append(head + f"| {e['skipped']} |" + " — |" * 12)
+            rows.append(head + f"| {e['skipped']} |" + " — |" * 14)
             continue
         im = e["impls"]
         rows.append(
             head
-            + f"| {_ms(im.get('hand'))} | {_ms(im.get('userjit'))} | {_ms(im.get('autodiff'))} "
+            + f"| {_ms(im.get('hand'))} | {_ms(im.get('userjit'))} | {_ms(im.get('jax'))} "
+            + f"| {_ratio(e, 'jax', 'ratios_userjit')} | {_ms(im.get('autodiff'))} "
             + f"| {_ratio(e, 'autodiff')} | {_ratio(e, 'autodiff', 'ratios_userjit')} "
             + f"| {_ms(im.get('folx'))} | {_ratio(e, 'folx', 'ratios_userjit')} "
             + f"| {_ms(im.get('folx_chunked'))} | {_ratio(e, 'folx_chunked')} "
@@ -999,7 +1028,7 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
         f"- jax {meta['jax']}, jaxlib {meta['jaxlib']}, numpy {meta['numpy']}, "
         f"folx {meta['folx']}, Python {meta['python']}"
         + (f", XLA_FLAGS={meta['xla_flags']!r}" if meta["xla_flags"] else ""),
-        f"- nnpde git: {meta['git']}",
+        f"- nnpde git: {meta['git']}; native kernel: {meta.get('nnpde_native')}",
         (
             f"- date: {meta['date']}; total runtime {meta.get('runtime_s', 0):.0f} s; load "
             f"average (1, 5, 15 min) at start {meta.get('load_average_start')}, "
@@ -1025,7 +1054,10 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
         "hand = the kernel's own jit called at top level (XLA options "
         f"{nnpde_opts}); userjit = the kernel inside a caller's "
         "`jax.jit(lambda theta, x, ...: K.kernel(net, theta, x, ...))` with XLA's default "
-        "options (the kernel is inlined into it); the baselines (autodiff twins, folx) are "
+        "options (the kernel is inlined into it); for the kernels `nnpde.native` computes in "
+        "C++ (laplacian_x_vjp: tanh, float64, CPU) both are the native kernel and pure-JAX = "
+        "the pure-JAX kernel (XLA's fusions) in a caller's jit, traced under "
+        "`nnpde.native.disabled()`; the baselines (autodiff twins, folx) are "
         "compiled with "
         f"{opts.baseline_xla_options or 'XLA defaults'} (--baseline-xla {opts.baseline_xla}). "
         f"Hand-written chunk_size: {opts.chunk_size or 'default'}. Outputs over "

@@ -28,6 +28,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from nnpde import native
+
 __all__ = ["compiler_options", "kernel_jit"]
 
 _CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"}
@@ -64,12 +66,13 @@ def kernel_jit(fn=None, *, static_argnames=("net", "chunk_size"), tuned: bool = 
     jitted: dict = {}
 
     def get(backend: str):
-        if backend not in jitted:
+        key = (backend, native.enabled())  # a trace holds the native kernel or not
+        if key not in jitted:
             opts = compiler_options(backend) if tuned else {}
-            jitted[backend] = jax.jit(
+            jitted[key] = jax.jit(
                 fn, static_argnames=static_argnames, compiler_options=opts or None
             )
-        return jitted[backend]
+        return jitted[key]
 
     plain = jax.jit(fn, static_argnames=static_argnames)
 

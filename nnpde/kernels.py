@@ -65,7 +65,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from nnpde import _cols
+from nnpde import _cols, native
 from nnpde._checks import check_chunk_size, check_inputs, check_weights
 from nnpde._jit import kernel_jit
 from nnpde.network import Params, TwoLayerNet
@@ -390,9 +390,17 @@ def _value_vjp_block(net: TwoLayerNet, p: Params, x, alpha) -> Params:
 
 
 def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
-    p = net.unpack(theta)
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
+    if native.serves(net, x, beta, h, lap):  # fused C++ kernel (nnpde.native), this as fallback
+        alpha = jnp.zeros_like(lap) if alpha is None else alpha
+        pure = lambda t, y, a, w: _vjp_jax(net, t, y, a, None, None, w, chunk_size)  # noqa: E731
+        return native.value_laplacian_vjp(net, theta, x, alpha, lap, pure)
+    return _vjp_jax(net, theta, x, alpha, beta, h, lap, chunk_size)
+
+
+def _vjp_jax(net, theta, x, alpha, beta, h, lap, chunk_size):
+    p = net.unpack(theta)
     chunk = _sum_chunk(x.shape[1], beta, h, lap) if chunk_size is None else chunk_size
     if beta is None and h is None and lap is None:  # the value alone: points first
         block = functools.partial(_value_vjp_block, net, p)

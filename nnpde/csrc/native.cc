@@ -1,0 +1,196 @@
+// nnpde._native: a fused CPU kernel for the θ-gradient of Σ_p α_p N(x_p, θ) + r_p ΔN(x_p, θ)
+// of the two-layer tanh network (seed 000), called from JAX through the XLA FFI (nnpde/native.py).
+//
+// One pass over blocks of 64 points does the forward pass, the Laplacian and its reverse pass
+// with every intermediate in cache; XLA's fused version writes (P, S, M) intermediates to
+// memory between its products (issue 17). The points are split into a fixed number of chunks
+// (it depends on P only, so the result does not depend on the number of threads) that XLA's
+// intra-op thread pool and the calling thread claim; the per-chunk gradients are summed in
+// chunk order. The kernel is compiled for AVX-512, AVX2 and the baseline instruction set and
+// the best one the CPU supports is chosen when the module loads.
+//
+// The XLA FFI headers under csrc/xla are copied from jaxlib 0.10.2 (Apache-2.0); the FFI's C
+// API is versioned, so a handler built against them runs with later jaxlib releases.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+constexpr int64_t NB = 64;  // points per block
+
+struct Net {  // θ unpacked, hidden widths padded to multiples of 4 with zero weights
+  int64_t d, m1, m2, m1p, m2p, s;  // s = D + 2 stacked column groups
+  std::vector<double> w, wt, v, b, a, c, lam;  // w (m2p x m1p), wt its transpose, v (m1p x d)
+};
+
+Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2) {
+  Net n;
+  n.d = d; n.m1 = m1; n.m2 = m2; n.s = d + 2;
+  n.m1p = (m1 + 3) / 4 * 4; n.m2p = (m2 + 3) / 4 * 4;
+  n.w.assign(n.m2p * n.m1p, 0.0); n.wt.assign(n.m1p * n.m2p, 0.0);
+  n.v.assign(n.m1p * d, 0.0); n.b.assign(n.m1p, 0.0); n.lam.assign(n.m1p, 0.0);
+  n.a.assign(n.m2p, 0.0); n.c.assign(n.m2p, 0.0);
+  const double *a = th, *w = th + m2, *c = w + m1 * m2, *v = c + m2, *b = v + m1 * d;
+  for (int64_t j = 0; j < m2; ++j) {
+    n.a[j] = a[j]; n.c[j] = c[j];
+    for (int64_t k = 0; k < m1; ++k) n.w[j * n.m1p + k] = n.wt[k * n.m2p + j] = w[j * m1 + k];
+  }
+  for (int64_t k = 0; k < m1; ++k) {
+    n.b[k] = b[k];
+    for (int64_t i = 0; i < d; ++i) {
+      n.v[k * d + i] = v[k * d + i];
+      n.lam[k] += v[k * d + i] * v[k * d + i];
+    }
+  }
+  return n;
+}
+
+struct Shared {  // one call's work, owned jointly by the caller and the pool's tasks
+  Net net;
+  const double *x = nullptr, *alpha = nullptr, *r = nullptr;
+  int64_t p = 0, chunk = 0, nchunks = 0;
+  std::vector<std::vector<double>> parts;  // per-chunk gradients (NT each)
+  std::atomic<int64_t> next{0}, done{0};
+};
+
+}  // namespace
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NNPDE_X86_CLONES 1
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx2,fma")
+namespace isa_avx512 {
+#define NNPDE_W 8
+#define NNPDE_TC 4
+#define NNPDE_TK 4
+#include "lap_vjp_kernel.inc"
+#undef NNPDE_W
+#undef NNPDE_TC
+#undef NNPDE_TK
+}  // namespace isa_avx512
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace isa_avx2 {
+#define NNPDE_W 4
+#define NNPDE_TC 2
+#define NNPDE_TK 2
+#include "lap_vjp_kernel.inc"
+#undef NNPDE_W
+#undef NNPDE_TC
+#undef NNPDE_TK
+}  // namespace isa_avx2
+#pragma GCC pop_options
+#endif
+
+namespace isa_base {
+#define NNPDE_W 2
+#define NNPDE_TC 2
+#define NNPDE_TK 2
+#include "lap_vjp_kernel.inc"
+#undef NNPDE_W
+#undef NNPDE_TC
+#undef NNPDE_TK
+}  // namespace isa_base
+
+namespace {
+
+using RunFn = void (*)(Shared&);
+
+struct Isa {
+  RunFn run;
+  const char* name;
+};
+
+// The best variant the CPU supports; NNPDE_NATIVE_ISA=avx2 or baseline caps it (tests).
+Isa choose_isa() {
+  const char* cap = std::getenv("NNPDE_NATIVE_ISA");
+  const std::string want = cap ? cap : "";
+#ifdef NNPDE_X86_CLONES
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (want != "avx2" && want != "baseline" && avx2 && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512dq"))
+    return {isa_avx512::run, "avx512"};
+  if (want != "baseline" && avx2) return {isa_avx2::run, "avx2"};
+#endif
+  return {isa_base::run, "baseline"};
+}
+
+const Isa kIsa = choose_isa();
+
+ffi::Error ValueLaplacianVjpImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
+                      ffi::Buffer<ffi::F64> alpha, ffi::Buffer<ffi::F64> r,
+                      ffi::ResultBuffer<ffi::F64> g, int64_t m1, int64_t m2) {
+  const auto dims = x.dimensions();
+  if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde value_laplacian_vjp: x must be (P, D)");
+  const int64_t p = dims[0], d = dims[1], nt = m1 * (1 + d + m2) + 2 * m2;
+  if (static_cast<int64_t>(theta.element_count()) != nt ||
+      static_cast<int64_t>(r.element_count()) != p ||
+      static_cast<int64_t>(alpha.element_count()) != p ||
+      static_cast<int64_t>(g->element_count()) != nt)
+    return ffi::Error::InvalidArgument("nnpde value_laplacian_vjp: theta, alpha, r or the output has a wrong size");
+  auto st = std::make_shared<Shared>();
+  st->net = make_net(theta.typed_data(), d, m1, m2);
+  st->x = x.typed_data();
+  st->alpha = alpha.typed_data();
+  st->r = r.typed_data();
+  st->p = p;
+  // At most 64 chunks of whole blocks: a function of P alone (deterministic sums).
+  const int64_t blocks = (p + NB - 1) / NB;
+  st->chunk = std::max<int64_t>(1, (blocks + 63) / 64) * NB;
+  st->nchunks = (p + st->chunk - 1) / st->chunk;
+  st->parts.assign(st->nchunks, std::vector<double>(nt, 0.0));
+  const int64_t helpers = std::min<int64_t>(pool.num_threads(), st->nchunks) - 1;
+  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([st] { kIsa.run(*st); });
+  kIsa.run(*st);  // the caller works too; late helpers find no chunk and touch only st
+  while (st->done.load(std::memory_order_acquire) < st->nchunks) std::this_thread::yield();
+  double* out = g->typed_data();
+  std::fill(out, out + nt, 0.0);
+  for (const auto& part : st->parts)
+    for (int64_t i = 0; i < nt; ++i) out[i] += part[i];
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeValueLaplacianVjpF64, ValueLaplacianVjpImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // theta (NT,)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // x (P, D)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // alpha (P,)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // r (P,)
+                                  .Ret<ffi::Buffer<ffi::F64>>()  // gradient (NT,)
+                                  .Attr<int64_t>("m1")
+                                  .Attr<int64_t>("m2"));
+
+static PyModuleDef native_module = {PyModuleDef_HEAD_INIT, "_native",
+                                    "nnpde's fused CPU kernels (XLA FFI handlers).", -1};
+
+PyMODINIT_FUNC PyInit__native(void) {
+  PyObject* m = PyModule_Create(&native_module);
+  if (m == nullptr) return nullptr;
+  PyObject* cap = PyCapsule_New(reinterpret_cast<void*>(NnpdeValueLaplacianVjpF64), nullptr, nullptr);
+  if (cap == nullptr || PyModule_AddObject(m, "value_laplacian_vjp_f64", cap) < 0 ||
+      PyModule_AddStringConstant(m, "isa", kIsa.name) < 0) {
+    Py_XDECREF(cap);
+    Py_DECREF(m);
+    return nullptr;
+  }
+  return m;
+}

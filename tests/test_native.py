@@ -1,0 +1,160 @@
+"""The fused native kernel (nnpde.native, nnpde/csrc): Σ_p α_p ∂N_p/∂θ + λ_p ∂ΔN_p/∂θ.
+
+It is checked against the autodiff twins (jax.grad through jax.hessian) in float64 to F64_RTOL,
+against the pure-JAX kernel it replaces, in every instruction-set variant, under jit, vmap and
+differentiation, and it must hand back everything it does not serve.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import F64_RTOL, rel_err
+
+import nnpde
+from nnpde import autodiff, kernels, native
+
+TARGET = "nnpde_value_laplacian_vjp_f64"
+
+
+def _case(dim, hidden, p, seed=0, scale=1.0, activation="tanh", dtype=jnp.float64):
+    net = nnpde.TwoLayerNet(dim, hidden, activation)
+    k = jax.random.split(jax.random.key(seed), 4)
+    theta = (scale * net.init(k[0])).astype(dtype)
+    x = jax.random.uniform(k[1], (p, dim), dtype, -1.5, 1.5)
+    return net, theta, x, jax.random.normal(k[2], (p,), dtype), jax.random.normal(k[3], (p,), dtype)
+
+
+def _lowered(fn, *args) -> str:
+    return jax.jit(fn).lower(*args).as_text()
+
+
+def test_built_where_a_compiler_is_found():
+    """`pip install` builds the extension wherever a C++ compiler is on PATH (CI has one)."""
+    if shutil.which("c++") is None and shutil.which("g++") is None:
+        assert not native.info()["built"] or native.info()["isa"] is not None
+        return
+    info = native.info()
+    assert info["built"], info["reason"]
+    assert info["isa"] in ("avx512", "avx2", "baseline")
+
+
+SIZES = [(1, (5, 7), 1), (1, (32, 32), 63), (2, (32, 32), 64), (2, (10, 10), 65),
+         (3, (17, 9), 1000), (10, (32, 32), 777), (2, (32, 32), 5000)]  # fmt: skip
+
+
+@pytest.mark.parametrize("dim,hidden,p", SIZES)
+def test_matches_autodiff(dim, hidden, p):
+    net, theta, x, r, a = _case(dim, hidden, p)
+    assert native.serves(net, x, None, None, r)
+    got = kernels.laplacian_x_vjp(net, theta, x, r)
+    assert rel_err(got, autodiff.laplacian_x_vjp(net, theta, x, r)) <= F64_RTOL
+    both = kernels.operator_vjp(net, theta, x, value=a, laplacian=r)
+    want = autodiff.value_vjp(net, theta, x, a) + autodiff.laplacian_x_vjp(net, theta, x, r)
+    assert rel_err(both, want) <= F64_RTOL
+
+
+@pytest.mark.parametrize("scale", [0.05, 8.0])
+def test_small_and_saturated_arguments(scale):
+    """tanh near 0 (expm1 without cancellation) and saturated (|A| ~ 50)."""
+    net, theta, x, r, _ = _case(2, (16, 12), 300, seed=3, scale=scale)
+    got = kernels.laplacian_x_vjp(net, theta, x, r)
+    assert rel_err(got, autodiff.laplacian_x_vjp(net, theta, x, r)) <= F64_RTOL
+
+
+def test_the_call_is_native_and_disabled_is_pure():
+    net, theta, x, r, _ = _case(2, (8, 8), 100)
+
+    def fn():  # a new function each time: jax caches a trace per function
+        return lambda t, y, w: kernels.laplacian_x_vjp(net, t, y, w)
+
+    assert TARGET in _lowered(fn(), theta, x, r)
+    with native.disabled():
+        assert not native.enabled()
+        assert TARGET not in _lowered(fn(), theta, x, r)
+        pure = jax.jit(fn())(theta, x, r)
+    assert native.enabled()
+    assert rel_err(jax.jit(fn())(theta, x, r), pure) <= 1e-12
+
+
+def test_repeatable_bit_for_bit():
+    net, theta, x, r, _ = _case(2, (32, 32), 20000, seed=5)
+    first = np.asarray(kernels.laplacian_x_vjp(net, theta, x, r))
+    for _ in range(3):
+        np.testing.assert_array_equal(np.asarray(kernels.laplacian_x_vjp(net, theta, x, r)), first)
+
+
+def test_vmap_and_derivatives_follow_the_pure_kernel():
+    net, theta, x, r, a = _case(2, (9, 11), 50, seed=2)
+    thetas = jnp.stack([theta, 0.5 * theta, -theta])
+    batched = jax.vmap(lambda t: kernels.laplacian_x_vjp(net, t, x, r))(thetas)
+    for t, g in zip(thetas, batched):
+        assert rel_err(g, autodiff.laplacian_x_vjp(net, t, x, r)) <= F64_RTOL
+
+    def f(t, y):
+        return kernels.operator_vjp(net, t, y, value=a, laplacian=r)
+
+    v, u = jax.random.normal(jax.random.key(9), theta.shape), jnp.ones_like(x)
+    tangent = jax.jvp(f, (theta, x), (v, u))[1]
+    with native.disabled():
+        want = jax.jvp(f, (theta, x), (v, u))[1]
+    assert rel_err(tangent, want) <= 1e-12
+    grad = jax.grad(lambda t: jnp.sum(f(t, x) ** 2))(theta)
+    with native.disabled():
+        want = jax.grad(lambda t: jnp.sum(f(t, x) ** 2))(theta)
+    assert rel_err(grad, want) <= 1e-12
+
+
+@pytest.mark.parametrize("what", ["float32", "sin", "grad weights", "hessian weights", "no lap"])
+def test_hands_back_what_it_does_not_serve(what):
+    dtype = jnp.float32 if what == "float32" else jnp.float64
+    net, theta, x, r, a = _case(2, (6, 5), 40, activation="sin" if what == "sin" else "tanh",
+                                dtype=dtype)  # fmt: skip
+    kw = {"laplacian": r}
+    if what == "grad weights":
+        kw["grad"] = jnp.ones_like(x)
+    if what == "hessian weights":
+        kw["hessian"] = jnp.ones(x.shape + (2,), x.dtype)
+    if what == "no lap":
+        kw = {"value": a}
+    slots = [kw.get(k) for k in ("grad", "hessian", "laplacian")]
+    assert not native.serves(net, x, *slots)
+    fn = lambda t, y: kernels.operator_vjp(net, t, y, **kw)  # noqa: E731
+    assert TARGET not in _lowered(fn, theta, x)
+
+
+def test_every_instruction_set_variant_agrees(tmp_path):
+    """NNPDE_NATIVE_ISA caps the variant chosen at load: each must give the same gradient."""
+    code = textwrap.dedent("""
+        import jax, numpy as np, nnpde
+        jax.config.update("jax_enable_x64", True)
+        from nnpde import kernels, native
+        net = nnpde.TwoLayerNet(3, (13, 10), "tanh")
+        k = jax.random.split(jax.random.key(4), 3)
+        theta, x = net.init(k[0]), jax.random.uniform(k[1], (333, 3))
+        r = jax.random.normal(k[2], (333,))
+        np.save(__import__("sys").argv[1], np.asarray(kernels.laplacian_x_vjp(net, theta, x, r)))
+        print(native.info()["isa"])
+    """)  # fmt: skip
+    got = {}
+    for cap in ("", "avx2", "baseline"):
+        env = dict(os.environ, NNPDE_NATIVE_ISA=cap)
+        out = str(tmp_path / f"variant-{cap or 'best'}.npy")
+        res = subprocess.run([sys.executable, "-c", code, out], env=env, capture_output=True,
+                             text=True, timeout=300, check=True)  # fmt: skip
+        got[res.stdout.strip()] = np.load(out)
+    assert "baseline" in got
+    net = nnpde.TwoLayerNet(3, (13, 10), "tanh")
+    k = jax.random.split(jax.random.key(4), 3)
+    theta, x = net.init(k[0]), jax.random.uniform(k[1], (333, 3))
+    want = autodiff.laplacian_x_vjp(net, theta, x, jax.random.normal(k[2], (333,)))
+    for isa, g in got.items():
+        assert rel_err(g, want) <= F64_RTOL, isa
