@@ -88,7 +88,7 @@ IMPLS = ("hand", "userjit", "jax", "autodiff", "folx", "folx_chunked")
 # hand-written impl: "hand" = the kernel's own jit, "userjit" = inside a caller's jax.jit).
 # Issue 17: the θ-gradient of Σ r ΔN inside a caller's jit with XLA's default options.
 #: kernels that nnpde.native computes in C++ (tanh, float64, CPU); "jax" = their pure-JAX twin.
-NATIVE_KERNELS = ("laplacian_x_vjp",)
+NATIVE_KERNELS = ("laplacian_x_vjp", "value_vjp", "grad_theta")
 
 HEADLINE_17 = [
     (f"{kernel}-{how}-vs-{base}", kernel, 2, 32, 16384, "float64", base, target, text, how)

@@ -4,7 +4,7 @@ The network is the two-hidden-layer N(x, θ) of seed 000; :mod:`nnpde.kernels` h
 hand-written derivatives and :mod:`nnpde.autodiff` their ``jax.grad``/``jax.hessian`` twins.
 """
 
-from nnpde import adaptive, autodiff, backprop, distributed, kernels, problems
+from nnpde import adaptive, autodiff, backprop, distributed, kernels, native, problems
 from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
 from nnpde.domains import BoundarySample, Box, Disk, Interval
@@ -78,6 +78,7 @@ __all__ = [
     "kernels",
     "list_activations",
     "load",
+    "native",
     "problems",
     "register_activation",
     "solve",

@@ -181,8 +181,7 @@ def _sum_blocks(fn: Callable, chunk: int | None, *args):
     return lax.scan(body, init, rest)[0]
 
 
-def _map_blocks(fn: Callable, chunk: int | None, *args, rows: bool = False,
-                cpu: int | None = None):
+def _map_blocks(fn: Callable, chunk: int | None, *args, rows: bool = False, cpu: int | None = None):
     """Per-point ``fn(*args)`` (leading axis P in and out), in blocks of ``chunk`` points
     (default: ``_default_chunk(rows, cpu=cpu)``)."""
     n = args[0].shape[0]
@@ -392,8 +391,7 @@ def _value_vjp_block(net: TwoLayerNet, p: Params, x, alpha) -> Params:
 def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
-    if native.serves(net, x, beta, h, lap):  # fused C++ kernel (nnpde.native), this as fallback
-        alpha = jnp.zeros_like(lap) if alpha is None else alpha
+    if native.serves(net, x, alpha, beta, h, lap):  # fused C++ kernel (nnpde.native)
         pure = lambda t, y, a, w: _vjp_jax(net, t, y, a, None, None, w, chunk_size)  # noqa: E731
         return native.value_laplacian_vjp(net, theta, x, alpha, lap, pure)
     return _vjp_jax(net, theta, x, alpha, beta, h, lap, chunk_size)
@@ -568,9 +566,27 @@ def _packed(block):
 #: jax.grad's twin 53-55 and 238-246. Writing the (P, NT) output alone takes 37 ms of the 55.
 GRAD_THETA_CHUNK = 1 << 16
 
+_grad_theta_jax = _pointwise(
+    "grad_theta", 1, _packed(_grad_theta_block), rows=True, chunk=GRAD_THETA_CHUNK
+)
+
+
+def _grad_theta(net, theta, x, *, chunk_size=None):
+    theta, x = check_inputs(net, theta, x, "grad_theta", 1)
+    check_chunk_size(chunk_size, "grad_theta")
+    if x.shape[0] and native.serves_rows(net, x):  # fused C++ rows (nnpde.native)
+        pure = lambda t, y: _grad_theta_jax(net, t, y, chunk_size=chunk_size)  # noqa: E731
+        return native.grad_theta(net, theta, x, pure)
+    return _grad_theta_jax(net, theta, x, chunk_size=chunk_size)
+
+
+_grad_theta.__name__ = _grad_theta.__qualname__ = "grad_theta"
 grad_theta = _doc(
-    _pointwise("grad_theta", 1, _packed(_grad_theta_block), rows=True, chunk=GRAD_THETA_CHUNK),
-    """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).""",
+    _grad_theta,
+    """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).
+
+    For a tanh network in float64 on the CPU the rows come from the native kernel
+    (:mod:`nnpde.native`; ``chunk_size`` then only affects its pure-JAX fallback).""",
 )
 
 

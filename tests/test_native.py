@@ -1,4 +1,5 @@
-"""The fused native kernel (nnpde.native, nnpde/csrc): Σ_p α_p ∂N_p/∂θ + λ_p ∂ΔN_p/∂θ.
+"""The fused native kernels (nnpde.native, nnpde/csrc): Σ_p α_p ∂N_p/∂θ + λ_p ∂ΔN_p/∂θ and the
+rows ∂N_p/∂θ (grad_theta).
 
 It is checked against the autodiff twins (jax.grad through jax.hessian) in float64 to F64_RTOL,
 against the pure-JAX kernel it replaces, in every instruction-set variant, under jit, vmap and
@@ -23,6 +24,7 @@ import nnpde
 from nnpde import autodiff, kernels, native
 
 TARGET = "nnpde_value_laplacian_vjp_f64"
+ROWS_TARGET = "nnpde_grad_theta_f64"
 
 
 def _case(dim, hidden, p, seed=0, scale=1.0, activation="tanh", dtype=jnp.float64):
@@ -54,12 +56,20 @@ SIZES = [(1, (5, 7), 1), (1, (32, 32), 63), (2, (32, 32), 64), (2, (10, 10), 65)
 @pytest.mark.parametrize("dim,hidden,p", SIZES)
 def test_matches_autodiff(dim, hidden, p):
     net, theta, x, r, a = _case(dim, hidden, p)
-    assert native.serves(net, x, None, None, r)
+    assert native.serves(net, x, None, None, None, r)
     got = kernels.laplacian_x_vjp(net, theta, x, r)
     assert rel_err(got, autodiff.laplacian_x_vjp(net, theta, x, r)) <= F64_RTOL
     both = kernels.operator_vjp(net, theta, x, value=a, laplacian=r)
     want = autodiff.value_vjp(net, theta, x, a) + autodiff.laplacian_x_vjp(net, theta, x, r)
     assert rel_err(both, want) <= F64_RTOL
+    assert native.serves(net, x, a, None, None, None)  # the value alone
+    assert (
+        rel_err(kernels.value_vjp(net, theta, x, a), autodiff.value_vjp(net, theta, x, a))
+        <= F64_RTOL
+    )
+    assert native.serves_rows(net, x)
+    rows = kernels.grad_theta(net, theta, x)
+    assert rel_err(rows, autodiff.grad_theta(net, theta, x)) <= F64_RTOL
 
 
 @pytest.mark.parametrize("scale", [0.05, 8.0])
@@ -68,21 +78,29 @@ def test_small_and_saturated_arguments(scale):
     net, theta, x, r, _ = _case(2, (16, 12), 300, seed=3, scale=scale)
     got = kernels.laplacian_x_vjp(net, theta, x, r)
     assert rel_err(got, autodiff.laplacian_x_vjp(net, theta, x, r)) <= F64_RTOL
+    assert (
+        rel_err(kernels.grad_theta(net, theta, x), autodiff.grad_theta(net, theta, x)) <= F64_RTOL
+    )
 
 
-def test_the_call_is_native_and_disabled_is_pure():
+@pytest.mark.parametrize(
+    "kernel,target",
+    [("laplacian_x_vjp", TARGET), ("value_vjp", TARGET), ("grad_theta", ROWS_TARGET)],
+)
+def test_the_call_is_native_and_disabled_is_pure(kernel, target):
     net, theta, x, r, _ = _case(2, (8, 8), 100)
+    args = (theta, x) if kernel == "grad_theta" else (theta, x, r)
 
     def fn():  # a new function each time: jax caches a trace per function
-        return lambda t, y, w: kernels.laplacian_x_vjp(net, t, y, w)
+        return lambda *a: getattr(kernels, kernel)(net, *a)
 
-    assert TARGET in _lowered(fn(), theta, x, r)
+    assert target in _lowered(fn(), *args)
     with native.disabled():
         assert not native.enabled()
-        assert TARGET not in _lowered(fn(), theta, x, r)
-        pure = jax.jit(fn())(theta, x, r)
+        assert target not in _lowered(fn(), *args)
+        pure = jax.jit(fn())(*args)
     assert native.enabled()
-    assert rel_err(jax.jit(fn())(theta, x, r), pure) <= 1e-12
+    assert rel_err(jax.jit(fn())(*args), pure) <= 1e-12
 
 
 def test_repeatable_bit_for_bit():
@@ -111,24 +129,31 @@ def test_vmap_and_derivatives_follow_the_pure_kernel():
     with native.disabled():
         want = jax.grad(lambda t: jnp.sum(f(t, x) ** 2))(theta)
     assert rel_err(grad, want) <= 1e-12
+    rows = jax.vmap(lambda t: kernels.grad_theta(net, t, x))(thetas)
+    for t, g in zip(thetas, rows):
+        assert rel_err(g, autodiff.grad_theta(net, t, x)) <= F64_RTOL
+    jac = jax.jacfwd(lambda t: kernels.grad_theta(net, t, x[:5]))(theta)
+    want = jax.jacfwd(lambda t: autodiff.grad_theta(net, t, x[:5]))(theta)
+    assert rel_err(jac, want) <= 1e-10
 
 
-@pytest.mark.parametrize("what", ["float32", "sin", "grad weights", "hessian weights", "no lap"])
+@pytest.mark.parametrize("what", ["float32", "sin", "grad weights", "hessian weights"])
 def test_hands_back_what_it_does_not_serve(what):
     dtype = jnp.float32 if what == "float32" else jnp.float64
-    net, theta, x, r, a = _case(2, (6, 5), 40, activation="sin" if what == "sin" else "tanh",
+    net, theta, x, r, _ = _case(2, (6, 5), 40, activation="sin" if what == "sin" else "tanh",
                                 dtype=dtype)  # fmt: skip
     kw = {"laplacian": r}
     if what == "grad weights":
         kw["grad"] = jnp.ones_like(x)
     if what == "hessian weights":
         kw["hessian"] = jnp.ones(x.shape + (2,), x.dtype)
-    if what == "no lap":
-        kw = {"value": a}
     slots = [kw.get(k) for k in ("grad", "hessian", "laplacian")]
-    assert not native.serves(net, x, *slots)
+    assert not native.serves(net, x, kw.get("value"), *slots)
     fn = lambda t, y: kernels.operator_vjp(net, t, y, **kw)  # noqa: E731
     assert TARGET not in _lowered(fn, theta, x)
+    if what in ("float32", "sin"):
+        assert not native.serves_rows(net, x)
+        assert ROWS_TARGET not in _lowered(lambda t, y: kernels.grad_theta(net, t, y), theta, x)
 
 
 def test_every_instruction_set_variant_agrees(tmp_path):
@@ -141,7 +166,9 @@ def test_every_instruction_set_variant_agrees(tmp_path):
         k = jax.random.split(jax.random.key(4), 3)
         theta, x = net.init(k[0]), jax.random.uniform(k[1], (333, 3))
         r = jax.random.normal(k[2], (333,))
-        np.save(__import__("sys").argv[1], np.asarray(kernels.laplacian_x_vjp(net, theta, x, r)))
+        g = kernels.laplacian_x_vjp(net, theta, x, r)
+        rows = kernels.grad_theta(net, theta, x)
+        np.save(__import__("sys").argv[1], np.concatenate([g, rows.ravel()]))
         print(native.info()["isa"])
     """)  # fmt: skip
     got = {}
@@ -156,5 +183,7 @@ def test_every_instruction_set_variant_agrees(tmp_path):
     k = jax.random.split(jax.random.key(4), 3)
     theta, x = net.init(k[0]), jax.random.uniform(k[1], (333, 3))
     want = autodiff.laplacian_x_vjp(net, theta, x, jax.random.normal(k[2], (333,)))
+    rows = autodiff.grad_theta(net, theta, x)
     for isa, g in got.items():
-        assert rel_err(g, want) <= F64_RTOL, isa
+        assert rel_err(g[: want.size], want) <= F64_RTOL, isa
+        assert rel_err(g[want.size :].reshape(rows.shape), rows) <= F64_RTOL, isa

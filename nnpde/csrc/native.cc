@@ -37,9 +37,10 @@ struct Net {  // θ unpacked, hidden widths padded to multiples of 4 with zero w
   std::vector<double> w, wt, v, b, a, c, lam;  // w (m2p x m1p), wt its transpose, v (m1p x d)
 };
 
-Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2) {
+// θ (seed 000 eq. 7) unpacked and padded; `laplacian` false: the value-only VJP (S = 1).
+Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2, bool laplacian = true) {
   Net n;
-  n.d = d; n.m1 = m1; n.m2 = m2; n.s = d + 2;
+  n.d = d; n.m1 = m1; n.m2 = m2; n.s = laplacian ? d + 2 : 1;
   n.m1p = (m1 + 3) / 4 * 4; n.m2p = (m2 + 3) / 4 * 4;
   n.w.assign(n.m2p * n.m1p, 0.0); n.wt.assign(n.m1p * n.m2p, 0.0);
   n.v.assign(n.m1p * d, 0.0); n.b.assign(n.m1p, 0.0); n.lam.assign(n.m1p, 0.0);
@@ -63,7 +64,8 @@ struct Shared {  // one call's work, owned jointly by the caller and the pool's 
   Net net;
   const double *x = nullptr, *alpha = nullptr, *r = nullptr;
   int64_t p = 0, chunk = 0, nchunks = 0;
-  std::vector<std::vector<double>> parts;  // per-chunk gradients (NT each)
+  std::vector<std::vector<double>> parts;  // per-chunk gradients (NT each), for the VJP
+  double* rows = nullptr;                  // (P, NT) output, for grad_theta
   std::atomic<int64_t> next{0}, done{0};
 };
 
@@ -112,7 +114,7 @@ namespace {
 using RunFn = void (*)(Shared&);
 
 struct Isa {
-  RunFn run;
+  RunFn vjp, rows;
   const char* name;
 };
 
@@ -125,44 +127,71 @@ Isa choose_isa() {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (want != "avx2" && want != "baseline" && avx2 && __builtin_cpu_supports("avx512f") &&
       __builtin_cpu_supports("avx512dq"))
-    return {isa_avx512::run, "avx512"};
-  if (want != "baseline" && avx2) return {isa_avx2::run, "avx2"};
+    return {isa_avx512::run_vjp, isa_avx512::run_rows, "avx512"};
+  if (want != "baseline" && avx2) return {isa_avx2::run_vjp, isa_avx2::run_rows, "avx2"};
 #endif
-  return {isa_base::run, "baseline"};
+  return {isa_base::run_vjp, isa_base::run_rows, "baseline"};
 }
 
 const Isa kIsa = choose_isa();
 
-ffi::Error ValueLaplacianVjpImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
-                      ffi::Buffer<ffi::F64> alpha, ffi::Buffer<ffi::F64> r,
-                      ffi::ResultBuffer<ffi::F64> g, int64_t m1, int64_t m2) {
+// Cuts P points into at most 64 chunks of whole blocks (a function of P alone, so sums do not
+// depend on the number of threads) and runs `run` on the pool's threads and the caller's.
+void parallel(ffi::ThreadPool& pool, const std::shared_ptr<Shared>& st, RunFn run) {
+  const int64_t blocks = (st->p + NB - 1) / NB;
+  st->chunk = std::max<int64_t>(1, (blocks + 63) / 64) * NB;
+  st->nchunks = (st->p + st->chunk - 1) / st->chunk;
+  const int64_t helpers = std::min<int64_t>(pool.num_threads(), st->nchunks) - 1;
+  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([st, run] { run(*st); });
+  run(*st);  // the caller works too; late helpers find no chunk and touch only st
+  while (st->done.load(std::memory_order_acquire) < st->nchunks) std::this_thread::yield();
+}
+
+int64_t num_params(int64_t d, int64_t m1, int64_t m2) { return m1 * (1 + d + m2) + 2 * m2; }
+
+ffi::Error ValueLaplacianVjpImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> theta,
+                                 ffi::Buffer<ffi::F64> x, ffi::Buffer<ffi::F64> alpha,
+                                 ffi::Buffer<ffi::F64> r, ffi::ResultBuffer<ffi::F64> g,
+                                 int64_t m1, int64_t m2, bool laplacian) {
   const auto dims = x.dimensions();
-  if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde value_laplacian_vjp: x must be (P, D)");
-  const int64_t p = dims[0], d = dims[1], nt = m1 * (1 + d + m2) + 2 * m2;
+  if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde: x must be (P, D)");
+  const int64_t p = dims[0], d = dims[1], nt = num_params(d, m1, m2);
   if (static_cast<int64_t>(theta.element_count()) != nt ||
       static_cast<int64_t>(r.element_count()) != p ||
       static_cast<int64_t>(alpha.element_count()) != p ||
       static_cast<int64_t>(g->element_count()) != nt)
-    return ffi::Error::InvalidArgument("nnpde value_laplacian_vjp: theta, alpha, r or the output has a wrong size");
+    return ffi::Error::InvalidArgument("nnpde: theta, alpha, r or the output has a wrong size");
   auto st = std::make_shared<Shared>();
-  st->net = make_net(theta.typed_data(), d, m1, m2);
+  st->net = make_net(theta.typed_data(), d, m1, m2, laplacian);
   st->x = x.typed_data();
   st->alpha = alpha.typed_data();
   st->r = r.typed_data();
   st->p = p;
-  // At most 64 chunks of whole blocks: a function of P alone (deterministic sums).
   const int64_t blocks = (p + NB - 1) / NB;
-  st->chunk = std::max<int64_t>(1, (blocks + 63) / 64) * NB;
-  st->nchunks = (p + st->chunk - 1) / st->chunk;
-  st->parts.assign(st->nchunks, std::vector<double>(nt, 0.0));
-  const int64_t helpers = std::min<int64_t>(pool.num_threads(), st->nchunks) - 1;
-  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([st] { kIsa.run(*st); });
-  kIsa.run(*st);  // the caller works too; late helpers find no chunk and touch only st
-  while (st->done.load(std::memory_order_acquire) < st->nchunks) std::this_thread::yield();
+  st->parts.assign(std::min<int64_t>(blocks, 64), std::vector<double>(nt, 0.0));
+  parallel(pool, st, kIsa.vjp);
   double* out = g->typed_data();
   std::fill(out, out + nt, 0.0);
-  for (const auto& part : st->parts)
-    for (int64_t i = 0; i < nt; ++i) out[i] += part[i];
+  for (int64_t c = 0; c < st->nchunks; ++c)
+    for (int64_t i = 0; i < nt; ++i) out[i] += st->parts[c][i];
+  return ffi::Error::Success();
+}
+
+ffi::Error GradThetaImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> theta,
+                         ffi::Buffer<ffi::F64> x, ffi::ResultBuffer<ffi::F64> rows, int64_t m1,
+                         int64_t m2) {
+  const auto dims = x.dimensions();
+  if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde: x must be (P, D)");
+  const int64_t p = dims[0], d = dims[1], nt = num_params(d, m1, m2);
+  if (static_cast<int64_t>(theta.element_count()) != nt ||
+      static_cast<int64_t>(rows->element_count()) != p * nt)
+    return ffi::Error::InvalidArgument("nnpde: theta or the output has a wrong size");
+  auto st = std::make_shared<Shared>();
+  st->net = make_net(theta.typed_data(), d, m1, m2);
+  st->x = x.typed_data();
+  st->p = p;
+  st->rows = rows->typed_data();
+  parallel(pool, st, kIsa.rows);
   return ffi::Error::Success();
 }
 
@@ -177,6 +206,16 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeValueLaplacianVjpF64, ValueLaplacianVjpImpl,
                                   .Arg<ffi::Buffer<ffi::F64>>()  // r (P,)
                                   .Ret<ffi::Buffer<ffi::F64>>()  // gradient (NT,)
                                   .Attr<int64_t>("m1")
+                                  .Attr<int64_t>("m2")
+                                  .Attr<bool>("laplacian"));  // false: r is ignored
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeGradThetaF64, GradThetaImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // theta (NT,)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // x (P, D)
+                                  .Ret<ffi::Buffer<ffi::F64>>()  // rows (P, NT)
+                                  .Attr<int64_t>("m1")
                                   .Attr<int64_t>("m2"));
 
 static PyModuleDef native_module = {PyModuleDef_HEAD_INIT, "_native",
@@ -185,10 +224,20 @@ static PyModuleDef native_module = {PyModuleDef_HEAD_INIT, "_native",
 PyMODINIT_FUNC PyInit__native(void) {
   PyObject* m = PyModule_Create(&native_module);
   if (m == nullptr) return nullptr;
-  PyObject* cap = PyCapsule_New(reinterpret_cast<void*>(NnpdeValueLaplacianVjpF64), nullptr, nullptr);
-  if (cap == nullptr || PyModule_AddObject(m, "value_laplacian_vjp_f64", cap) < 0 ||
-      PyModule_AddStringConstant(m, "isa", kIsa.name) < 0) {
-    Py_XDECREF(cap);
+  const struct {
+    const char* name;
+    void* fn;
+  } handlers[] = {{"value_laplacian_vjp_f64", reinterpret_cast<void*>(NnpdeValueLaplacianVjpF64)},
+                  {"grad_theta_f64", reinterpret_cast<void*>(NnpdeGradThetaF64)}};
+  for (const auto& h : handlers) {
+    PyObject* cap = PyCapsule_New(h.fn, nullptr, nullptr);
+    if (cap == nullptr || PyModule_AddObject(m, h.name, cap) < 0) {
+      Py_XDECREF(cap);
+      Py_DECREF(m);
+      return nullptr;
+    }
+  }
+  if (PyModule_AddStringConstant(m, "isa", kIsa.name) < 0) {
     Py_DECREF(m);
     return nullptr;
   }
