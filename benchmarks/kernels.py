@@ -88,7 +88,9 @@ IMPLS = ("hand", "userjit", "jax", "autodiff", "folx", "folx_chunked")
 # hand-written impl: "hand" = the kernel's own jit, "userjit" = inside a caller's jax.jit).
 # Issue 17: the θ-gradient of Σ r ΔN inside a caller's jit with XLA's default options.
 #: kernels that nnpde.native computes in C++ (tanh, float64, CPU); "jax" = their pure-JAX twin.
-NATIVE_KERNELS = ("laplacian_x_vjp", "value_vjp", "grad_theta")
+NATIVE_KERNELS = (
+    "laplacian_x_vjp", "value_vjp", "operator_vjp", "grad_x_vjp", "hessian_x_vjp", "grad_theta"
+)
 
 HEADLINE_17 = [
     (f"{kernel}-{how}-vs-{base}", kernel, 2, 32, 16384, "float64", base, target, text, how)
@@ -1055,8 +1057,8 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
         f"{nnpde_opts}); userjit = the kernel inside a caller's "
         "`jax.jit(lambda theta, x, ...: K.kernel(net, theta, x, ...))` with XLA's default "
         "options (the kernel is inlined into it); for the kernels `nnpde.native` computes in "
-        "C++ (laplacian_x_vjp: tanh, float64, CPU) both are the native kernel and pure-JAX = "
-        "the pure-JAX kernel (XLA's fusions) in a caller's jit, traced under "
+        "C++ (the VJPs and grad_theta: tanh, float64, CPU) both are the native kernel and "
+        "pure-JAX = the pure-JAX kernel (XLA's fusions) in a caller's jit, traced under "
         "`nnpde.native.disabled()`; the baselines (autodiff twins, folx) are "
         "compiled with "
         f"{opts.baseline_xla_options or 'XLA defaults'} (--baseline-xla {opts.baseline_xla}). "

@@ -37,7 +37,10 @@ The sums over points (the VJPs), ``operator_jvp`` and ``operator_gram`` evaluate
 with the points along the contiguous axis (:mod:`nnpde._cols`): every sum over points is a
 matrix product and no ``reduce`` is left, so the kernels are as fast under XLA's default
 options (inside a caller's own ``jax.jit``) as called directly; they are compiled with the
-defaults (issue 17, docs/kernels.md "Layout").
+defaults (issue 17, docs/kernels.md "Layout"). For a tanh network in float64 on the CPU the
+VJPs and ``grad_theta`` run the native C++ kernels of :mod:`nnpde.native` instead (3-4x faster
+than these; this module's code remains their fallback, their twin in the tests, and what
+derivatives of them differentiate).
 
 Points are processed in blocks of ``chunk_size`` (``lax.scan`` for sums, ``lax.map`` for
 rows), so the sums' intermediates stay in cache and their memory is independent of P. Every
@@ -391,9 +394,13 @@ def _value_vjp_block(net: TwoLayerNet, p: Params, x, alpha) -> Params:
 def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
-    if native.serves(net, x, alpha, beta, h, lap):  # fused C++ kernel (nnpde.native)
-        pure = lambda t, y, a, w: _vjp_jax(net, t, y, a, None, None, w, chunk_size)  # noqa: E731
-        return native.value_laplacian_vjp(net, theta, x, alpha, lap, pure)
+    if native.serves(net, x):  # fused C++ kernel (nnpde.native)
+
+        def pure(t, y, value=None, grad=None, hessian=None, laplacian=None):
+            return _vjp_jax(net, t, y, value, grad, hessian, laplacian, chunk_size)
+
+        weights = {"value": alpha, "grad": beta, "hessian": h, "laplacian": lap}
+        return native.operator_vjp(net, theta, x, weights, pure)
     return _vjp_jax(net, theta, x, alpha, beta, h, lap, chunk_size)
 
 
@@ -574,7 +581,7 @@ _grad_theta_jax = _pointwise(
 def _grad_theta(net, theta, x, *, chunk_size=None):
     theta, x = check_inputs(net, theta, x, "grad_theta", 1)
     check_chunk_size(chunk_size, "grad_theta")
-    if x.shape[0] and native.serves_rows(net, x):  # fused C++ rows (nnpde.native)
+    if x.shape[0] and native.serves(net, x):  # fused C++ rows (nnpde.native)
         pure = lambda t, y: _grad_theta_jax(net, t, y, chunk_size=chunk_size)  # noqa: E731
         return native.grad_theta(net, theta, x, pure)
     return _grad_theta_jax(net, theta, x, chunk_size=chunk_size)

@@ -1,26 +1,28 @@
-"""Fused native CPU kernels (XLA FFI): Σ_p α_p ∂N_p/∂θ + λ_p ∂ΔN_p/∂θ and ∂N_p/∂θ (issue 17).
+"""Fused native CPU kernels (XLA FFI): the VJPs Σ_p ∂F_p/∂θ and the rows ∂N_p/∂θ (issue 17).
 
-``kernels.laplacian_x_vjp``, ``kernels.value_vjp``, ``kernels.operator_vjp`` with only
-``value`` and/or ``laplacian`` weights, and ``kernels.grad_theta`` run, for a tanh
-:class:`~nnpde.TwoLayerNet` in float64 on the CPU, C++ kernels (``nnpde/csrc/native.cc``,
-built by ``pip install`` as the optional extension ``nnpde._native``) instead of XLA's fusions.
-The VJP does the forward pass, the Laplacian (seed 000 eqs. 1, 3d, 4) and its reverse pass for
-blocks of 64 points with every intermediate in cache, where XLA writes (P, D + 2, M)
-intermediates between its matrix products; ``grad_theta`` writes each block's rows (eq. 2)
-straight from the two layers. Measured on this project's 2-core CPU (D = 2, M = 32,
-P = 16384, float64; ``benchmarks/results/kernels-cpu-native.md``): the VJP 6.3 ms inside a
-caller's ``jax.jit`` against 24 ms for the pure-JAX kernel, 109 ms for ``jax.grad`` through
-``jax.hessian`` and 22 ms for folx in blocks of 1024 points.
+For a tanh :class:`~nnpde.TwoLayerNet` in float64 on the CPU, ``kernels.operator_vjp`` (any
+weights of F = α N + β·∇N + h:∇²N + λ ΔN), the named VJPs built on it (``value_vjp``,
+``grad_x_vjp``, ``hessian_x_vjp``, ``laplacian_x_vjp``) and ``kernels.grad_theta`` run C++
+kernels (``nnpde/csrc/native.cc``, built by ``pip install`` as the optional extension
+``nnpde._native``) instead of XLA's fusions. The VJP does the forward pass, the derivatives
+(seed 000 eqs. 1, 3d, 4) and their reverse pass for blocks of 64 points with every intermediate
+in cache, where XLA writes (P, D + 2, M) intermediates between its matrix products;
+``grad_theta`` writes each block's rows (eq. 2) straight from the two layers. Measured on this
+project's 2-core CPU (D = 2, M = 32, P = 16384, float64;
+``benchmarks/results/kernels-cpu-native.md``): ``laplacian_x_vjp`` 6.2 ms inside a caller's
+``jax.jit`` against 25 ms for the pure-JAX kernel, 110 ms for ``jax.grad`` through
+``jax.hessian`` and 21 ms for folx in blocks of 1024 points.
 
-Everything else (other activations, float32, gradient or Hessian weights, GPU) runs the
-pure-JAX kernels, which stay the twin the native kernel is tested against. So do derivatives of
-these VJPs (a ``jax.custom_jvp`` differentiates the pure-JAX kernel) and backends other than the
-CPU (``lax.platform_dependent``). Under ``jax.vmap`` the kernel runs once per batch element.
+Everything else (other activations, float32, the GPU) runs the pure-JAX kernels, which stay
+the twins the native kernels are tested against. So do derivatives of these functions (a
+``jax.custom_jvp`` differentiates the pure-JAX kernel) and backends other than the CPU
+(``lax.platform_dependent``). Under ``jax.vmap`` a kernel runs once per batch element.
 
 Switches: the environment variable ``NNPDE_NATIVE=0`` (read at import) or the context manager
 :func:`disabled` (read when a function is traced) select the pure-JAX kernels;
 ``NNPDE_NATIVE_ISA=avx2`` or ``baseline`` (read when the extension loads) caps the instruction
-set the kernel uses. :func:`info` says whether the extension is built, which instruction set it
+set the kernels use, and ``NNPDE_NATIVE_THREADS`` (read at the first call) the threads they
+run on (default: the CPUs the process may use). :func:`info` says whether the extension is built, which instruction set it
 chose, and why it is not used.
 """
 
@@ -46,7 +48,7 @@ try:
 except ImportError as err:  # no C++ compiler at install time, or another platform
     _ext, _WHY_NOT = None, f"the extension nnpde._native is not built ({err})"
 
-_TARGETS = {"vjp": "nnpde_value_laplacian_vjp_f64", "rows": "nnpde_grad_theta_f64"}
+_TARGETS = {"vjp": "nnpde_operator_vjp_f64", "rows": "nnpde_grad_theta_f64"}
 _switch = {"on": os.environ.get("NNPDE_NATIVE", "1") != "0"}
 
 
@@ -83,20 +85,14 @@ def info() -> dict:
             "isa": getattr(_ext, "isa", None), "reason": reason}  # fmt: skip
 
 
-def serves_rows(net, x) -> bool:
-    """Whether the native kernel computes ``grad_theta``: tanh, float64."""
+def serves(net, x) -> bool:
+    """Whether the native kernels compute the VJPs and ``grad_theta``: tanh, float64."""
     return enabled() and net.activation is get_activation("tanh") and x.dtype == jnp.float64
-
-
-def serves(net, x, alpha, beta, h, lap) -> bool:
-    """Whether the native kernel computes this VJP: α and/or λ, no β or h, tanh, float64."""
-    weights = alpha is not None or lap is not None
-    return weights and beta is None and h is None and serves_rows(net, x)
 
 
 @functools.cache
 def _register() -> None:
-    for kind, handler in (("vjp", "value_laplacian_vjp_f64"), ("rows", "grad_theta_f64")):
+    for kind, handler in (("vjp", "operator_vjp_f64"), ("rows", "grad_theta_f64")):
         jax.ffi.register_ffi_target(_TARGETS[kind], getattr(_ext, handler), platform="cpu")
 
 
@@ -104,7 +100,11 @@ def _call(kind, net, shape, attrs, theta, *args):
     _register()
     out = jax.ShapeDtypeStruct(shape, theta.dtype)
     call = jax.ffi.ffi_call(_TARGETS[kind], out, vmap_method="sequential")
-    return call(theta, *args, m1=np.int64(net.m1), m2=np.int64(net.m2), **attrs)
+    result = call(theta, *args, m1=np.int64(net.m1), m2=np.int64(net.m2), **attrs)
+    # Inside shard_map the inputs may vary over manual mesh axes and the custom call's output
+    # type does not say so; adding the (exactly zero) sums of empty slices of the inputs gives
+    # it their axes, as the pure-JAX result has.
+    return result + sum(jnp.sum(a.ravel()[:0]) for a in (theta, *args))
 
 
 def _native_or_pure(native: Callable, pure: Callable, *args):
@@ -118,29 +118,40 @@ def _native_or_pure(native: Callable, pure: Callable, *args):
     return fn(*args)
 
 
-def value_laplacian_vjp(net, theta, x, alpha, lap, pure: Callable):
-    """Σ_p α_p ∂N_p/∂θ + λ_p ∂ΔN_p/∂θ, shape (NT,), by the native kernel on the CPU.
+def operator_vjp(net, theta, x, weights: dict, pure: Callable):
+    """Σ_p ∂F_p/∂θ, F = α N + β·∇N + h:∇²N + λ ΔN, shape (NT,), by the native kernel on the CPU.
 
     Args:
       net: a tanh ``TwoLayerNet`` (:func:`serves` checked by the caller).
-      theta: (NT,) float64; x: (P, D); alpha, lap: (P,) weights or None (not both).
-      pure: ``pure(theta, x, alpha, lap)`` with the same weights, the pure-JAX kernel: run on
+      theta: (NT,) float64; x: (P, D).
+      weights: ``{"value": α (P,), "grad": β (P, D), "hessian": h (P, D, D),
+        "laplacian": λ (P,)}``, None where absent (not all).
+      pure: ``pure(theta, x, **weights)`` with the weights given, the pure-JAX kernel: run on
         other backends and differentiated for derivatives of this function.
     """
-    attrs = {"laplacian": lap is not None}  # without λ the kernel skips the Laplacian (S = 1)
-    alpha = jnp.zeros_like(lap) if alpha is None else alpha
-    if lap is None:
-        lap, inner = alpha, pure  # a placeholder the kernel ignores
-        pure = lambda t, y, a, _: inner(t, y, a, None)  # noqa: E731
-    native = functools.partial(_call, "vjp", net, theta.shape, attrs)
-    return _native_or_pure(native, pure, theta, x, alpha, lap)
+    names = tuple(k for k, w in weights.items() if w is not None)
+
+    def pure_fn(theta, x, *ws):
+        return pure(theta, x, **dict(zip(names, ws)))
+
+    def native_fn(theta, x, *ws):
+        w = dict(zip(names, ws))
+        zeros, empty = jnp.zeros(x.shape[:1], x.dtype), jnp.zeros((0,), x.dtype)
+        h = w.get("hessian")
+        h = empty if h is None else 0.5 * (h + jnp.swapaxes(h, 1, 2))  # only sym(h) counts
+        beta = w.get("grad", empty)
+        attrs = {"has_lap": "laplacian" in w, "has_beta": "grad" in w, "has_h": "hessian" in w}
+        args = (w.get("value", zeros), w.get("laplacian", zeros), beta, h)
+        return _call("vjp", net, theta.shape, attrs, theta, x, *args)
+
+    return _native_or_pure(native_fn, pure_fn, theta, x, *(weights[k] for k in names))
 
 
 def grad_theta(net, theta, x, pure: Callable):
     """∂N_p/∂θ per point, shape (P, NT), by the native kernel on the CPU (seed 000 eq. 2).
 
     Args:
-      net: a tanh ``TwoLayerNet`` (:func:`serves_rows` checked by the caller).
+      net: a tanh ``TwoLayerNet`` (:func:`serves` checked by the caller).
       theta: (NT,) float64; x: (P, D).
       pure: ``pure(theta, x)``, the pure-JAX kernel (other backends, derivatives).
     """

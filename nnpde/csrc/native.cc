@@ -1,11 +1,13 @@
-// nnpde._native: a fused CPU kernel for the θ-gradient of Σ_p α_p N(x_p, θ) + r_p ΔN(x_p, θ)
-// of the two-layer tanh network (seed 000), called from JAX through the XLA FFI (nnpde/native.py).
+// nnpde._native: fused CPU kernels for the two-layer tanh network of seed 000, called from JAX
+// through the XLA FFI (nnpde/native.py): the θ-gradient of Σ_p F_p with
+// F = α N + β·∇N + h:∇²N + λ ΔN (operator_vjp and the named VJPs), and the rows ∂N_p/∂θ
+// (grad_theta).
 //
 // One pass over blocks of 64 points does the forward pass, the Laplacian and its reverse pass
 // with every intermediate in cache; XLA's fused version writes (P, S, M) intermediates to
 // memory between its products (issue 17). The points are split into a fixed number of chunks
-// (it depends on P only, so the result does not depend on the number of threads) that XLA's
-// intra-op thread pool and the calling thread claim; the per-chunk gradients are summed in
+// (it depends on P only, so the result does not depend on the number of threads) that the
+// calling thread and the module's helper threads claim; the per-chunk gradients are summed in
 // chunk order. The kernel is compiled for AVX-512, AVX2 and the baseline instruction set and
 // the best one the CPU supports is chosen when the module loads.
 //
@@ -16,6 +18,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +29,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #include "xla/ffi/api/ffi.h"
 
@@ -33,14 +43,23 @@ namespace {
 constexpr int64_t NB = 64;  // points per block
 
 struct Net {  // θ unpacked, hidden widths padded to multiples of 4 with zero weights
-  int64_t d, m1, m2, m1p, m2p, s;  // s = D + 2 stacked column groups
+  int64_t d, m1, m2, m1p, m2p, s;  // s = D + 2 stacked column groups (1: the value alone)
+  bool has_beta = false, has_h = false;  // which operator weights the VJP has
+
+  // S for a VJP: D + 2 with second derivatives (h or λ), 2 with β alone, 1 with α alone.
+  void set_weights(bool beta, bool h, bool lap) {
+    has_beta = beta;
+    has_h = h;
+    s = (h || lap) ? d + 2 : beta ? 2 : 1;
+  }
   std::vector<double> w, wt, v, b, a, c, lam;  // w (m2p x m1p), wt its transpose, v (m1p x d)
 };
 
-// θ (seed 000 eq. 7) unpacked and padded; `laplacian` false: the value-only VJP (S = 1).
-Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2, bool laplacian = true) {
+// θ (seed 000 eq. 7) unpacked and padded, with S = D + 2 stacked column groups (set for a
+// VJP by set_weights).
+Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2) {
   Net n;
-  n.d = d; n.m1 = m1; n.m2 = m2; n.s = laplacian ? d + 2 : 1;
+  n.d = d; n.m1 = m1; n.m2 = m2; n.s = d + 2;
   n.m1p = (m1 + 3) / 4 * 4; n.m2p = (m2 + 3) / 4 * 4;
   n.w.assign(n.m2p * n.m1p, 0.0); n.wt.assign(n.m1p * n.m2p, 0.0);
   n.v.assign(n.m1p * d, 0.0); n.b.assign(n.m1p, 0.0); n.lam.assign(n.m1p, 0.0);
@@ -60,9 +79,9 @@ Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2, bool laplacian
   return n;
 }
 
-struct Shared {  // one call's work, owned jointly by the caller and the pool's tasks
+struct Shared {  // one call's work, owned jointly by the caller and the helpers' tasks
   Net net;
-  const double *x = nullptr, *alpha = nullptr, *r = nullptr;
+  const double *x = nullptr, *alpha = nullptr, *r = nullptr, *beta = nullptr, *h = nullptr;
   int64_t p = 0, chunk = 0, nchunks = 0;
   std::vector<std::vector<double>> parts;  // per-chunk gradients (NT each), for the VJP
   double* rows = nullptr;                  // (P, NT) output, for grad_theta
@@ -135,41 +154,98 @@ Isa choose_isa() {
 
 const Isa kIsa = choose_isa();
 
+// The helper threads: a fixed set started at the first call, one fewer than the CPUs this
+// process may run on (NNPDE_NATIVE_THREADS caps the total), idle on a condition variable.
+// They are our own rather than XLA's intra-op pool (the FFI's ThreadPool): with that pool,
+// calls took one or two times their time at random, as if the helper's task often started
+// only after the caller had done all the chunks itself (docs/kernels.md).
+class Helpers {
+ public:
+  static Helpers& get() {
+    static Helpers* helpers = new Helpers();  // never destroyed: detached threads at exit
+    return *helpers;
+  }
+  int64_t size() const { return static_cast<int64_t>(count_); }
+  void schedule(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  Helpers() {
+    int64_t cpus = std::max<unsigned>(1, std::thread::hardware_concurrency());
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = std::max(1, CPU_COUNT(&set));
+#endif
+    if (const char* cap = std::getenv("NNPDE_NATIVE_THREADS"))
+      cpus = std::max<int64_t>(1, std::min<int64_t>(cpus, std::atoll(cap)));
+    count_ = static_cast<size_t>(cpus - 1);
+    for (size_t t = 0; t < count_; ++t) std::thread([this] { loop(); }).detach();
+  }
+  void loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [this] { return !queue_.empty(); });
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+  size_t count_ = 0;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> queue_;
+};
+
 // Cuts P points into at most 64 chunks of whole blocks (a function of P alone, so sums do not
-// depend on the number of threads) and runs `run` on the pool's threads and the caller's.
-void parallel(ffi::ThreadPool& pool, const std::shared_ptr<Shared>& st, RunFn run) {
+// depend on the number of threads) and runs `run` on the helper threads and the caller's.
+void parallel(const std::shared_ptr<Shared>& st, RunFn run) {
   const int64_t blocks = (st->p + NB - 1) / NB;
   st->chunk = std::max<int64_t>(1, (blocks + 63) / 64) * NB;
   st->nchunks = (st->p + st->chunk - 1) / st->chunk;
-  const int64_t helpers = std::min<int64_t>(pool.num_threads(), st->nchunks) - 1;
-  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([st, run] { run(*st); });
+  Helpers& helpers = Helpers::get();
+  const int64_t n = std::min<int64_t>(helpers.size(), st->nchunks - 1);
+  for (int64_t t = 0; t < n; ++t) helpers.schedule([st, run] { run(*st); });
   run(*st);  // the caller works too; late helpers find no chunk and touch only st
   while (st->done.load(std::memory_order_acquire) < st->nchunks) std::this_thread::yield();
 }
 
 int64_t num_params(int64_t d, int64_t m1, int64_t m2) { return m1 * (1 + d + m2) + 2 * m2; }
 
-ffi::Error ValueLaplacianVjpImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> theta,
-                                 ffi::Buffer<ffi::F64> x, ffi::Buffer<ffi::F64> alpha,
-                                 ffi::Buffer<ffi::F64> r, ffi::ResultBuffer<ffi::F64> g,
-                                 int64_t m1, int64_t m2, bool laplacian) {
+// Σ_p ∂F_p/∂θ, F = α N + β·∇N + h:∇²N + λ ΔN; β (P, D) and h (P, D, D, symmetric) may be
+// empty (has_beta / has_h false); λ is zeros where has_lap is false.
+ffi::Error OperatorVjpImpl(ffi::Buffer<ffi::F64> theta,
+                           ffi::Buffer<ffi::F64> x, ffi::Buffer<ffi::F64> alpha,
+                           ffi::Buffer<ffi::F64> lap, ffi::Buffer<ffi::F64> beta,
+                           ffi::Buffer<ffi::F64> h, ffi::ResultBuffer<ffi::F64> g, int64_t m1,
+                           int64_t m2, bool has_lap, bool has_beta, bool has_h) {
   const auto dims = x.dimensions();
   if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde: x must be (P, D)");
   const int64_t p = dims[0], d = dims[1], nt = num_params(d, m1, m2);
-  if (static_cast<int64_t>(theta.element_count()) != nt ||
-      static_cast<int64_t>(r.element_count()) != p ||
-      static_cast<int64_t>(alpha.element_count()) != p ||
+  auto count = [](const ffi::Buffer<ffi::F64>& b) { return static_cast<int64_t>(b.element_count()); };
+  if (count(theta) != nt || count(alpha) != p || count(lap) != p ||
+      count(beta) != (has_beta ? p * d : 0) || count(h) != (has_h ? p * d * d : 0) ||
       static_cast<int64_t>(g->element_count()) != nt)
-    return ffi::Error::InvalidArgument("nnpde: theta, alpha, r or the output has a wrong size");
+    return ffi::Error::InvalidArgument("nnpde: an operator weight or the output has a wrong size");
   auto st = std::make_shared<Shared>();
-  st->net = make_net(theta.typed_data(), d, m1, m2, laplacian);
+  st->net = make_net(theta.typed_data(), d, m1, m2);
+  st->net.set_weights(has_beta, has_h, has_lap);
   st->x = x.typed_data();
   st->alpha = alpha.typed_data();
-  st->r = r.typed_data();
+  st->r = lap.typed_data();
+  st->beta = beta.typed_data();
+  st->h = h.typed_data();
   st->p = p;
   const int64_t blocks = (p + NB - 1) / NB;
   st->parts.assign(std::min<int64_t>(blocks, 64), std::vector<double>(nt, 0.0));
-  parallel(pool, st, kIsa.vjp);
+  parallel(st, kIsa.vjp);
   double* out = g->typed_data();
   std::fill(out, out + nt, 0.0);
   for (int64_t c = 0; c < st->nchunks; ++c)
@@ -177,7 +253,7 @@ ffi::Error ValueLaplacianVjpImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> the
   return ffi::Error::Success();
 }
 
-ffi::Error GradThetaImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> theta,
+ffi::Error GradThetaImpl(ffi::Buffer<ffi::F64> theta,
                          ffi::Buffer<ffi::F64> x, ffi::ResultBuffer<ffi::F64> rows, int64_t m1,
                          int64_t m2) {
   const auto dims = x.dimensions();
@@ -191,27 +267,29 @@ ffi::Error GradThetaImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F64> theta,
   st->x = x.typed_data();
   st->p = p;
   st->rows = rows->typed_data();
-  parallel(pool, st, kIsa.rows);
+  parallel(st, kIsa.rows);
   return ffi::Error::Success();
 }
 
 }  // namespace
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeValueLaplacianVjpF64, ValueLaplacianVjpImpl,
+XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeOperatorVjpF64, OperatorVjpImpl,
                               ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
                                   .Arg<ffi::Buffer<ffi::F64>>()  // theta (NT,)
                                   .Arg<ffi::Buffer<ffi::F64>>()  // x (P, D)
                                   .Arg<ffi::Buffer<ffi::F64>>()  // alpha (P,)
-                                  .Arg<ffi::Buffer<ffi::F64>>()  // r (P,)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // lambda (P,)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // beta (P, D) or (0,)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // h (P, D, D) or (0,)
                                   .Ret<ffi::Buffer<ffi::F64>>()  // gradient (NT,)
                                   .Attr<int64_t>("m1")
                                   .Attr<int64_t>("m2")
-                                  .Attr<bool>("laplacian"));  // false: r is ignored
+                                  .Attr<bool>("has_lap")
+                                  .Attr<bool>("has_beta")
+                                  .Attr<bool>("has_h"));
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeGradThetaF64, GradThetaImpl,
                               ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
                                   .Arg<ffi::Buffer<ffi::F64>>()  // theta (NT,)
                                   .Arg<ffi::Buffer<ffi::F64>>()  // x (P, D)
                                   .Ret<ffi::Buffer<ffi::F64>>()  // rows (P, NT)
@@ -227,7 +305,7 @@ PyMODINIT_FUNC PyInit__native(void) {
   const struct {
     const char* name;
     void* fn;
-  } handlers[] = {{"value_laplacian_vjp_f64", reinterpret_cast<void*>(NnpdeValueLaplacianVjpF64)},
+  } handlers[] = {{"operator_vjp_f64", reinterpret_cast<void*>(NnpdeOperatorVjpF64)},
                   {"grad_theta_f64", reinterpret_cast<void*>(NnpdeGradThetaF64)}};
   for (const auto& h : handlers) {
     PyObject* cap = PyCapsule_New(h.fn, nullptr, nullptr);
