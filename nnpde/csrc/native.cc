@@ -3,8 +3,8 @@
 // F = α N + β·∇N + h:∇²N + λ ΔN (operator_vjp and the named VJPs), and the rows ∂N_p/∂θ
 // (grad_theta).
 //
-// One pass over blocks of 64 points does the forward pass, the Laplacian and its reverse pass
-// with every intermediate in cache; XLA's fused version writes (P, S, M) intermediates to
+// One pass over blocks of 64 points does the forward pass, the x-derivatives and their reverse
+// pass with every intermediate in cache; XLA's fused version writes (P, S, M) intermediates to
 // memory between its products (issue 17). The points are split into a fixed number of chunks
 // (it depends on P only, so the result does not depend on the number of threads) that the
 // calling thread and the module's helper threads claim; the per-chunk gradients are summed in
