@@ -22,8 +22,8 @@ Switches: the environment variable ``NNPDE_NATIVE=0`` (read at import) or the co
 :func:`disabled` (read when a function is traced) select the pure-JAX kernels;
 ``NNPDE_NATIVE_ISA=avx2`` or ``baseline`` (read when the extension loads) caps the instruction
 set the kernels use, and ``NNPDE_NATIVE_THREADS`` (read at the first call) the threads they
-run on (default: the CPUs the process may use). :func:`info` says whether the extension is built, which instruction set it
-chose, and why it is not used.
+run on (default: the CPUs the process may use). :func:`info` says whether the extension is
+built, which instruction set it chose, and why it is not used.
 """
 
 from __future__ import annotations
