@@ -89,8 +89,9 @@ IMPLS = ("hand", "userjit", "jax", "autodiff", "folx", "folx_chunked")
 # Issue 17: the θ-gradient of Σ r ΔN inside a caller's jit with XLA's default options.
 #: kernels that nnpde.native computes in C++ (tanh, float64, CPU); "jax" = their pure-JAX twin.
 NATIVE_KERNELS = (
-    "laplacian_x_vjp", "value_vjp", "operator_vjp", "grad_x_vjp", "hessian_x_vjp", "grad_theta"
-)
+    "laplacian_x_vjp", "value_vjp", "operator_vjp", "grad_x_vjp", "hessian_x_vjp", "grad_theta",
+    "value", "grad_x", "laplacian_x", "hessian_x",
+)  # fmt: skip
 
 HEADLINE_17 = [
     (f"{kernel}-{how}-vs-{base}", kernel, 2, 32, 16384, "float64", base, target, text, how)
@@ -1057,7 +1058,8 @@ def report(meta, entries, opts) -> tuple[str, list[dict]]:
         f"{nnpde_opts}); userjit = the kernel inside a caller's "
         "`jax.jit(lambda theta, x, ...: K.kernel(net, theta, x, ...))` with XLA's default "
         "options (the kernel is inlined into it); for the kernels `nnpde.native` computes in "
-        "C++ (the VJPs and grad_theta: tanh, float64, CPU) both are the native kernel and "
+        "C++ (the VJPs, grad_theta, value, grad_x, hessian_x, laplacian_x: tanh, float64, "
+        "CPU) both are the native kernel and "
         "pure-JAX = the pure-JAX kernel (XLA's fusions) in a caller's jit, traced under "
         "`nnpde.native.disabled()`; the baselines (autodiff twins, folx) are "
         "compiled with "

@@ -38,9 +38,9 @@ with the points along the contiguous axis (:mod:`nnpde._cols`): every sum over p
 matrix product and no ``reduce`` is left, so the kernels are as fast under XLA's default
 options (inside a caller's own ``jax.jit``) as called directly; they are compiled with the
 defaults (issue 17, docs/kernels.md "Layout"). For a tanh network in float64 on the CPU the
-VJPs and ``grad_theta`` run the native C++ kernels of :mod:`nnpde.native` instead (3-4x faster
-than these; this module's code remains their fallback, their twin in the tests, and what
-derivatives of them differentiate).
+VJPs, ``grad_theta``, ``value``, ``grad_x``, ``laplacian_x`` and ``hessian_x`` run the native
+C++ kernels of :mod:`nnpde.native` instead (1.4-4x faster than these; this module's code
+remains their fallback, their twin in the tests, and what derivatives of them differentiate).
 
 Points are processed in blocks of ``chunk_size`` (``lax.scan`` for sums, ``lax.map`` for
 rows), so the sums' intermediates stay in cache and their memory is independent of P. Every
@@ -508,13 +508,33 @@ def _pointwise(kernel: str, order: int, block, rows: bool = False, chunk: int | 
     return fn
 
 
+def _served_natively(kernel: str, order: int, pure, native_call):
+    """A public per-point kernel run by ``native_call(net, theta, x, fallback)`` where
+    :mod:`nnpde.native` serves (tanh, float64; the CPU), else by ``pure`` (a ``_pointwise``)."""
+
+    def fn(net, theta, x, *, chunk_size=None):
+        theta, x = check_inputs(net, theta, x, kernel, order)
+        check_chunk_size(chunk_size, kernel)
+
+        def fallback(t, y):
+            return pure(net, t, y, chunk_size=chunk_size)
+
+        if x.shape[0] and native.serves(net, x):
+            return native_call(net, theta, x, fallback)
+        return fallback(theta, x)
+
+    fn.__name__ = fn.__qualname__ = kernel
+    return fn
+
+
 def _doc(fn, text):
     fn.__doc__ = text
     return _jit(fn)
 
 
 value = _doc(
-    _pointwise("value", 0, _value_block),
+    _served_natively("value", 0, _pointwise("value", 0, _value_block),
+                     functools.partial(native.forward, order=0)),
     """N(x, θ) at each point: shape (P,). Implements seed 000, eq. (1a-c).
 
     Example:
@@ -527,18 +547,21 @@ value = _doc(
 )
 
 grad_x = _doc(
-    _pointwise("grad_x", 1, _grad_x_block),
+    _served_natively("grad_x", 1, _pointwise("grad_x", 1, _grad_x_block),
+                     functools.partial(native.forward, order=1)),
     """∇x N at each point: shape (P, D). Implements seed 000, eq. (3d) as vᵀ(f'(A1) ⊙ s).""",
 )
 
 hessian_x = _doc(
-    _pointwise("hessian_x", 2, _hessian_block),
+    _served_natively("hessian_x", 2, _pointwise("hessian_x", 2, _hessian_block),
+                     functools.partial(native.forward, order=3)),
     """∇²x N at each point: shape (P, D, D). Implements seed 000, eq. (4):
     Σ_j a_j f''(A2_j) B_ji B_jl + Σ_k s_k f''(A1_k) v_ki v_kl.""",
 )
 
 laplacian_x = _doc(
-    _pointwise("laplacian_x", 2, _laplacian_block),
+    _served_natively("laplacian_x", 2, _pointwise("laplacian_x", 2, _laplacian_block),
+                     functools.partial(native.forward, order=2)),
     """ΔN = trace of seed 000 eq. (4) at each point: shape (P,), cost O(P·M1·M2·D).""",
 )
 
@@ -578,18 +601,8 @@ _grad_theta_jax = _pointwise(
 )
 
 
-def _grad_theta(net, theta, x, *, chunk_size=None):
-    theta, x = check_inputs(net, theta, x, "grad_theta", 1)
-    check_chunk_size(chunk_size, "grad_theta")
-    if x.shape[0] and native.serves(net, x):  # fused C++ rows (nnpde.native)
-        pure = lambda t, y: _grad_theta_jax(net, t, y, chunk_size=chunk_size)  # noqa: E731
-        return native.grad_theta(net, theta, x, pure)
-    return _grad_theta_jax(net, theta, x, chunk_size=chunk_size)
-
-
-_grad_theta.__name__ = _grad_theta.__qualname__ = "grad_theta"
 grad_theta = _doc(
-    _grad_theta,
+    _served_natively("grad_theta", 1, _grad_theta_jax, native.grad_theta),
     """∇θ N at each point: shape (P, NT) in θ's layout. Implements seed 000, eqs. (2a-e).
 
     For a tanh network in float64 on the CPU the rows come from the native kernel

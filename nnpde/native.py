@@ -1,17 +1,18 @@
-"""Fused native CPU kernels (XLA FFI): the VJPs Σ_p ∂F_p/∂θ and the rows ∂N_p/∂θ (issue 17).
+"""Fused native CPU kernels (XLA FFI): VJPs, rows ∂N_p/∂θ, and N, ∇xN, ΔN, ∇²xN (issue 17).
 
 For a tanh :class:`~nnpde.TwoLayerNet` in float64 on the CPU, ``kernels.operator_vjp`` (any
 weights of F = α N + β·∇N + h:∇²N + λ ΔN), the named VJPs built on it (``value_vjp``,
-``grad_x_vjp``, ``hessian_x_vjp``, ``laplacian_x_vjp``) and ``kernels.grad_theta`` run C++
-kernels (``nnpde/csrc/native.cc``, built by ``pip install`` as the optional extension
-``nnpde._native``) instead of XLA's fusions. The VJP does the forward pass, the derivatives
+``grad_x_vjp``, ``hessian_x_vjp``, ``laplacian_x_vjp``), ``kernels.grad_theta`` and the
+per-point ``value``, ``grad_x``, ``laplacian_x`` and ``hessian_x`` run C++ kernels
+(``nnpde/csrc/native.cc``, built by ``pip install`` as the optional extension ``nnpde._native``)
+instead of XLA's fusions. The VJP does the forward pass, the derivatives
 (seed 000 eqs. 1, 3d, 4) and their reverse pass for blocks of 64 points with every intermediate
 in cache, where XLA writes (P, D + 2, M) intermediates between its matrix products;
 ``grad_theta`` writes each block's rows (eq. 2) straight from the two layers. Measured on this
 project's 2-core CPU (D = 2, M = 32, P = 16384, float64;
-``benchmarks/results/kernels-cpu-native.md``): ``laplacian_x_vjp`` 6.2 ms inside a caller's
-``jax.jit`` against 25 ms for the pure-JAX kernel, 110 ms for ``jax.grad`` through
-``jax.hessian`` and 21 ms for folx in blocks of 1024 points.
+``benchmarks/results/kernels-cpu-native.md``): ``laplacian_x_vjp`` 6.9 ms inside a caller's
+``jax.jit`` against 26 ms for the pure-JAX kernel, 110 ms for ``jax.grad`` through
+``jax.hessian`` and 22 ms for folx in blocks of 1024 points.
 
 Everything else (other activations, float32, the GPU) runs the pure-JAX kernels, which stay
 the twins the native kernels are tested against. So do derivatives of these functions (a
@@ -48,7 +49,8 @@ try:
 except ImportError as err:  # no C++ compiler at install time, or another platform
     _ext, _WHY_NOT = None, f"the extension nnpde._native is not built ({err})"
 
-_TARGETS = {"vjp": "nnpde_operator_vjp_f64", "rows": "nnpde_grad_theta_f64"}
+_TARGETS = {"vjp": "nnpde_operator_vjp_f64", "rows": "nnpde_grad_theta_f64",
+            "forward": "nnpde_forward_f64"}
 _switch = {"on": os.environ.get("NNPDE_NATIVE", "1") != "0"}
 
 
@@ -92,8 +94,8 @@ def serves(net, x) -> bool:
 
 @functools.cache
 def _register() -> None:
-    for kind, handler in (("vjp", "operator_vjp_f64"), ("rows", "grad_theta_f64")):
-        jax.ffi.register_ffi_target(_TARGETS[kind], getattr(_ext, handler), platform="cpu")
+    for kind, target in _TARGETS.items():
+        jax.ffi.register_ffi_target(target, getattr(_ext, f"{kind}_f64"), platform="cpu")
 
 
 def _call(kind, net, shape, attrs, theta, *args):
@@ -156,4 +158,14 @@ def grad_theta(net, theta, x, pure: Callable):
       pure: ``pure(theta, x)``, the pure-JAX kernel (other backends, derivatives).
     """
     native = functools.partial(_call, "rows", net, (x.shape[0], theta.shape[0]), {})
+    return _native_or_pure(native, pure, theta, x)
+
+
+def forward(net, theta, x, pure: Callable, *, order: int):
+    """N (order 0, shape (P,)), ∇xN (1, (P, D)), ΔN (2, (P,)) or ∇²xN (3, (P, D, D)) per point
+    by the native kernel on the CPU (seed 000 eqs. 1, 3d, 4); ``pure(theta, x)`` elsewhere and
+    for derivatives."""
+    p, d = x.shape
+    shape = {0: (p,), 1: (p, d), 2: (p,), 3: (p, d, d)}[order]
+    native = functools.partial(_call, "forward", net, shape, {"order": np.int64(order)})
     return _native_or_pure(native, pure, theta, x)

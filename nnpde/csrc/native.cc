@@ -1,7 +1,7 @@
 // nnpde._native: fused CPU kernels for the two-layer tanh network of seed 000, called from JAX
 // through the XLA FFI (nnpde/native.py): the θ-gradient of Σ_p F_p with
-// F = α N + β·∇N + h:∇²N + λ ΔN (operator_vjp and the named VJPs), and the rows ∂N_p/∂θ
-// (grad_theta).
+// F = α N + β·∇N + h:∇²N + λ ΔN (operator_vjp and the named VJPs), the rows ∂N_p/∂θ
+// (grad_theta), and N, ∇xN, ΔN, ∇²xN per point (value, grad_x, laplacian_x, hessian_x).
 //
 // One pass over blocks of 64 points does the forward pass, the x-derivatives and their reverse
 // pass with every intermediate in cache; XLA's fused version writes (P, S, M) intermediates to
@@ -84,7 +84,8 @@ struct Shared {  // one call's work, owned jointly by the caller and the helpers
   const double *x = nullptr, *alpha = nullptr, *r = nullptr, *beta = nullptr, *h = nullptr;
   int64_t p = 0, chunk = 0, nchunks = 0;
   std::vector<std::vector<double>> parts;  // per-chunk gradients (NT each), for the VJP
-  double* rows = nullptr;                  // (P, NT) output, for grad_theta
+  double* rows = nullptr;                  // per-point output: grad_theta, value, grad_x, ...
+  int64_t order = 0;  // run_forward: 0 value, 1 grad_x, 2 laplacian_x, 3 hessian_x
   std::atomic<int64_t> next{0}, done{0};
 };
 
@@ -133,7 +134,7 @@ namespace {
 using RunFn = void (*)(Shared&);
 
 struct Isa {
-  RunFn vjp, rows;
+  RunFn vjp, rows, forward;
   const char* name;
 };
 
@@ -146,10 +147,10 @@ Isa choose_isa() {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (want != "avx2" && want != "baseline" && avx2 && __builtin_cpu_supports("avx512f") &&
       __builtin_cpu_supports("avx512dq"))
-    return {isa_avx512::run_vjp, isa_avx512::run_rows, "avx512"};
-  if (want != "baseline" && avx2) return {isa_avx2::run_vjp, isa_avx2::run_rows, "avx2"};
+    return {isa_avx512::run_vjp, isa_avx512::run_rows, isa_avx512::run_forward, "avx512"};
+  if (want != "baseline" && avx2) return {isa_avx2::run_vjp, isa_avx2::run_rows, isa_avx2::run_forward, "avx2"};
 #endif
-  return {isa_base::run_vjp, isa_base::run_rows, "baseline"};
+  return {isa_base::run_vjp, isa_base::run_rows, isa_base::run_forward, "baseline"};
 }
 
 const Isa kIsa = choose_isa();
@@ -271,6 +272,29 @@ ffi::Error GradThetaImpl(ffi::Buffer<ffi::F64> theta,
   return ffi::Error::Success();
 }
 
+// N (P,), ∇xN (P, D), ΔN (P,) or ∇²xN (P, D, D) per point: order 0, 1, 2 or 3.
+ffi::Error ForwardImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
+                       ffi::ResultBuffer<ffi::F64> out, int64_t m1, int64_t m2, int64_t order) {
+  const auto dims = x.dimensions();
+  if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde: x must be (P, D)");
+  const int64_t p = dims[0], d = dims[1];
+  if (order < 0 || order > 3) return ffi::Error::InvalidArgument("nnpde: order must be 0 ... 3");
+  const int64_t width = order == 1 ? d : order == 3 ? d * d : 1;
+  if (static_cast<int64_t>(theta.element_count()) != num_params(d, m1, m2) ||
+      static_cast<int64_t>(out->element_count()) != p * width)
+    return ffi::Error::InvalidArgument("nnpde: theta or the output has a wrong size");
+  auto st = std::make_shared<Shared>();
+  st->net = make_net(theta.typed_data(), d, m1, m2);
+  st->net.set_weights(false, false, order == 2);  // S = D + 2 for ΔN, else 1
+  if (order == 3) st->net.s = 1 + d + d * (d + 1) / 2;  // [O1 | f1' v_:i | f1'' v_:i v_:l]
+  st->x = x.typed_data();
+  st->p = p;
+  st->rows = out->typed_data();
+  st->order = order;
+  parallel(st, kIsa.forward);
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeOperatorVjpF64, OperatorVjpImpl,
@@ -287,6 +311,15 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeOperatorVjpF64, OperatorVjpImpl,
                                   .Attr<bool>("has_lap")
                                   .Attr<bool>("has_beta")
                                   .Attr<bool>("has_h"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeForwardF64, ForwardImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // theta (NT,)
+                                  .Arg<ffi::Buffer<ffi::F64>>()  // x (P, D)
+                                  .Ret<ffi::Buffer<ffi::F64>>()  // (P,) or (P, D)
+                                  .Attr<int64_t>("m1")
+                                  .Attr<int64_t>("m2")
+                                  .Attr<int64_t>("order"));
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeGradThetaF64, GradThetaImpl,
                               ffi::Ffi::Bind()
@@ -305,8 +338,9 @@ PyMODINIT_FUNC PyInit__native(void) {
   const struct {
     const char* name;
     void* fn;
-  } handlers[] = {{"operator_vjp_f64", reinterpret_cast<void*>(NnpdeOperatorVjpF64)},
-                  {"grad_theta_f64", reinterpret_cast<void*>(NnpdeGradThetaF64)}};
+  } handlers[] = {{"vjp_f64", reinterpret_cast<void*>(NnpdeOperatorVjpF64)},
+                  {"rows_f64", reinterpret_cast<void*>(NnpdeGradThetaF64)},
+                  {"forward_f64", reinterpret_cast<void*>(NnpdeForwardF64)}};
   for (const auto& h : handlers) {
     PyObject* cap = PyCapsule_New(h.fn, nullptr, nullptr);
     if (cap == nullptr || PyModule_AddObject(m, h.name, cap) < 0) {
