@@ -286,7 +286,7 @@ ffi::Error ForwardImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
   auto st = std::make_shared<Shared>();
   st->net = make_net(theta.typed_data(), d, m1, m2);
   st->net.set_weights(false, false, order == 2);  // S = D + 2 for ΔN, else 1
-  if (order == 3) st->net.s = 1 + d + d * (d + 1) / 2;  // [O1 | f1' v_:i | f1'' v_:i v_:l]
+  if (order == 3) st->net.s = 1 + d;  // [O1 | f1' v_:i]
   st->x = x.typed_data();
   st->p = p;
   st->rows = out->typed_data();
