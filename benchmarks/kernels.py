@@ -84,15 +84,15 @@ DTYPES = ("float32", "float64")
 
 IMPLS = ("hand", "userjit", "jax", "autodiff", "folx", "folx_chunked")
 
-# Headline targets: (id, kernel, dim, width, points, dtype, baseline impl, target ratio, text,
-# hand-written impl: "hand" = the kernel's own jit, "userjit" = inside a caller's jax.jit).
-# Issue 17: the θ-gradient of Σ r ΔN inside a caller's jit with XLA's default options.
 #: kernels that nnpde.native computes in C++ (tanh, float64, CPU); "jax" = their pure-JAX twin.
 NATIVE_KERNELS = (
     "laplacian_x_vjp", "value_vjp", "operator_vjp", "grad_x_vjp", "hessian_x_vjp", "grad_theta",
     "value", "grad_x", "laplacian_x", "hessian_x",
 )  # fmt: skip
 
+# Headline targets: (id, kernel, dim, width, points, dtype, baseline impl, target ratio, text,
+# hand-written impl: "hand" = the kernel's own jit, "userjit" = inside a caller's jax.jit).
+# Issue 17: the θ-gradient of Σ r ΔN inside a caller's jit with XLA's default options.
 HEADLINE_17 = [
     (f"{kernel}-{how}-vs-{base}", kernel, 2, 32, 16384, "float64", base, target, text, how)
     for kernel, base, target, text in (
