@@ -13,7 +13,7 @@ if sys.platform != "win32":  # GCC/Clang vector extensions; MSVC has none
     ext_modules.append(Extension(
         "nnpde._native",
         sources=["nnpde/csrc/native.cc"],
-        depends=["nnpde/csrc/lap_vjp_kernel.inc", "nnpde/csrc/xla/ffi/api/ffi.h",
+        depends=["nnpde/csrc/kernels.inc", "nnpde/csrc/xla/ffi/api/ffi.h",
                  "nnpde/csrc/xla/ffi/api/api.h", "nnpde/csrc/xla/ffi/api/c_api.h"],
         include_dirs=["nnpde/csrc"],
         extra_compile_args=["-std=c++17", "-O3", "-fvisibility=hidden", "-Wno-psabi"],

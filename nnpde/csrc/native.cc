@@ -42,6 +42,9 @@ namespace {
 
 constexpr int64_t NB = 64;  // points per block
 
+// NT = M1(1 + D + M2) + 2 M2, the length of θ (seed 000 eq. 7).
+int64_t num_params(int64_t d, int64_t m1, int64_t m2) { return m1 * (1 + d + m2) + 2 * m2; }
+
 struct Net {  // θ unpacked, hidden widths padded to multiples of 4 with zero weights
   int64_t d, m1, m2, m1p, m2p, s;  // s = D + 2 stacked column groups (1: the value alone)
   bool has_beta = false, has_h = false;  // which operator weights the VJP has
@@ -99,7 +102,7 @@ namespace isa_avx512 {
 #define NNPDE_W 8
 #define NNPDE_TC 4
 #define NNPDE_TK 4
-#include "lap_vjp_kernel.inc"
+#include "kernels.inc"
 #undef NNPDE_W
 #undef NNPDE_TC
 #undef NNPDE_TK
@@ -111,7 +114,7 @@ namespace isa_avx2 {
 #define NNPDE_W 4
 #define NNPDE_TC 2
 #define NNPDE_TK 2
-#include "lap_vjp_kernel.inc"
+#include "kernels.inc"
 #undef NNPDE_W
 #undef NNPDE_TC
 #undef NNPDE_TK
@@ -123,7 +126,7 @@ namespace isa_base {
 #define NNPDE_W 2
 #define NNPDE_TC 2
 #define NNPDE_TK 2
-#include "lap_vjp_kernel.inc"
+#include "kernels.inc"
 #undef NNPDE_W
 #undef NNPDE_TC
 #undef NNPDE_TK
@@ -205,20 +208,33 @@ class Helpers {
   std::deque<std::function<void()>> queue_;
 };
 
-// Cuts P points into at most 64 chunks of whole blocks (a function of P alone, so sums do not
-// depend on the number of threads) and runs `run` on the helper threads and the caller's.
-void parallel(const std::shared_ptr<Shared>& st, RunFn run) {
+template <class B>
+int64_t count(const B& buffer) {
+  return static_cast<int64_t>(buffer.element_count());
+}
+
+// A call's shared state: θ unpacked, the points, and P cut into at most 64 chunks of whole
+// blocks (a function of P alone, so sums do not depend on the number of threads).
+std::shared_ptr<Shared> new_call(const ffi::Buffer<ffi::F64>& theta, const ffi::Buffer<ffi::F64>& x,
+                                 int64_t m1, int64_t m2) {
+  auto st = std::make_shared<Shared>();
+  st->p = x.dimensions()[0];
+  st->net = make_net(theta.typed_data(), x.dimensions()[1], m1, m2);
+  st->x = x.typed_data();
   const int64_t blocks = (st->p + NB - 1) / NB;
   st->chunk = std::max<int64_t>(1, (blocks + 63) / 64) * NB;
   st->nchunks = (st->p + st->chunk - 1) / st->chunk;
+  return st;
+}
+
+// Runs `run` on the helper threads and the caller's until every chunk of st is done.
+void parallel(const std::shared_ptr<Shared>& st, RunFn run) {
   Helpers& helpers = Helpers::get();
   const int64_t n = std::min<int64_t>(helpers.size(), st->nchunks - 1);
   for (int64_t t = 0; t < n; ++t) helpers.schedule([st, run] { run(*st); });
   run(*st);  // the caller works too; late helpers find no chunk and touch only st
   while (st->done.load(std::memory_order_acquire) < st->nchunks) std::this_thread::yield();
 }
-
-int64_t num_params(int64_t d, int64_t m1, int64_t m2) { return m1 * (1 + d + m2) + 2 * m2; }
 
 // Σ_p ∂F_p/∂θ, F = α N + β·∇N + h:∇²N + λ ΔN; β (P, D) and h (P, D, D, symmetric) may be
 // empty (has_beta / has_h false); λ is zeros where has_lap is false.
@@ -230,22 +246,17 @@ ffi::Error OperatorVjpImpl(ffi::Buffer<ffi::F64> theta,
   const auto dims = x.dimensions();
   if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde: x must be (P, D)");
   const int64_t p = dims[0], d = dims[1], nt = num_params(d, m1, m2);
-  auto count = [](const ffi::Buffer<ffi::F64>& b) { return static_cast<int64_t>(b.element_count()); };
   if (count(theta) != nt || count(alpha) != p || count(lap) != p ||
       count(beta) != (has_beta ? p * d : 0) || count(h) != (has_h ? p * d * d : 0) ||
-      static_cast<int64_t>(g->element_count()) != nt)
+      count(*g) != nt)
     return ffi::Error::InvalidArgument("nnpde: an operator weight or the output has a wrong size");
-  auto st = std::make_shared<Shared>();
-  st->net = make_net(theta.typed_data(), d, m1, m2);
+  auto st = new_call(theta, x, m1, m2);
   st->net.set_weights(has_beta, has_h, has_lap);
-  st->x = x.typed_data();
   st->alpha = alpha.typed_data();
   st->r = lap.typed_data();
   st->beta = beta.typed_data();
   st->h = h.typed_data();
-  st->p = p;
-  const int64_t blocks = (p + NB - 1) / NB;
-  st->parts.assign(std::min<int64_t>(blocks, 64), std::vector<double>(nt, 0.0));
+  st->parts.assign(st->nchunks, std::vector<double>(nt, 0.0));
   parallel(st, kIsa.vjp);
   double* out = g->typed_data();
   std::fill(out, out + nt, 0.0);
@@ -260,13 +271,9 @@ ffi::Error GradThetaImpl(ffi::Buffer<ffi::F64> theta,
   const auto dims = x.dimensions();
   if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde: x must be (P, D)");
   const int64_t p = dims[0], d = dims[1], nt = num_params(d, m1, m2);
-  if (static_cast<int64_t>(theta.element_count()) != nt ||
-      static_cast<int64_t>(rows->element_count()) != p * nt)
+  if (count(theta) != nt || count(*rows) != p * nt)
     return ffi::Error::InvalidArgument("nnpde: theta or the output has a wrong size");
-  auto st = std::make_shared<Shared>();
-  st->net = make_net(theta.typed_data(), d, m1, m2);
-  st->x = x.typed_data();
-  st->p = p;
+  auto st = new_call(theta, x, m1, m2);
   st->rows = rows->typed_data();
   parallel(st, kIsa.rows);
   return ffi::Error::Success();
@@ -280,15 +287,11 @@ ffi::Error ForwardImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
   const int64_t p = dims[0], d = dims[1];
   if (order < 0 || order > 3) return ffi::Error::InvalidArgument("nnpde: order must be 0 ... 3");
   const int64_t width = order == 1 ? d : order == 3 ? d * d : 1;
-  if (static_cast<int64_t>(theta.element_count()) != num_params(d, m1, m2) ||
-      static_cast<int64_t>(out->element_count()) != p * width)
+  if (count(theta) != num_params(d, m1, m2) || count(*out) != p * width)
     return ffi::Error::InvalidArgument("nnpde: theta or the output has a wrong size");
-  auto st = std::make_shared<Shared>();
-  st->net = make_net(theta.typed_data(), d, m1, m2);
+  auto st = new_call(theta, x, m1, m2);
   st->net.set_weights(false, false, order == 2);  // S = D + 2 for ΔN, else 1
   if (order == 3) st->net.s = 1 + d;  // [O1 | f1' v_:i]
-  st->x = x.typed_data();
-  st->p = p;
   st->rows = out->typed_data();
   st->order = order;
   parallel(st, kIsa.forward);
