@@ -87,7 +87,8 @@ IMPLS = ("hand", "userjit", "jax", "autodiff", "folx", "folx_chunked")
 #: kernels that nnpde.native computes in C++ (tanh, float64, CPU); "jax" = their pure-JAX twin.
 NATIVE_KERNELS = (
     "laplacian_x_vjp", "value_vjp", "operator_vjp", "grad_x_vjp", "hessian_x_vjp", "grad_theta",
-    "value", "grad_x", "laplacian_x", "hessian_x",
+    "value", "grad_x", "laplacian_x", "hessian_x", "operator_rows", "laplacian_x_theta",
+    "operator_gram",
 )  # fmt: skip
 
 # Headline targets: (id, kernel, dim, width, points, dtype, baseline impl, target ratio, text,

@@ -28,6 +28,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from nnpde import native
 from nnpde.network import Params, TwoLayerNet
 
 Array = jax.Array
@@ -347,14 +348,30 @@ def gram_splits(nt: int) -> tuple[int, ...]:
     return tuple(nt * i // k for i in range(k + 1))
 
 
-def gram_block(net: TwoLayerNet, p: Params, r, xt, alpha, betat, ht, lap):
-    """The block's (upper blocks of JᵀJ, Jᵀr) from Jᵀ (NT, P).
+def jacobian_t(net: TwoLayerNet, theta: Array, xt, alpha, betat, ht, lap) -> Array:
+    """Jᵀ (NT, P) for the block, as :func:`rows_block`; by the native kernel where it serves
+    (:mod:`nnpde.native`: tanh, float64, the CPU), which writes the same columns."""
+    x = xt.T
+    if not native.serves(net, x):
+        return rows_block(net, net.unpack(theta), xt, alpha, betat, ht, lap)
+
+    def pure(t, y, value=None, grad=None, hessian=None, laplacian=None):
+        return rows_block(net, net.unpack(t), *points_last(y, value, grad, hessian, laplacian))
+
+    h = None if ht is None else jnp.transpose(ht, (2, 0, 1))
+    beta = None if betat is None else betat.T
+    weights = {"value": alpha, "grad": beta, "hessian": h, "laplacian": lap}
+    return native.operator_rows(net, theta, x, weights, pure, columns=True)
+
+
+def gram_block(net: TwoLayerNet, theta: Array, r, xt, alpha, betat, ht, lap):
+    """The block's (upper blocks of JᵀJ, Jᵀr) from Jᵀ (NT, P) (:func:`jacobian_t`).
 
     JᵀJ is symmetric: with Jᵀ split into k row groups J_a, only the blocks J_a J_bᵀ with a <= b
     are formed (k(k + 1)/2 of k² products: 62.5% of the work for k = 4); each contracts the
     points, the contiguous axis of both operands. :func:`assemble_gram` puts them together.
     """
-    return symmetric_products(rows_block(net, p, xt, alpha, betat, ht, lap), r)
+    return symmetric_products(jacobian_t(net, theta, xt, alpha, betat, ht, lap), r)
 
 
 def symmetric_products(Jt: Array, r: Array):

@@ -348,11 +348,10 @@ def _interior_gram(model, thetas, x_rep, r, lin: Linear):
         chunk = max(chunk, min(kernels.GPU_CHUNK_SIZE, (1 << 25) // n_all))
     if r.shape[0] == 0:  # no interior rows (a model built on no points)
         return jnp.zeros((n_all, n_all), r.dtype), jnp.zeros((n_all,), r.dtype)
-    params = [net.unpack(t) for t in thetas]
     weights = tuple(_cols.points_last(x_rep, *w)[1:] for w in lin.interior)
 
     def block(rb, xb, ws, dphib):
-        Jt = jnp.concatenate([_cols.rows_block(net, params[k], xb, *ws[k])
+        Jt = jnp.concatenate([_cols.jacobian_t(net, thetas[k], xb, *ws[k])
                               for k in range(model.k)] + [dphib], axis=0)  # fmt: skip
         return _cols.symmetric_products(Jt, rb)
 

@@ -416,6 +416,19 @@ def _vjp_jax(net, theta, x, alpha, beta, h, lap, chunk_size):
 
 
 def _rows(net, theta, x, alpha, beta, h, lap, chunk_size):
+    if native.serves(net, x):  # fused C++ kernels (nnpde.native)
+        if beta is None and h is None and lap is None:  # α alone: α ⊙ ∂N/∂θ
+            return alpha[:, None] * grad_theta(net, theta, x, chunk_size=chunk_size)
+
+        def pure(t, y, value=None, grad=None, hessian=None, laplacian=None):
+            return _rows_jax(net, t, y, value, grad, hessian, laplacian, chunk_size)
+
+        weights = {"value": alpha, "grad": beta, "hessian": h, "laplacian": lap}
+        return native.operator_rows(net, theta, x, weights, pure)
+    return _rows_jax(net, theta, x, alpha, beta, h, lap, chunk_size)
+
+
+def _rows_jax(net, theta, x, alpha, beta, h, lap, chunk_size):
     p = net.unpack(theta)
     block = functools.partial(_operator_block, net, p)
     return _map_blocks(lambda *a: _pack_rows(net, block(*a)), chunk_size, x, alpha, beta, h, lap)
@@ -677,8 +690,16 @@ def _laplacian_theta_block(net, p, x):
     return _pack_rows(net, _operator_block(net, p, x, None, None, None, ones))
 
 
+def _native_laplacian_theta(net, theta, x, fallback):
+    weights = {"value": None, "grad": None, "hessian": None,
+               "laplacian": jnp.ones(x.shape[:1], x.dtype)}  # fmt: skip
+    return native.operator_rows(net, theta, x, weights, lambda t, y, laplacian: fallback(t, y))
+
+
 laplacian_x_theta = _doc(
-    _pointwise("laplacian_x_theta", 3, _laplacian_theta_block, rows=True),
+    _served_natively("laplacian_x_theta", 3,
+                     _pointwise("laplacian_x_theta", 3, _laplacian_theta_block, rows=True),
+                     _native_laplacian_theta),
     """∂(ΔN)/∂θ at each point: shape (P, NT); the trace of seed 000 eq. (6) computed
     directly in O(P·M1·M2·D), never forming the (P, D, D, NT) tensor.""",
 )
@@ -824,10 +845,8 @@ def _gram(net, theta, x, r, alpha, beta, h, lap, chunk_size):
     nt = net.num_params
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros((nt, nt), x.dtype), jnp.zeros((nt,), x.dtype)
-    p = net.unpack(theta)
-
     chunk = _default_chunk(True) if chunk_size is None else chunk_size
-    blk = functools.partial(_cols.gram_block, net, p)
+    blk = functools.partial(_cols.gram_block, net, theta)
     upper, Jtr = _cols.sum_blocks(blk, chunk, r, *_cols.points_last(x, alpha, beta, h, lap))
     JtJ = _cols.assemble_gram(upper, nt)
     return 0.5 * (JtJ + JtJ.T), Jtr  # symmetric to the last bit (Cholesky-ready)

@@ -1,8 +1,9 @@
-"""Fused native CPU kernels (XLA FFI): VJPs, rows ∂N_p/∂θ, and N, ∇xN, ΔN, ∇²xN (issue 17).
+"""Fused native CPU kernels (XLA FFI): VJPs, Jacobian rows, and N, ∇xN, ΔN, ∇²xN (issue 17).
 
 For a tanh :class:`~nnpde.TwoLayerNet` in float64 on the CPU, ``kernels.operator_vjp`` (any
 weights of F = α N + β·∇N + h:∇²N + λ ΔN), the named VJPs built on it (``value_vjp``,
-``grad_x_vjp``, ``hessian_x_vjp``, ``laplacian_x_vjp``), ``kernels.grad_theta`` and the
+``grad_x_vjp``, ``hessian_x_vjp``, ``laplacian_x_vjp``), the rows ``kernels.operator_rows``
+(what Levenberg-Marquardt's Jacobian is made of), ``laplacian_x_theta``, ``grad_theta`` and the
 per-point ``value``, ``grad_x``, ``laplacian_x`` and ``hessian_x`` run C++ kernels
 (``nnpde/csrc/native.cc``, built by ``pip install`` as the optional extension ``nnpde._native``)
 instead of XLA's fusions. The VJP does the forward pass, the derivatives
@@ -50,7 +51,7 @@ except ImportError as err:  # no C++ compiler at install time, or another platfo
     _ext, _WHY_NOT = None, f"the extension nnpde._native is not built ({err})"
 
 _TARGETS = {"vjp": "nnpde_operator_vjp_f64", "rows": "nnpde_grad_theta_f64",
-            "forward": "nnpde_forward_f64"}
+            "forward": "nnpde_forward_f64", "operator_rows": "nnpde_operator_rows_f64"}
 _switch = {"on": os.environ.get("NNPDE_NATIVE", "1") != "0"}
 
 
@@ -120,17 +121,8 @@ def _native_or_pure(native: Callable, pure: Callable, *args):
     return fn(*args)
 
 
-def operator_vjp(net, theta, x, weights: dict, pure: Callable):
-    """Σ_p ∂F_p/∂θ, F = α N + β·∇N + h:∇²N + λ ΔN, shape (NT,), by the native kernel on the CPU.
-
-    Args:
-      net: a tanh ``TwoLayerNet`` (:func:`serves` checked by the caller).
-      theta: (NT,) float64; x: (P, D).
-      weights: ``{"value": α (P,), "grad": β (P, D), "hessian": h (P, D, D),
-        "laplacian": λ (P,)}``, None where absent (not all).
-      pure: ``pure(theta, x, **weights)`` with the weights given, the pure-JAX kernel: run on
-        other backends and differentiated for derivatives of this function.
-    """
+def _operator(kind: str, net, theta, x, weights: dict, pure: Callable, shape, attrs=None):
+    """The operator kernel ``kind`` ("vjp" or "operator_rows") on the CPU; see below."""
     names = tuple(k for k, w in weights.items() if w is not None)
 
     def pure_fn(theta, x, *ws):
@@ -142,11 +134,34 @@ def operator_vjp(net, theta, x, weights: dict, pure: Callable):
         h = w.get("hessian")
         h = empty if h is None else 0.5 * (h + jnp.swapaxes(h, 1, 2))  # only sym(h) counts
         beta = w.get("grad", empty)
-        attrs = {"has_lap": "laplacian" in w, "has_beta": "grad" in w, "has_h": "hessian" in w}
+        flags = {"has_lap": "laplacian" in w, "has_beta": "grad" in w, "has_h": "hessian" in w}
         args = (w.get("value", zeros), w.get("laplacian", zeros), beta, h)
-        return _call("vjp", net, theta.shape, attrs, theta, x, *args)
+        return _call(kind, net, shape, {**flags, **(attrs or {})}, theta, x, *args)
 
     return _native_or_pure(native_fn, pure_fn, theta, x, *(weights[k] for k in names))
+
+
+def operator_vjp(net, theta, x, weights: dict, pure: Callable):
+    """Σ_p ∂F_p/∂θ, F = α N + β·∇N + h:∇²N + λ ΔN, shape (NT,), by the native kernel on the CPU.
+
+    Args:
+      net: a tanh ``TwoLayerNet`` (:func:`serves` checked by the caller).
+      theta: (NT,) float64; x: (P, D).
+      weights: ``{"value": α (P,), "grad": β (P, D), "hessian": h (P, D, D),
+        "laplacian": λ (P,)}``, None where absent (not all).
+      pure: ``pure(theta, x, **weights)`` with the weights given, the pure-JAX kernel: run on
+        other backends and differentiated for derivatives of this function.
+    """
+    return _operator("vjp", net, theta, x, weights, pure, theta.shape)
+
+
+def operator_rows(net, theta, x, weights: dict, pure: Callable, *, columns: bool = False):
+    """∂F_p/∂θ per point by the native kernel on the CPU: the rows J, shape (P, NT), or with
+    ``columns`` Jᵀ, shape (NT, P), as the points-last sums JᵀJ, Jᵀr use it. Arguments as for
+    :func:`operator_vjp`; ``pure`` returns the same layout."""
+    shape = (theta.shape[0], x.shape[0]) if columns else (x.shape[0], theta.shape[0])
+    attrs = {"columns": columns}
+    return _operator("operator_rows", net, theta, x, weights, pure, shape, attrs)
 
 
 def grad_theta(net, theta, x, pure: Callable):

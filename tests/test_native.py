@@ -1,5 +1,6 @@
 """The fused native kernels (nnpde.native, nnpde/csrc): the VJPs Σ_p ∂F_p/∂θ for every weight
-of F = α N + β·∇N + h:∇²N + λ ΔN, the rows ∂N_p/∂θ (grad_theta), and N, ∇xN, ΔN, ∇²xN.
+of F = α N + β·∇N + h:∇²N + λ ΔN, its rows ∂F_p/∂θ (operator_rows, laplacian_x_theta, and Jᵀ
+in operator_gram's sums), the rows ∂N_p/∂θ (grad_theta), and N, ∇xN, ΔN, ∇²xN.
 
 They are checked against the autodiff twins (jax.grad through jax.hessian) in float64 to F64_RTOL,
 against the pure-JAX kernel it replaces, in every instruction-set variant, under jit, vmap and
@@ -26,6 +27,7 @@ from nnpde import autodiff, kernels, native
 TARGET = "nnpde_operator_vjp_f64"
 ROWS_TARGET = "nnpde_grad_theta_f64"
 FORWARD_TARGET = "nnpde_forward_f64"
+OPERATOR_ROWS_TARGET = "nnpde_operator_rows_f64"
 FORWARD = ("value", "grad_x", "laplacian_x", "hessian_x")  # per-point outputs, forward kernel
 
 
@@ -86,6 +88,14 @@ def test_matches_autodiff(dim, hidden, p):
         kw = {k: ws[k] for k in subset}
         got = kernels.operator_vjp(net, theta, x, **kw)
         assert rel_err(got, autodiff.operator_vjp(net, theta, x, **kw)) <= F64_RTOL, subset
+        if p <= 1000:  # the rows, and JᵀJ, Jᵀr from their columns (blocks of 100: a last partial)
+            got = kernels.operator_rows(net, theta, x, **kw)
+            assert rel_err(got, autodiff.operator_rows(net, theta, x, **kw)) <= F64_RTOL, subset
+            got = kernels.operator_gram(net, theta, x, r, **kw, chunk_size=100)
+            want = autodiff.operator_gram(net, theta, x, r, **kw)
+            assert max(rel_err(g, w) for g, w in zip(got, want)) <= F64_RTOL, subset
+    got = kernels.laplacian_x_theta(net, theta, x)
+    assert rel_err(got, autodiff.laplacian_x_theta(net, theta, x)) <= F64_RTOL
     rows = kernels.grad_theta(net, theta, x)
     assert rel_err(rows, autodiff.grad_theta(net, theta, x)) <= F64_RTOL
     for name in FORWARD:
@@ -106,15 +116,18 @@ def test_small_and_saturated_arguments(scale):
 
 @pytest.mark.parametrize(
     "kernel,target",
-    [("laplacian_x_vjp", TARGET), ("value_vjp", TARGET), ("grad_theta", ROWS_TARGET)]
+    [("laplacian_x_vjp", TARGET), ("value_vjp", TARGET), ("grad_theta", ROWS_TARGET),
+     ("laplacian_x_theta", OPERATOR_ROWS_TARGET), ("operator_rows", OPERATOR_ROWS_TARGET),
+     ("operator_gram", OPERATOR_ROWS_TARGET)]
     + [(name, FORWARD_TARGET) for name in FORWARD],
-)
+)  # fmt: skip
 def test_the_call_is_native_and_disabled_is_pure(kernel, target):
     net, theta, x, r, _ = _case(2, (8, 8), 100)
-    args = (theta, x, r) if kernel.endswith("_vjp") else (theta, x)
+    args = (theta, x, r) if kernel.endswith(("_vjp", "_gram")) else (theta, x)
+    kw = {"grad": jnp.ones_like(x), "laplacian": r} if kernel.startswith("operator") else {}
 
     def fn():  # a new function each time: jax caches a trace per function
-        return lambda *a: getattr(kernels, kernel)(net, *a)
+        return lambda *a: getattr(kernels, kernel)(net, *a, **kw)
 
     assert target in _lowered(fn(), *args)
     with native.disabled():
@@ -122,7 +135,8 @@ def test_the_call_is_native_and_disabled_is_pure(kernel, target):
         assert target not in _lowered(fn(), *args)
         pure = jax.jit(fn())(*args)
     assert native.enabled()
-    assert rel_err(jax.jit(fn())(*args), pure) <= 1e-12
+    got = jax.jit(fn())(*args)
+    assert max(rel_err(g, w) for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(pure))) <= 1e-12
 
 
 def test_repeatable_bit_for_bit():
@@ -159,6 +173,12 @@ def test_vmap_and_derivatives_follow_the_pure_kernel():
     jac = jax.jacfwd(lambda t: kernels.grad_theta(net, t, x[:5]))(theta)
     want = jax.jacfwd(lambda t: autodiff.grad_theta(net, t, x[:5]))(theta)
     assert rel_err(jac, want) <= 1e-10
+    rows = jax.vmap(lambda t: kernels.operator_rows(net, t, x, **ws))(thetas)
+    for t, g in zip(thetas, rows):
+        assert rel_err(g, autodiff.operator_rows(net, t, x, **ws)) <= F64_RTOL
+    jac = jax.jacfwd(lambda t: kernels.laplacian_x_theta(net, t, x[:5]))(theta)
+    want = jax.jacfwd(lambda t: autodiff.laplacian_x_theta(net, t, x[:5]))(theta)
+    assert rel_err(jac, want) <= 1e-10
 
 
 @pytest.mark.parametrize("what", ["float32", "sin"])
@@ -169,7 +189,8 @@ def test_hands_back_what_it_does_not_serve(what):
     assert not native.serves(net, x)
     vjp = lambda t, y: kernels.operator_vjp(net, t, y, laplacian=r, grad=jnp.ones_like(y))  # noqa: E731
     assert TARGET not in _lowered(vjp, theta, x)
-    for name, target in [("grad_theta", ROWS_TARGET), ("laplacian_x", FORWARD_TARGET)]:
+    for name, target in [("grad_theta", ROWS_TARGET), ("laplacian_x", FORWARD_TARGET),
+                         ("laplacian_x_theta", OPERATOR_ROWS_TARGET)]:  # fmt: skip
         kernel = getattr(kernels, name)
         assert target not in _lowered(lambda t, y, k=kernel: k(net, t, y), theta, x)
     want = autodiff.laplacian_x_vjp(net, theta, x, r)
@@ -202,7 +223,8 @@ def test_every_variant_and_switch_agrees(tmp_path):
         g = kernels.laplacian_x_vjp(net, theta, x, r)
         rows = kernels.grad_theta(net, theta, x)
         hess = kernels.hessian_x(net, theta, x)
-        np.save(sys.argv[1], np.concatenate([g, rows.ravel(), hess.ravel()]))
+        lrows = kernels.laplacian_x_theta(net, theta, x)
+        np.save(sys.argv[1], np.concatenate([g, rows.ravel(), hess.ravel(), lrows.ravel()]))
         print(native.info()["isa"] if native.enabled() else "off")
     """)  # fmt: skip
     got = {}
@@ -218,8 +240,9 @@ def test_every_variant_and_switch_agrees(tmp_path):
     theta, x = net.init(k[0]), jax.random.uniform(k[1], (333, 3))
     want = autodiff.laplacian_x_vjp(net, theta, x, jax.random.normal(k[2], (333,)))
     rows, hess = autodiff.grad_theta(net, theta, x), autodiff.hessian_x(net, theta, x)
+    lrows = autodiff.laplacian_x_theta(net, theta, x)
     for label, g in got.items():
-        parts = np.split(g, [want.size, want.size + rows.size])
+        parts = np.split(g, np.cumsum([want.size, rows.size, hess.size]))
         assert rel_err(parts[0], want) <= F64_RTOL, label
-        assert rel_err(parts[1].reshape(rows.shape), rows) <= F64_RTOL, label
-        assert rel_err(parts[2].reshape(hess.shape), hess) <= F64_RTOL, label
+        for part, ref in zip(parts[1:], (rows, hess, lrows)):
+            assert rel_err(part.reshape(ref.shape), ref) <= F64_RTOL, label

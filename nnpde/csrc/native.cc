@@ -1,7 +1,8 @@
 // nnpde._native: fused CPU kernels for the two-layer tanh network of seed 000, called from JAX
 // through the XLA FFI (nnpde/native.py): the θ-gradient of Σ_p F_p with
-// F = α N + β·∇N + h:∇²N + λ ΔN (operator_vjp and the named VJPs), the rows ∂N_p/∂θ
-// (grad_theta), and N, ∇xN, ΔN, ∇²xN per point (value, grad_x, laplacian_x, hessian_x).
+// F = α N + β·∇N + h:∇²N + λ ΔN (operator_vjp and the named VJPs), its rows ∂F_p/∂θ
+// (operator_rows, laplacian_x_theta), the rows ∂N_p/∂θ (grad_theta), and N, ∇xN, ΔN, ∇²xN per
+// point (value, grad_x, laplacian_x, hessian_x).
 //
 // One pass over blocks of 64 points does the forward pass, the x-derivatives and their reverse
 // pass with every intermediate in cache; XLA's fused version writes (P, S, M) intermediates to
@@ -89,6 +90,7 @@ struct Shared {  // one call's work, owned jointly by the caller and the helpers
   std::vector<std::vector<double>> parts;  // per-chunk gradients (NT each), for the VJP
   double* rows = nullptr;                  // per-point output: grad_theta, value, grad_x, ...
   int64_t order = 0;  // run_forward: 0 value, 1 grad_x, 2 laplacian_x, 3 hessian_x
+  bool columns = false;  // run_operator_rows: write Jᵀ (NT, P) instead of J (P, NT)
   std::atomic<int64_t> next{0}, done{0};
 };
 
@@ -137,9 +139,12 @@ namespace {
 using RunFn = void (*)(Shared&);
 
 struct Isa {
-  RunFn vjp, rows, forward;
+  RunFn vjp, rows, forward, operator_rows;
   const char* name;
 };
+
+#define NNPDE_ISA(ns, name) \
+  Isa { ns::run_vjp, ns::run_rows, ns::run_forward, ns::run_operator_rows, name }
 
 // The best variant the CPU supports; NNPDE_NATIVE_ISA=avx2 or baseline caps it (tests).
 Isa choose_isa() {
@@ -150,10 +155,10 @@ Isa choose_isa() {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (want != "avx2" && want != "baseline" && avx2 && __builtin_cpu_supports("avx512f") &&
       __builtin_cpu_supports("avx512dq"))
-    return {isa_avx512::run_vjp, isa_avx512::run_rows, isa_avx512::run_forward, "avx512"};
-  if (want != "baseline" && avx2) return {isa_avx2::run_vjp, isa_avx2::run_rows, isa_avx2::run_forward, "avx2"};
+    return NNPDE_ISA(isa_avx512, "avx512");
+  if (want != "baseline" && avx2) return NNPDE_ISA(isa_avx2, "avx2");
 #endif
-  return {isa_base::run_vjp, isa_base::run_rows, isa_base::run_forward, "baseline"};
+  return NNPDE_ISA(isa_base, "baseline");
 }
 
 const Isa kIsa = choose_isa();
@@ -236,32 +241,67 @@ void parallel(const std::shared_ptr<Shared>& st, RunFn run) {
   while (st->done.load(std::memory_order_acquire) < st->nchunks) std::this_thread::yield();
 }
 
-// Σ_p ∂F_p/∂θ, F = α N + β·∇N + h:∇²N + λ ΔN; β (P, D) and h (P, D, D, symmetric) may be
-// empty (has_beta / has_h false); λ is zeros where has_lap is false.
-ffi::Error OperatorVjpImpl(ffi::Buffer<ffi::F64> theta,
-                           ffi::Buffer<ffi::F64> x, ffi::Buffer<ffi::F64> alpha,
-                           ffi::Buffer<ffi::F64> lap, ffi::Buffer<ffi::F64> beta,
-                           ffi::Buffer<ffi::F64> h, ffi::ResultBuffer<ffi::F64> g, int64_t m1,
-                           int64_t m2, bool has_lap, bool has_beta, bool has_h) {
+// A call of the operator F = α N + β·∇N + h:∇²N + λ ΔN; β (P, D) and h (P, D, D, symmetric)
+// may be empty (has_beta / has_h false); λ is zeros where has_lap is false. `out` must hold
+// out_per_point values per point (0: NT in all, the VJP). Null when a size is wrong.
+std::shared_ptr<Shared> operator_call(const ffi::Buffer<ffi::F64>& theta,
+                                      const ffi::Buffer<ffi::F64>& x,
+                                      const ffi::Buffer<ffi::F64>& alpha,
+                                      const ffi::Buffer<ffi::F64>& lap,
+                                      const ffi::Buffer<ffi::F64>& beta,
+                                      const ffi::Buffer<ffi::F64>& h, int64_t out, int64_t m1,
+                                      int64_t m2, bool has_lap, bool has_beta, bool has_h,
+                                      bool rows) {
   const auto dims = x.dimensions();
-  if (dims.size() != 2) return ffi::Error::InvalidArgument("nnpde: x must be (P, D)");
+  if (dims.size() != 2) return nullptr;
   const int64_t p = dims[0], d = dims[1], nt = num_params(d, m1, m2);
   if (count(theta) != nt || count(alpha) != p || count(lap) != p ||
       count(beta) != (has_beta ? p * d : 0) || count(h) != (has_h ? p * d * d : 0) ||
-      count(*g) != nt)
-    return ffi::Error::InvalidArgument("nnpde: an operator weight or the output has a wrong size");
+      out != (rows ? p * nt : nt))
+    return nullptr;
   auto st = new_call(theta, x, m1, m2);
   st->net.set_weights(has_beta, has_h, has_lap);
   st->alpha = alpha.typed_data();
   st->r = lap.typed_data();
   st->beta = beta.typed_data();
   st->h = h.typed_data();
+  return st;
+}
+
+const char kOperatorSizes[] = "nnpde: x, theta, an operator weight or the output has a wrong size";
+
+// Σ_p ∂F_p/∂θ (NT,).
+ffi::Error OperatorVjpImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
+                           ffi::Buffer<ffi::F64> alpha, ffi::Buffer<ffi::F64> lap,
+                           ffi::Buffer<ffi::F64> beta, ffi::Buffer<ffi::F64> h,
+                           ffi::ResultBuffer<ffi::F64> g, int64_t m1, int64_t m2, bool has_lap,
+                           bool has_beta, bool has_h) {
+  auto st = operator_call(theta, x, alpha, lap, beta, h, count(*g), m1, m2, has_lap, has_beta,
+                          has_h, false);
+  if (!st) return ffi::Error::InvalidArgument(kOperatorSizes);
+  const int64_t nt = count(*g);
   st->parts.assign(st->nchunks, std::vector<double>(nt, 0.0));
   parallel(st, kIsa.vjp);
   double* out = g->typed_data();
   std::fill(out, out + nt, 0.0);
   for (int64_t c = 0; c < st->nchunks; ++c)
     for (int64_t i = 0; i < nt; ++i) out[i] += st->parts[c][i];
+  return ffi::Error::Success();
+}
+
+// ∂F_p/∂θ per point: J (P, NT), or Jᵀ (NT, P) with `columns`.
+ffi::Error OperatorRowsImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
+                            ffi::Buffer<ffi::F64> alpha, ffi::Buffer<ffi::F64> lap,
+                            ffi::Buffer<ffi::F64> beta, ffi::Buffer<ffi::F64> h,
+                            ffi::ResultBuffer<ffi::F64> rows, int64_t m1, int64_t m2,
+                            bool has_lap, bool has_beta, bool has_h, bool columns) {
+  auto st = operator_call(theta, x, alpha, lap, beta, h, count(*rows), m1, m2, has_lap, has_beta,
+                          has_h, true);
+  if (!st) return ffi::Error::InvalidArgument(kOperatorSizes);
+  st->net.s = std::max<int64_t>(st->net.s, 2);  // the per-point passes stack e (zero for α alone)
+  st->rows = rows->typed_data();
+  st->columns = columns;
+  parallel(st, kIsa.operator_rows);
   return ffi::Error::Success();
 }
 
@@ -300,20 +340,26 @@ ffi::Error ForwardImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
 
 }  // namespace
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeOperatorVjpF64, OperatorVjpImpl,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F64>>()  // theta (NT,)
-                                  .Arg<ffi::Buffer<ffi::F64>>()  // x (P, D)
-                                  .Arg<ffi::Buffer<ffi::F64>>()  // alpha (P,)
-                                  .Arg<ffi::Buffer<ffi::F64>>()  // lambda (P,)
-                                  .Arg<ffi::Buffer<ffi::F64>>()  // beta (P, D) or (0,)
-                                  .Arg<ffi::Buffer<ffi::F64>>()  // h (P, D, D) or (0,)
-                                  .Ret<ffi::Buffer<ffi::F64>>()  // gradient (NT,)
-                                  .Attr<int64_t>("m1")
-                                  .Attr<int64_t>("m2")
-                                  .Attr<bool>("has_lap")
-                                  .Attr<bool>("has_beta")
-                                  .Attr<bool>("has_h"));
+// The operator's arguments: θ (NT,), x (P, D), α (P,), λ (P,), β (P, D) or (0,), h (P, D, D)
+// or (0,); the output; the widths and which weights are present.
+#define NNPDE_OPERATOR_BINDING                     \
+  ffi::Ffi::Bind()                                 \
+      .Arg<ffi::Buffer<ffi::F64>>()                \
+      .Arg<ffi::Buffer<ffi::F64>>()                \
+      .Arg<ffi::Buffer<ffi::F64>>()                \
+      .Arg<ffi::Buffer<ffi::F64>>()                \
+      .Arg<ffi::Buffer<ffi::F64>>()                \
+      .Arg<ffi::Buffer<ffi::F64>>()                \
+      .Ret<ffi::Buffer<ffi::F64>>()                \
+      .Attr<int64_t>("m1")                         \
+      .Attr<int64_t>("m2")                         \
+      .Attr<bool>("has_lap")                       \
+      .Attr<bool>("has_beta")                      \
+      .Attr<bool>("has_h")
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeOperatorVjpF64, OperatorVjpImpl, NNPDE_OPERATOR_BINDING);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeOperatorRowsF64, OperatorRowsImpl,
+                              NNPDE_OPERATOR_BINDING.Attr<bool>("columns"));
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(NnpdeForwardF64, ForwardImpl,
                               ffi::Ffi::Bind()
@@ -343,7 +389,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     void* fn;
   } handlers[] = {{"vjp_f64", reinterpret_cast<void*>(NnpdeOperatorVjpF64)},
                   {"rows_f64", reinterpret_cast<void*>(NnpdeGradThetaF64)},
-                  {"forward_f64", reinterpret_cast<void*>(NnpdeForwardF64)}};
+                  {"forward_f64", reinterpret_cast<void*>(NnpdeForwardF64)},
+                  {"operator_rows_f64", reinterpret_cast<void*>(NnpdeOperatorRowsF64)}};
   for (const auto& h : handlers) {
     PyObject* cap = PyCapsule_New(h.fn, nullptr, nullptr);
     if (cap == nullptr || PyModule_AddObject(m, h.name, cap) < 0) {
