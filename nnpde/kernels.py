@@ -38,9 +38,10 @@ with the points along the contiguous axis (:mod:`nnpde._cols`): every sum over p
 matrix product and no ``reduce`` is left, so the kernels are as fast under XLA's default
 options (inside a caller's own ``jax.jit``) as called directly; they are compiled with the
 defaults (issue 17, docs/kernels.md "Layout"). For a tanh network in float64 on the CPU the
-VJPs, ``grad_theta``, ``value``, ``grad_x``, ``laplacian_x`` and ``hessian_x`` run the native
-C++ kernels of :mod:`nnpde.native` instead (1.4-4x faster than these; this module's code
-remains their fallback, their twin in the tests, and what derivatives of them differentiate).
+VJPs, ``operator_rows``, ``laplacian_x_theta``, the rows inside ``operator_gram``,
+``grad_theta``, ``value``, ``grad_x``, ``laplacian_x`` and ``hessian_x`` run the native C++
+kernels of :mod:`nnpde.native` instead (1.2-6x faster than these; this module's code remains
+their fallback, their twin in the tests, and what derivatives of them differentiate).
 
 Points are processed in blocks of ``chunk_size`` (``lax.scan`` for sums, ``lax.map`` for
 rows), so the sums' intermediates stay in cache and their memory is independent of P. Every
@@ -491,7 +492,8 @@ def operator_rows(
 
     The output is the whole (P, NT) Jacobian by design (blocks of ``chunk_size`` points bound
     only the intermediates); where P·NT does not fit, use :func:`operator_gram` for JᵀJ and
-    Jᵀr, or the matrix-free :func:`operator_jvp` / :func:`operator_vjp`.
+    Jᵀr, or the matrix-free :func:`operator_jvp` / :func:`operator_vjp`. For a tanh network in
+    float64 on the CPU the rows come from the native kernel (:mod:`nnpde.native`).
     """
     args = _check_operator(
         net, theta, x, value, grad, hessian, laplacian, chunk_size, "operator_rows"
@@ -701,7 +703,8 @@ laplacian_x_theta = _doc(
                      _pointwise("laplacian_x_theta", 3, _laplacian_theta_block, rows=True),
                      _native_laplacian_theta),
     """∂(ΔN)/∂θ at each point: shape (P, NT); the trace of seed 000 eq. (6) computed
-    directly in O(P·M1·M2·D), never forming the (P, D, D, NT) tensor.""",
+    directly in O(P·M1·M2·D), never forming the (P, D, D, NT) tensor (:func:`operator_rows`
+    with λ = 1; for a tanh network in float64 on the CPU by the native kernel).""",
 )
 
 
@@ -869,7 +872,8 @@ def operator_gram(
 
     F_p = α_p N + β_p·∇xN + h_p:∇²xN + λ_p ΔN as in :func:`operator_rows`; J is the (P, NT)
     residual Jacobian and r the residuals. Each block of ``chunk_size`` points forms its rows
-    (chunk, NT) and adds J_bᵀJ_b and J_bᵀr_b to the sums (``lax.scan``), so peak memory is
+    as columns J_bᵀ (NT, chunk) (by the native kernel for a tanh network in float64 on the
+    CPU) and adds J_bᵀJ_b and J_bᵀr_b to the sums (``lax.scan``), so peak memory is
     O(chunk·NT + NT²), independent of P: the Gauss-Newton / Levenberg-Marquardt normal
     equations for any number of collocation points. Cost O(P·NT²) for the products plus
     O(P·M1·M2·D) for the rows. Sum the results of several calls (e.g. interior and boundary
