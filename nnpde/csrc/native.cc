@@ -56,7 +56,9 @@ struct Net {  // θ unpacked, hidden widths padded to multiples of 4 with zero w
     has_h = h;
     s = (h || lap) ? d + 2 : beta ? 2 : 1;
   }
-  std::vector<double> w, wt, v, b, a, c, lam;  // w (m2p x m1p), wt its transpose, v (m1p x d)
+  int64_t dp;  // D padded to a multiple of 4: the rows of vt
+  // w (m2p x m1p), wt its transpose, v (m1p x d), vt its transpose (dp x m1p)
+  std::vector<double> w, wt, v, vt, b, a, c, lam;
 };
 
 // θ (seed 000 eq. 7) unpacked and padded, with S = D + 2 stacked column groups (set for a
@@ -66,7 +68,9 @@ Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2) {
   n.d = d; n.m1 = m1; n.m2 = m2; n.s = d + 2;
   n.m1p = (m1 + 3) / 4 * 4; n.m2p = (m2 + 3) / 4 * 4;
   n.w.assign(n.m2p * n.m1p, 0.0); n.wt.assign(n.m1p * n.m2p, 0.0);
-  n.v.assign(n.m1p * d, 0.0); n.b.assign(n.m1p, 0.0); n.lam.assign(n.m1p, 0.0);
+  n.dp = (d + 3) / 4 * 4;
+  n.v.assign(n.m1p * d, 0.0); n.vt.assign(n.dp * n.m1p, 0.0);
+  n.b.assign(n.m1p, 0.0); n.lam.assign(n.m1p, 0.0);
   n.a.assign(n.m2p, 0.0); n.c.assign(n.m2p, 0.0);
   const double *a = th, *w = th + m2, *c = w + m1 * m2, *v = c + m2, *b = v + m1 * d;
   for (int64_t j = 0; j < m2; ++j) {
@@ -76,7 +80,7 @@ Net make_net(const double* th, int64_t d, int64_t m1, int64_t m2) {
   for (int64_t k = 0; k < m1; ++k) {
     n.b[k] = b[k];
     for (int64_t i = 0; i < d; ++i) {
-      n.v[k * d + i] = v[k * d + i];
+      n.v[k * d + i] = n.vt[i * n.m1p + k] = v[k * d + i];
       n.lam[k] += v[k * d + i] * v[k * d + i];
     }
   }
