@@ -118,8 +118,10 @@ namespace isa_avx512 {
 #pragma GCC target("avx2,fma")
 namespace isa_avx2 {
 #define NNPDE_W 4
-#define NNPDE_TC 3  // 12 accumulators of 16 registers: 2.2 ms less than 2 x 2 of 24 (one thread,
-#define NNPDE_TK 3  // Zen 3, laplacian_x_vjp at D = 2, P = 16384)
+// Tiles of 4 x 3 vectors (12 accumulators of the 16 registers): on one Zen 3 thread the
+// headline VJP (D = 2, P = 16384) took 21.5-21.8 ms against 24.1-24.7 with 4 x 2.
+#define NNPDE_TC 3
+#define NNPDE_TK 3
 #include "kernels.inc"
 #undef NNPDE_W
 #undef NNPDE_TC
@@ -246,8 +248,8 @@ void parallel(const std::shared_ptr<Shared>& st, RunFn run) {
 }
 
 // A call of the operator F = α N + β·∇N + h:∇²N + λ ΔN; β (P, D) and h (P, D, D, symmetric)
-// may be empty (has_beta / has_h false); λ is zeros where has_lap is false. `out` must hold
-// out_per_point values per point (0: NT in all, the VJP). Null when a size is wrong.
+// may be empty (has_beta / has_h false); λ is zeros where has_lap is false. `out` is the
+// output's element count: P NT for the rows, NT for the VJP. Null when a size is wrong.
 std::shared_ptr<Shared> operator_call(const ffi::Buffer<ffi::F64>& theta,
                                       const ffi::Buffer<ffi::F64>& x,
                                       const ffi::Buffer<ffi::F64>& alpha,
