@@ -396,13 +396,20 @@ def _vjp(net, theta, x, alpha, beta, h, lap, chunk_size):
     if x.shape[0] == 0 or all(t is None for t in (alpha, beta, h, lap)):
         return jnp.zeros_like(theta)
     if native.serves(net, x):  # fused C++ kernel (nnpde.native)
-
-        def pure(t, y, value=None, grad=None, hessian=None, laplacian=None):
-            return _vjp_jax(net, t, y, value, grad, hessian, laplacian, chunk_size)
-
-        weights = {"value": alpha, "grad": beta, "hessian": h, "laplacian": lap}
-        return native.operator_vjp(net, theta, x, weights, pure)
+        return _native_operator(native.operator_vjp, _vjp_jax, net, theta, x, alpha, beta, h,
+                                lap, chunk_size)  # fmt: skip
     return _vjp_jax(net, theta, x, alpha, beta, h, lap, chunk_size)
+
+
+def _native_operator(call, jax_kernel, net, theta, x, alpha, beta, h, lap, chunk_size):
+    """``call`` (``native.operator_vjp`` or ``native.operator_rows``) on the operator's weights,
+    with ``jax_kernel`` (``_vjp_jax`` or ``_rows_jax``) as its pure-JAX fallback and twin."""
+
+    def pure(t, y, value=None, grad=None, hessian=None, laplacian=None):
+        return jax_kernel(net, t, y, value, grad, hessian, laplacian, chunk_size)
+
+    weights = {"value": alpha, "grad": beta, "hessian": h, "laplacian": lap}
+    return call(net, theta, x, weights, pure)
 
 
 def _vjp_jax(net, theta, x, alpha, beta, h, lap, chunk_size):
@@ -420,12 +427,8 @@ def _rows(net, theta, x, alpha, beta, h, lap, chunk_size):
     if native.serves(net, x):  # fused C++ kernels (nnpde.native)
         if beta is None and h is None and lap is None:  # α alone: α ⊙ ∂N/∂θ
             return alpha[:, None] * grad_theta(net, theta, x, chunk_size=chunk_size)
-
-        def pure(t, y, value=None, grad=None, hessian=None, laplacian=None):
-            return _rows_jax(net, t, y, value, grad, hessian, laplacian, chunk_size)
-
-        weights = {"value": alpha, "grad": beta, "hessian": h, "laplacian": lap}
-        return native.operator_rows(net, theta, x, weights, pure)
+        return _native_operator(native.operator_rows, _rows_jax, net, theta, x, alpha, beta, h,
+                                lap, chunk_size)  # fmt: skip
     return _rows_jax(net, theta, x, alpha, beta, h, lap, chunk_size)
 
 
