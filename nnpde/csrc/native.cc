@@ -247,30 +247,31 @@ void parallel(const std::shared_ptr<Shared>& st, RunFn run) {
   while (st->done.load(std::memory_order_acquire) < st->nchunks) std::this_thread::yield();
 }
 
-// A call of the operator F = α N + β·∇N + h:∇²N + λ ΔN; β (P, D) and h (P, D, D, symmetric)
-// may be empty (has_beta / has_h false); λ is zeros where has_lap is false. `out` is the
-// output's element count: P NT for the rows, NT for the VJP. Null when a size is wrong.
-std::shared_ptr<Shared> operator_call(const ffi::Buffer<ffi::F64>& theta,
-                                      const ffi::Buffer<ffi::F64>& x,
-                                      const ffi::Buffer<ffi::F64>& alpha,
-                                      const ffi::Buffer<ffi::F64>& lap,
-                                      const ffi::Buffer<ffi::F64>& beta,
-                                      const ffi::Buffer<ffi::F64>& h, int64_t out, int64_t m1,
-                                      int64_t m2, bool has_lap, bool has_beta, bool has_h,
-                                      bool rows) {
-  const auto dims = x.dimensions();
+// The operator F = α N + β·∇N + h:∇²N + λ ΔN of a call: its input buffers and which weights
+// are present; β (P, D) and h (P, D, D, symmetric) may be empty (has_beta / has_h false); λ is
+// zeros where has_lap is false.
+struct OperatorInputs {
+  const ffi::Buffer<ffi::F64> &theta, &x, &alpha, &lap, &beta, &h;
+  bool has_lap, has_beta, has_h;
+};
+
+// A call's shared state for the operator; `out` is the output's element count: P NT for the
+// rows, NT for the VJP. Null when a size is wrong.
+std::shared_ptr<Shared> operator_call(const OperatorInputs& in, int64_t out, int64_t m1,
+                                      int64_t m2, bool rows) {
+  const auto dims = in.x.dimensions();
   if (dims.size() != 2) return nullptr;
   const int64_t p = dims[0], d = dims[1], nt = num_params(d, m1, m2);
-  if (count(theta) != nt || count(alpha) != p || count(lap) != p ||
-      count(beta) != (has_beta ? p * d : 0) || count(h) != (has_h ? p * d * d : 0) ||
+  if (count(in.theta) != nt || count(in.alpha) != p || count(in.lap) != p ||
+      count(in.beta) != (in.has_beta ? p * d : 0) || count(in.h) != (in.has_h ? p * d * d : 0) ||
       out != (rows ? p * nt : nt))
     return nullptr;
-  auto st = new_call(theta, x, m1, m2);
-  st->net.set_weights(has_beta, has_h, has_lap);
-  st->alpha = alpha.typed_data();
-  st->r = lap.typed_data();
-  st->beta = beta.typed_data();
-  st->h = h.typed_data();
+  auto st = new_call(in.theta, in.x, m1, m2);
+  st->net.set_weights(in.has_beta, in.has_h, in.has_lap);
+  st->alpha = in.alpha.typed_data();
+  st->r = in.lap.typed_data();
+  st->beta = in.beta.typed_data();
+  st->h = in.h.typed_data();
   return st;
 }
 
@@ -282,8 +283,8 @@ ffi::Error OperatorVjpImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x,
                            ffi::Buffer<ffi::F64> beta, ffi::Buffer<ffi::F64> h,
                            ffi::ResultBuffer<ffi::F64> g, int64_t m1, int64_t m2, bool has_lap,
                            bool has_beta, bool has_h) {
-  auto st = operator_call(theta, x, alpha, lap, beta, h, count(*g), m1, m2, has_lap, has_beta,
-                          has_h, false);
+  auto st = operator_call({theta, x, alpha, lap, beta, h, has_lap, has_beta, has_h}, count(*g),
+                          m1, m2, false);
   if (!st) return ffi::Error::InvalidArgument(kOperatorSizes);
   const int64_t nt = count(*g);
   st->parts.assign(st->nchunks, std::vector<double>(nt, 0.0));
@@ -301,8 +302,8 @@ ffi::Error OperatorRowsImpl(ffi::Buffer<ffi::F64> theta, ffi::Buffer<ffi::F64> x
                             ffi::Buffer<ffi::F64> beta, ffi::Buffer<ffi::F64> h,
                             ffi::ResultBuffer<ffi::F64> rows, int64_t m1, int64_t m2,
                             bool has_lap, bool has_beta, bool has_h, bool columns) {
-  auto st = operator_call(theta, x, alpha, lap, beta, h, count(*rows), m1, m2, has_lap, has_beta,
-                          has_h, true);
+  auto st = operator_call({theta, x, alpha, lap, beta, h, has_lap, has_beta, has_h},
+                          count(*rows), m1, m2, true);
   if (!st) return ffi::Error::InvalidArgument(kOperatorSizes);
   st->net.s = std::max<int64_t>(st->net.s, 2);  // the per-point passes stack e (zero for α alone)
   st->rows = rows->typed_data();
