@@ -24,6 +24,8 @@ their ratio) and the reason each restarted attempt was restarted (:func:`run_inf
     python benchmarks/robustness.py --quick               # smoke test: 3 problems × 2 seeds
     python benchmarks/robustness.py --problems heat_1d wave_1d --seeds 3 --methods lm
     python benchmarks/robustness.py --out results/robustness-cpu.md   # and .json beside it
+    python benchmarks/robustness.py --first-seed 3 --seeds 7 --out b.md   # seeds 3-9 only
+    python benchmarks/robustness.py --report a.json b.json --out all.md   # merged into one
     python benchmarks/robustness.py --peers --problems ...   # jinns on the peer problems
     python benchmarks/robustness.py --peers --peer deepxde   # DeepXDE's Adam + L-BFGS on them
 
@@ -273,7 +275,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--problems", nargs="+", choices=sorted(PROBLEMS), metavar="NAME",
                    help="a subset of the problems (default: all)")  # fmt: skip
-    p.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0..N-1 (default 10)")
+    p.add_argument("--seeds", type=int, default=SEEDS,
+                   help="how many seeds: first-seed .. first-seed + N - 1 (default 10)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the first seed (default 0): a sweep split over several runs, merged "
+                   "by --report")
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
                    help="Adam/L-BFGS time limit in s when LM is not run (else LM's median)")
@@ -284,8 +290,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smoke test: 2 seeds, 3 problems")
     p.add_argument("--out", nargs="+", default=[], metavar="PATH",
                    help="report paths: .md and/or .json (one .md also writes the .json beside)")
-    p.add_argument("--report", metavar="JSON",
-                   help="only re-render the Markdown report of a saved JSON run to --out")
+    p.add_argument("--report", metavar="JSON", nargs="+",
+                   help="only re-render the Markdown report of saved JSON runs to --out; "
+                   "several are merged into one (each (problem, method, seed) once)")
     p.add_argument("--peers", action="store_true",
                    help="run a peer library on the problems instead (--peer, in the virtual "
                    "environment --peers-python)")
@@ -304,6 +311,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.seeds, args.problems = min(args.seeds, 2), args.problems or list(QUICK)
     if args.seeds < 1:
         p.error("--seeds must be at least 1")
+    if args.first_seed < 0:
+        p.error("--first-seed must be at least 0")
     return args
 
 
@@ -321,7 +330,8 @@ def main(argv=None) -> int:
     t0, records = time.perf_counter(), []
     for i, name in enumerate(names):
         budget = saved_budgets.get(name, args.budget)
-        records += run_problem(name, range(args.seeds), args.methods, budget,
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        records += run_problem(name, seeds, args.methods, budget,
                                lambda s: print(s, flush=True))  # fmt: skip
         # the report so far after every problem, so an interrupted sweep still leaves one
         meta.update(end=machine(), total_s=time.perf_counter() - t0,
@@ -366,7 +376,7 @@ def run_peers(args, names) -> int:
         arrays[f"u_{name}"] = np.asarray(jax.vmap(case.reference)(jnp.asarray(x)))
         runs += [{"problem": name, "seed": s, "hidden": list(case.hidden),
                   "points": case.points, "budget_s": budgets.get(name)}
-                 for s in range(args.seeds)]  # fmt: skip
+                 for s in range(args.first_seed, args.first_seed + args.seeds)]  # fmt: skip
     meta = {"command": "python benchmarks/robustness.py " + " ".join(sys.argv[1:]),
             "start": machine()}  # fmt: skip
     t0 = time.perf_counter()
@@ -422,15 +432,46 @@ def peer_end(record: dict) -> str:
     return "max_steps" if record["lbfgs_steps"] >= record["lbfgs_iters"] else "lbfgs_stopped"
 
 
-def rerender(path: str, out) -> int:
-    """Writes the Markdown report of a saved JSON run (``--report``) to the .md paths."""
-    payload = json.loads(pathlib.Path(path).read_text())
-    rows = summarize(payload["runs"])
-    report = markdown(rows, payload["meta"])
-    for md in (p for p in out if p.endswith(".md")):
-        pathlib.Path(md).write_text(report)
+def rerender(paths, out) -> int:
+    """Writes the Markdown report of saved JSON runs (``--report``) to the .md (and .json)
+    paths; several runs (e.g. one sweep split by ``--first-seed``) are merged into one."""
+    payloads = [json.loads(pathlib.Path(p).read_text()) for p in paths]
+    runs, seen = [], set()
+    for payload in payloads:
+        for r in payload["runs"]:
+            key = (r["problem"], r["method"], r["seed"])
+            if key in seen:
+                raise SystemExit(f"--report: {key} appears in more than one of {paths}")
+            seen.add(key)
+            runs.append(r)
+    meta = merged_meta([p["meta"] for p in payloads], paths)
+    rows = summarize(runs)
+    report = markdown(rows, meta)
+    if len(paths) > 1:
+        write(out, report, {"meta": meta, "summary": rows, "runs": runs})
+    else:
+        for md in (p for p in out if p.endswith(".md")):
+            pathlib.Path(md).write_text(report)
     print(report)
     return 0
+
+
+def merged_meta(metas: list[dict], paths) -> dict:
+    """One run's metadata, or several runs' merged: their commands, the first start, the
+    last end, the summed time."""
+    if len(metas) == 1:
+        return metas[0]
+    first = min(metas, key=lambda m: m["start"]["date"])
+    last = max(metas, key=lambda m: m["end"]["date"])
+    commands = "`; `".join(m["command"] for m in metas)
+    note = (f"Merged from {len(metas)} runs ({', '.join(map(str, paths))}), "
+            f"{first['start']['date']} to {last['end']['date']}; load average at each run's "
+            "start / end: " + "; ".join(f"{_load(m['start'])} / {_load(m['end'])}"
+                                        for m in metas) + ".")  # fmt: skip
+    notes = [m["note"] for m in metas if m.get("note")]
+    return {"command": commands, "start": first["start"], "end": last["end"],
+            "total_s": sum(m["total_s"] for m in metas),
+            "note": " ".join([note] + notes)}  # fmt: skip
 
 
 def write(paths, report: str, payload: dict, quiet: bool = False) -> None:

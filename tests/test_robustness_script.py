@@ -82,3 +82,36 @@ def test_run_info_keeps_the_validation_and_the_restart_reasons():
     assert out == {"validation": {"ratio": 1.2e4, "under_resolved": True},
                    "restarts": ["under-resolved", ""]}  # fmt: skip
     assert rb.run_info({"steps": 10}) == {}
+
+
+def _saved_sweep(path, seeds, start_date):
+    """A saved sweep (JSON) of one problem with the given seeds, as main() writes it."""
+    recs = [{"problem": "p", "method": "lm", "seed": s, "error": 2 * 10.0 ** -(s + 3),
+             "max_abs": 1.0, "wall_s": 1.0, "outcome": "converged", "budget_s": None,
+             "hidden": [16, 16], "points": 64} for s in seeds]  # fmt: skip
+    m = dict(rb.machine(), date=start_date)
+    meta = {"command": f"python benchmarks/robustness.py --seeds {len(seeds)}", "start": m,
+            "end": m, "total_s": 2.0}  # fmt: skip
+    rb.write([str(path)], "", {"meta": meta, "summary": rb.summarize(recs), "runs": recs},
+             quiet=True)  # fmt: skip
+
+
+def test_a_sweep_split_by_first_seed_merges_into_one_report(tmp_path):
+    args = rb.parse_args(["--first-seed", "3", "--seeds", "7"])
+    assert (args.first_seed, args.seeds) == (3, 7)
+    with pytest.raises(SystemExit):
+        rb.parse_args(["--first-seed", "-1"])
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    _saved_sweep(a, [0, 1, 2], "2026-01-02T00:00:00+00:00")
+    _saved_sweep(b, range(3, 10), "2026-01-01T00:00:00+00:00")
+    out = tmp_path / "all.md"
+    assert rb.main(["--report", str(a), str(b), "--out", str(out)]) == 0
+    merged = rb.json.loads((tmp_path / "all.json").read_text())
+    assert sorted(r["seed"] for r in merged["runs"]) == list(range(10))
+    (row,) = merged["summary"]
+    assert row["runs"] == 10 and row["ok_1e-06"] == 6 and row["worst"] == 2e-3
+    assert merged["meta"]["total_s"] == 4.0
+    assert merged["meta"]["start"]["date"].startswith("2026-01-01")
+    assert "| p | 2×16 | 64 | 6/10 | 8/10 |" in out.read_text()
+    with pytest.raises(SystemExit):  # a seed in both sweeps
+        rb.main(["--report", str(a), str(a), "--out", str(tmp_path / "twice.md")])
