@@ -316,6 +316,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def seed_range(args: argparse.Namespace) -> range:
+    """The seeds a run covers: ``--first-seed`` .. ``--first-seed + --seeds - 1``."""
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.report:
@@ -327,10 +332,9 @@ def main(argv=None) -> int:
                                                              else argv)  # fmt: skip
     meta = {"command": command.strip(), "start": machine()}
     saved_budgets = lm_medians(args.budgets_from)
-    t0, records = time.perf_counter(), []
+    t0, records, seeds = time.perf_counter(), [], seed_range(args)
     for i, name in enumerate(names):
         budget = saved_budgets.get(name, args.budget)
-        seeds = range(args.first_seed, args.first_seed + args.seeds)
         records += run_problem(name, seeds, args.methods, budget,
                                lambda s: print(s, flush=True))  # fmt: skip
         # the report so far after every problem, so an interrupted sweep still leaves one
@@ -376,7 +380,7 @@ def run_peers(args, names) -> int:
         arrays[f"u_{name}"] = np.asarray(jax.vmap(case.reference)(jnp.asarray(x)))
         runs += [{"problem": name, "seed": s, "hidden": list(case.hidden),
                   "points": case.points, "budget_s": budgets.get(name)}
-                 for s in range(args.first_seed, args.first_seed + args.seeds)]  # fmt: skip
+                 for s in seed_range(args)]  # fmt: skip
     meta = {"command": "python benchmarks/robustness.py " + " ".join(sys.argv[1:]),
             "start": machine()}  # fmt: skip
     t0 = time.perf_counter()

@@ -98,7 +98,7 @@ def _saved_sweep(path, seeds, start_date):
 
 def test_a_sweep_split_by_first_seed_merges_into_one_report(tmp_path):
     args = rb.parse_args(["--first-seed", "3", "--seeds", "7"])
-    assert (args.first_seed, args.seeds) == (3, 7)
+    assert (args.first_seed, args.seeds) == (3, 7) and rb.seed_range(args) == range(3, 10)
     with pytest.raises(SystemExit):
         rb.parse_args(["--first-seed", "-1"])
     a, b = tmp_path / "a.json", tmp_path / "b.json"
