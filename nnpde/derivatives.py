@@ -351,8 +351,9 @@ def _interior_gram(model, thetas, x_rep, r, lin: Linear):
     weights = tuple(_cols.points_last(x_rep, *w)[1:] for w in lin.interior)
 
     def block(rb, xb, ws, dphib):
-        Jt = jnp.concatenate([_cols.jacobian_t(net, thetas[k], xb, *ws[k])
-                              for k in range(model.k)] + [dphib], axis=0)  # fmt: skip
+        Jt = [_cols.jacobian_t(net, thetas[k], xb, *ws[k]) for k in range(model.k)]
+        if dphib.shape[0]:  # φ's rows: one Jᵀ, whose Jᵀr sums as before (bit for bit)
+            Jt = [jnp.concatenate(Jt + [dphib], axis=0)]
         return _cols.symmetric_products(Jt, rb)
 
     upper, JTr = _cols.sum_blocks(block, chunk, r, x_rep.T, weights, lin.dphi.T)

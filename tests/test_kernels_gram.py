@@ -162,3 +162,22 @@ def test_gram_from_upper_blocks_matches_autodiff(dim, width, groups):
     assert rel_err(JtJ, want_JtJ) <= F64_RTOL
     assert rel_err(Jtr, want_Jtr) <= F64_RTOL
     np.testing.assert_array_equal(np.asarray(JtJ), np.asarray(JtJ).T)
+
+
+@pytest.mark.parametrize("sizes", [(336, 336, 336), (100, 0, 250), (7,), (170, 171)])
+def test_symmetric_products_of_row_blocks_equal_those_of_one_jt(sizes):
+    """Jᵀ given as row blocks (one per component, as LM's systems pass it) gives the same
+    upper blocks and Jᵀr as the concatenated Jᵀ: groups that span two blocks included."""
+    keys = jax.random.split(jax.random.key(2), len(sizes) + 1)
+    pieces = [jax.random.normal(k, (n, 9)) for k, n in zip(keys, sizes)]
+    r = jax.random.normal(keys[-1], (9,))
+    whole = jnp.concatenate(pieces, axis=0)
+    upper, jtr = nnpde._cols.symmetric_products(pieces, r)
+    want_upper, want_jtr = nnpde._cols.symmetric_products(whole, r)
+    assert len(upper) == len(want_upper)
+    for got, want in zip(upper, want_upper):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(jtr, want_jtr, rtol=1e-13, atol=1e-13)
+    n = sum(sizes)
+    gram = nnpde._cols.assemble_gram(upper, n)
+    np.testing.assert_allclose(gram, whole @ whole.T, rtol=1e-12, atol=1e-12)
