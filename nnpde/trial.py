@@ -158,7 +158,7 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
     # of x (8 terms on a rectangle) and autodiff differentiates every call; a jitted g is
     # traced once and its derivatives reused (Kovasznay's three trials: tracing 4.1 -> 2.8 s,
     # compilation 5.6 -> 4.9 s; the jets bit for bit the same).
-    jitted = {face: jax.jit(g) for face, g in exact.items()}
+    jitted = {face: _jitted(g) for face, g in exact.items()}
 
     def xi(x, i):
         return (x[i] - lo[i].astype(x.dtype)) / (hi[i] - lo[i]).astype(x.dtype)
@@ -208,6 +208,16 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
 
     names = tuple(domain.faces[2 * i + s] for (i, s) in exact)
     return TrialSolution(A, B, exact_faces=names), rest
+
+
+def _jitted(g: Callable) -> Callable:
+    """``g`` called through ``jax.jit``, by way of a closure: jax.jit keeps a weak reference
+    to what it wraps, which a callable object with ``__slots__`` does not allow."""
+
+    def call(y):
+        return g(y)
+
+    return jax.jit(call)
 
 
 def blame_exact_data(problem: Problem, point) -> str:

@@ -405,6 +405,29 @@ def test_dirichlet_on_a_list_of_faces_is_imposed_exactly_there():
     assert float(jnp.max(jnp.abs(sol(pts) - jax.vmap(exact)(pts)))) <= 1e-14
 
 
+class _SlottedData:
+    """Dirichlet data as a callable object with __slots__ (no weak references)."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def __call__(self, x):
+        return self.c * x[0] * x[1]
+
+
+def test_exact_data_may_be_any_callable_and_is_imposed_at_the_faces():
+    # The trial calls its face data through jax.jit (traced once), which needs a weak
+    # reference: a slotted callable object is wrapped, not refused.
+    problem = nnpde.Problem(BOX, lambda x, u: u.laplacian, boundary=[
+        nnpde.Dirichlet(_SlottedData(3.0))])  # fmt: skip
+    trial = nnpde.trial.build_trial(problem)[0]
+    sol = nnpde.Solution(SMALL.init(jax.random.key(0)), SMALL, problem, trial)
+    pts = jnp.asarray(BOX.sample_boundary(40, key=jax.random.key(2)).x)
+    assert float(jnp.max(jnp.abs(sol(pts) - 3.0 * pts[:, 0] * pts[:, 1]))) <= 1e-14
+
+
 @pytest.mark.parametrize(
     ("make", "error", "match"),
     [(lambda: nnpde.Neumann(lambda x: 0.0, where=[]), TypeError, "non-empty list of face"),
