@@ -27,15 +27,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
 import json
 import math
-import os
 import pathlib
-import platform
 import statistics
 import sys
-import time
 
 import jax
 
@@ -43,6 +39,8 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+import robustness  # noqa: E402
+from robustness_problems import Case  # noqa: E402
 
 import nnpde  # noqa: E402
 
@@ -360,36 +358,22 @@ def check(name):
 # --- runs --------------------------------------------------------------------------------------
 
 
-def _scalar(v):
-    ok = np.ndim(v) == 0 and isinstance(v, (int, float, np.floating, jnp.ndarray))
-    return float(v) if ok else str(v)
-
-
 def run_once(name, seed):
-    """One ``nnpde.solve`` with its defaults, scored on the test grid (a JSON-able record)."""
+    """One ``nnpde.solve`` with its defaults, scored on the test grid (a JSON-able record):
+    the robustness benchmark's own run, test set and scoring (``robustness.solve_once``,
+    ``test_points``, ``score``, ``run_info``)."""
     c = PROBLEMS[name]()  # a fresh Problem per run: the run pays its compilation
-    prob = c["problem"]
-    net = nnpde.TwoLayerNet(prob.dim, c["hidden"])
-    jax.clear_caches()
-    t0 = time.perf_counter()
-    sol = nnpde.solve(prob, net, c["points"], key=jax.random.key(seed))
-    jax.block_until_ready(sol.theta)
-    wall = time.perf_counter() - t0
-    xt = np.asarray(prob.domain.test_grid({1: 10_001, 2: 101}[prob.dim]))
-    uref = np.asarray(jax.vmap(c["exact"])(jnp.asarray(xt)))
-    u = np.asarray(sol(jnp.asarray(xt))).reshape(uref.shape)
-    err = u - uref
-    info = sol.info
-    rec = dict(problem=name, seed=seed, hidden=list(c["hidden"]), points=c["points"],
-               nt=int(sol.theta.shape[0]),
-               rel_l2=float(np.linalg.norm(err) / np.linalg.norm(uref)),
-               max_abs=float(np.max(np.abs(err))), wall_s=wall,
-               result=str(sol.result), status=str(sol.status),
+    case = Case(c["problem"], c["hidden"], c["points"], c["exact"], source=c["source"])
+    out = robustness.solve_once(case, "lm", seed)
+    sol = out["sol"]
+    xt = robustness.test_points(case.problem.domain)
+    uref = np.asarray(jax.vmap(case.reference)(jnp.asarray(xt))).reshape(xt.shape[0], -1)
+    errors = robustness.score(case, sol, xt, uref)
+    rec = dict(problem=name, seed=seed, hidden=list(case.hidden), points=case.points,
+               nt=int(sol.theta.shape[0]), rel_l2=errors["rel_l2"], max_abs=errors["max_abs"],
+               wall_s=out["wall_s"], result=out["result"], status=out["status"],
                steps=len(sol.history["loss"]), final_loss=float(sol.history["loss"][-1]))
-    if info.get("validation"):
-        rec["validation"] = {k: _scalar(v) for k, v in dict(info["validation"]).items()}
-    if info.get("restarts"):
-        rec["restarts"] = [str(a.get("restart_reason")) for a in info["restarts"]]
+    rec.update(robustness.run_info(sol.info))
     return rec
 
 
@@ -448,13 +432,6 @@ def markdown(records, meta):
     return "\n".join(lines) + "\n"
 
 
-def machine():
-    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "python": platform.python_version(), "jax": jax.__version__,
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count()}  # fmt: skip
-
-
 def write(out, report, payload):
     """Writes the report to ``out`` (.md) and the records to the .json beside it."""
     path = pathlib.Path(out)
@@ -475,7 +452,7 @@ def main(argv=None):
             print(n, check(n), flush=True)
         return 0
     args = sys.argv[1:] if argv is None else argv
-    meta = {"command": " ".join(["python benchmarks/heldout.py", *args]), **machine()}
+    meta = {"command": " ".join(["python benchmarks/heldout.py", *args]), **robustness.machine()}
     records = []
     for n in a.problems:
         for s in a.seeds:
