@@ -14,6 +14,7 @@ import jax
 import numpy as np
 import optax
 import pytest
+from problems_for_tests import lagaris_pde1
 
 import nnpde
 from nnpde.files import FileFormatError
@@ -22,11 +23,14 @@ from nnpde.files import read_npz as _read_npz
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _setup():
-    from problems_for_tests import lagaris_pde1
+# One problem object for every run: solves of the same problem object share their compiled
+# programs (and a dispatch when the solver and the dispatch length are equal too), and
+# compilation is most of these tests' time.
+PROBLEM = lagaris_pde1()
 
-    problem = lagaris_pde1()
-    return problem, nnpde.TwoLayerNet(2, (4, 4)), problem.domain.grid(5)
+
+def _setup():
+    return PROBLEM, nnpde.TwoLayerNet(2, (4, 4)), PROBLEM.domain.grid(5)
 
 
 @pytest.mark.parametrize(("solver", "steps"), [(nnpde.LM(), 12),
@@ -199,7 +203,9 @@ def test_cli_checkpoint_flags(tmp_path):
 def test_checkpoint_file_is_a_checked_nnpde_file(tmp_path):
     problem, net, pts = _setup()
     path = tmp_path / "k.npz"
-    nnpde.solve(problem, net, pts, steps=2, checkpoint=path, key=jax.random.key(1))
+    # dispatches of 3 steps: the program of test_resumed_run_ends_with_the_uninterrupted_theta
+    nnpde.solve(problem, net, pts, steps=3, checkpoint=path, checkpoint_every=3,
+                key=jax.random.key(1))  # fmt: skip
     path.write_bytes(path.read_bytes()[:-20])  # truncated
     with pytest.raises(FileFormatError, match=r"k\.npz"):
         nnpde.solve(problem, net, pts, steps=4, key=jax.random.key(1), resume=path)

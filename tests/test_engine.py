@@ -23,10 +23,19 @@ from nnpde.objective import Objective
 RESULTS = nnpde.RESULTS
 SMALL = nnpde.TwoLayerNet(2, (4, 4))
 
+# One problem object for the runs on Lagaris PDE 1, with two networks and point sets: solves of
+# the same problem object, network and points share their compiled programs (the set-up's, and
+# a dispatch's when the solver and the dispatch length are equal too), and compilation is most
+# of these tests' time.
+PROBLEM = lagaris_pde1()
+NET, POINTS = nnpde.TwoLayerNet(2, (10, 10)), PROBLEM.domain.grid(10)  # the default run's
+SMALL_POINTS = PROBLEM.domain.grid(5)
+# A zero learning rate stalls at the end of the first window (shared by the stall tests).
+FROZEN = nnpde.Optax(optax.sgd(0.0), stall_window=10)
+
 
 def _small_run(**kw):
-    problem = lagaris_pde1()
-    return nnpde.solve(problem, SMALL, problem.domain.grid(5), **kw)
+    return nnpde.solve(PROBLEM, SMALL, SMALL_POINTS, **kw)
 
 
 def _check_history(sol):
@@ -40,8 +49,7 @@ def _check_history(sol):
 @pytest.fixture(scope="module")
 def converged():
     """Lagaris PDE 1 with every default (the solve docstring's example)."""
-    problem = lagaris_pde1()
-    return nnpde.solve(problem, nnpde.TwoLayerNet(2, (10, 10)), problem.domain.grid(10))
+    return nnpde.solve(PROBLEM, NET, POINTS)
 
 
 def test_default_run_on_lagaris_pde1_converges(converged):
@@ -58,9 +66,10 @@ def test_a_second_solve_of_the_same_problem_compiles_nothing(monkeypatch):
     from nnpde import _mappings
 
     monkeypatch.setattr(_mappings, "release_if_crowded", lambda: None)  # no cache clearing
-    problem, net = lagaris_pde1(), nnpde.TwoLayerNet(2, (4, 4))
-    x = problem.domain.grid(6)
-    first = nnpde.solve(problem, net, x, key=jax.random.key(1), steps=20)
+    # 100 steps: the dispatch length of the default run above (its programs may already be
+    # compiled: what is checked is that the second solve compiles nothing)
+    problem, net, x = PROBLEM, NET, POINTS
+    first = nnpde.solve(problem, net, x, key=jax.random.key(1), steps=100)
     compiles = []
 
     def listen(event, duration, **kwargs):
@@ -69,7 +78,7 @@ def test_a_second_solve_of_the_same_problem_compiles_nothing(monkeypatch):
 
     jax.monitoring.register_event_duration_secs_listener(listen)
     try:
-        second = nnpde.solve(problem, net, x, key=jax.random.key(2), steps=20)
+        second = nnpde.solve(problem, net, x, key=jax.random.key(2), steps=100)
     finally:
         jax.monitoring.unregister_event_duration_listener(listen)
     assert compiles == []
@@ -85,23 +94,23 @@ def test_step_limit_ends_max_steps():
 
 
 def test_time_limit_ends_time_limit():
-    # a dispatch is steps/100 = 200 steps; the first one already ends past 1 µs
-    sol = _small_run(steps=20000, time_limit=1e-6, solver=nnpde.Optax(optax.sgd(1e-4)))
+    # a dispatch is steps/100 = 3 steps (LM cannot end by its own tests in 3 steps: its
+    # window tests need 100); the first one already ends past 1 µs
+    sol = _small_run(steps=300, time_limit=1e-6)
     assert sol.result == RESULTS.time_limit
-    assert 0 < sol.info["steps"] < 20000
+    assert 0 < sol.info["steps"] < 300
     _check_history(sol)
 
 
 def test_zero_learning_rate_ends_stalled_after_one_window():
-    sol = _small_run(steps=100, solver=nnpde.Optax(optax.sgd(0.0), stall_window=10),
-                     restarts=0)  # fmt: skip
+    sol = _small_run(steps=15, solver=FROZEN, restarts=0)
     assert sol.result == RESULTS.stalled
     assert sol.info["steps"] == 10
     assert np.all(sol.history["loss"] == sol.history["loss"][0])
 
 
 def test_a_stall_far_above_round_off_restarts_from_new_starts():
-    sol = _small_run(steps=100, solver=nnpde.Optax(optax.sgd(0.0), stall_window=10))
+    sol = _small_run(steps=15, solver=FROZEN)
     attempts = sol.info["restarts"]
     assert [a["result"] for a in attempts] == ["stalled"] * 5  # restarts=4 by default
     assert len({a["loss"] for a in attempts}) == 5  # five different initialisations
@@ -113,7 +122,7 @@ def test_a_stall_far_above_round_off_restarts_from_new_starts():
 def test_each_attempt_has_the_full_step_cap():
     """A stall at step 10 of 15 is restarted with 15 steps again (the cap is each attempt's):
     a new start gets as far as the one it may replace."""
-    sol = _small_run(steps=15, solver=nnpde.Optax(optax.sgd(0.0), stall_window=10))
+    sol = _small_run(steps=15, solver=FROZEN)
     attempts = sol.info["restarts"]
     assert [(a["result"], a["steps"]) for a in attempts] == [("stalled", 10)] * 5
     assert [a["restart_reason"] for a in attempts] == ["stalled"] * 5
@@ -122,8 +131,9 @@ def test_each_attempt_has_the_full_step_cap():
 
 def test_no_restart_past_the_time_limit():
     """The time limit is the whole run's: an attempt that used it up is not restarted."""
-    sol = _small_run(steps=20000, time_limit=1e-6,
-                     solver=nnpde.Optax(optax.sgd(0.0), stall_window=10))  # fmt: skip
+    # dispatches of steps/100 = 15 steps (those of the tests above): the stall at step 10
+    # ends the first one, past the time limit
+    sol = _small_run(steps=1500, time_limit=1e-6, solver=FROZEN)
     assert sol.result == RESULTS.stalled and "restarts" not in sol.info
 
 
@@ -443,29 +453,39 @@ def test_solver_and_method_together_are_refused():
 def test_dispatch_vmapped_over_starting_points_equals_separate_runs():
     """engine.dispatch under jax.vmap over a batch of LM states (data unbatched) gives each
     start the θ, loss and step count of its own run."""
-    problem = lagaris_pde1()
-    net = nnpde.TwoLayerNet(2, (4, 4))
-    model, data = make_collocation(problem, net, jnp.asarray(problem.domain.grid(5)))
+    net = SMALL
+    model, data = make_collocation(PROBLEM, net, jnp.asarray(SMALL_POINTS))
     thetas = jnp.stack([net.init(k) for k in jax.random.split(jax.random.key(3), 3)])
     obj = Objective(model, distributed.make_shards(model, data, thetas[0], None))
     solver = nnpde.LM()
-    n = 15
-    init = jax.jit(lambda t: solver.init(obj, data, t))
-    run = jax.jit(lambda s, limit: engine.dispatch(solver, obj, n, data, s, limit))
+    # 15 steps in five dispatches of 3 (the state is carried whole from one dispatch to the
+    # next); the single runs go through the jitted init and dispatch that solve compiles, so
+    # they reuse the programs of the 3-step runs above
+    n, calls = 3, 5
+    run = jax.jit(engine.dispatch, static_argnums=(0, 1, 2))
     batched = jax.jit(jax.vmap(lambda s, limit: engine.dispatch(solver, obj, n, data, s, limit),
                                in_axes=(0, None)))  # fmt: skip
-    states = jax.vmap(lambda t: solver.init(obj, data, t))(thetas)
+    states = jax.jit(jax.vmap(lambda t: solver.init(obj, data, t)))(thetas)
     limit = jnp.asarray(n, jnp.int32)
-    out, hist, taken = batched(states, limit)
-    assert taken.shape == (3,) and hist["loss"].shape == (3, n)
+    out, losses, taken = states, [], 0
+    for _ in range(calls):
+        out, hist, t = batched(out, limit)
+        losses.append(hist["loss"])
+        taken = taken + t
+    losses = jnp.concatenate(losses, axis=1)
+    assert taken.shape == (3,) and losses.shape == (3, n * calls)
     for i in range(3):
-        s, h, t = run(init(thetas[i]), limit)
-        assert int(taken[i]) == int(t)
+        s, h, t = engine._init(solver, obj, data, thetas[i]), [], 0
+        for _ in range(calls):
+            s, hist, t_i = run(solver, obj, n, data, s, limit)
+            h.append(hist["loss"])
+            t = t + int(t_i)
+        assert int(taken[i]) == t
         # batched products sum in another order; geodesic acceleration's finite difference
         # (h = 0.1) amplifies that round-off to ~1e-8 relative over 15 steps
         np.testing.assert_allclose(np.asarray(out.theta[i]), np.asarray(s.theta),
                                    rtol=1e-6, atol=1e-9)  # fmt: skip
-        np.testing.assert_allclose(np.asarray(hist["loss"][i]), np.asarray(h["loss"]),
+        np.testing.assert_allclose(np.asarray(losses[i]), np.asarray(jnp.concatenate(h)),
                                    rtol=1e-6, atol=0)  # fmt: skip
         assert int(out.result[i]) == int(s.result)
 
@@ -474,7 +494,8 @@ def test_starts_keeps_the_start_with_least_validated_loss():
     """solve(starts=3): three initialisations, each with its own result, and the kept one is
     the one with the least loss when its interior residuals are taken at the validation
     points (all of Lagaris PDE 1's residuals are interior: ½·validation_rms²)."""
-    sol = _small_run(starts=3, steps=60)
+    # dispatches of 3 steps: the program of the time-limit and interrupt tests above
+    sol = _small_run(starts=3, steps=60, steps_per_call=3)
     starts = sol.info["starts"]
     assert len(starts) == 3
     scores = [s["score"] for s in starts]

@@ -10,14 +10,20 @@ import textwrap
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import nnpde
 from nnpde.files import FileFormatError
 
+# One problem object: solves of the same problem object, network and points share their
+# compiled programs (compilation is most of these tests' time), so the runs below use the
+# checkpoint's 25 points wherever the number of points does not matter.
+BASE = nnpde.problems.lagaris_pde1().problem
+
 
 def _problem(shift=0.0):
-    base = nnpde.problems.lagaris_pde1().problem
+    base = BASE
     if shift == 0.0:
         return base
     return nnpde.Problem(base.domain, lambda x, u: base.equation(x, u) + shift * u.value,
@@ -76,13 +82,13 @@ def test_dense_lm_too_large_for_memory_is_refused_at_once():
     p = _problem()
     net = nnpde.TwoLayerNet(2, (300, 300))
     with pytest.raises(MemoryError, match="GaussNewtonCG"):
-        nnpde.solve(p, net, p.domain.grid(3), solver=nnpde.LM(dense_max_params=10**9))
+        nnpde.solve(p, net, p.domain.grid(5), solver=nnpde.LM(dense_max_params=10**9))
 
 
 def test_history_is_bounded_by_the_dispatch_not_the_step_cap():
     # issue 19.5: steps=3e8 with an immediate stop allocated a history of 3e8 entries
     p = _problem()
-    sol = nnpde.solve(p, nnpde.TwoLayerNet(2, (4, 4)), p.domain.grid(3), steps=10**10,
+    sol = nnpde.solve(p, nnpde.TwoLayerNet(2, (10, 10)), p.domain.grid(5), steps=10**10,
                       solver=nnpde.LM(atol=1e30))  # fmt: skip
     assert sol.result == nnpde.RESULTS.converged
     assert sol.info["steps"] == 0 and sol.history["loss"].shape == (0,)
@@ -163,18 +169,24 @@ def test_a_crowded_process_releases_jax_compiled_programs(monkeypatch):
     process crashed LLVM before)."""
     from nnpde import _mappings
 
-    p = _problem()
-    net = nnpde.TwoLayerNet(2, (6, 6))
+    # the cheapest full solve: -u'' = 1 on [0, 1] with u = 0 at both ends (a trial solution
+    # that is cheap to compile), θ0 given (no default start or restarts), plain SGD steps; it
+    # still compiles every program of a run, ≈450 mappings
+    p = nnpde.Problem(nnpde.Interval(0.0, 1.0), lambda x, u: u.laplacian + 1.0,
+                      boundary=[nnpde.Dirichlet(lambda x: 0.0)])  # fmt: skip
+    net = nnpde.TwoLayerNet(1, (6, 6))
+    kw = dict(steps=3, theta0=net.init(jax.random.key(0)),
+              solver=nnpde.Optax(optax.sgd(1e-3)))  # fmt: skip
     jax.clear_caches()
     start = _mappings.mapping_count()
     assert start is not None, "the test needs Linux's /proc/self/maps"
-    nnpde.solve(p, net, p.domain.grid(5), steps=3)
+    nnpde.solve(p, net, 16, **kw)
     grown = _mappings.mapping_count()
     assert grown > start + 100, (start, grown)
     assert _mappings.release_if_crowded() is False  # far below half the limit
     # a limit this process is already above: the next solve releases first, then runs
     monkeypatch.setattr(_mappings, "FRACTION", (start + 50) / _mappings._limit())
-    sol = nnpde.solve(p, net, p.domain.grid(5), steps=3)
+    sol = nnpde.solve(p, net, 16, **kw)
     assert sol.result == nnpde.RESULTS.max_steps
     assert _mappings.release_if_crowded() is True
     assert _mappings.mapping_count() < grown, (start, grown, _mappings.mapping_count())

@@ -46,7 +46,10 @@ def _blobs(n_per=40, seed=0):
     return jnp.asarray(x), jnp.asarray(np.eye(3)[labels]), labels
 
 
-@pytest.mark.parametrize("solver", [nnpde.Optax(optax.adam(3e-2)), "lbfgs"],
+# L-BFGS itself is checked in the default suite by test_collocation.py's
+# test_first_order_methods_reduce_the_loss[lbfgs]; here `pytest -m slow` runs it on blobs.
+@pytest.mark.parametrize("solver", [nnpde.Optax(optax.adam(3e-2)),
+                                    pytest.param("lbfgs", marks=pytest.mark.slow)],
                          ids=["adam", "lbfgs"])  # fmt: skip
 def test_classifies_gaussian_blobs(solver):
     x, y, labels = _blobs()
@@ -65,15 +68,16 @@ def test_fit_loss_gradient_is_the_autodiff_one(net, loss):
     key = jax.random.key(3)
     x = jax.random.normal(key, (9, 2))
     y = jnp.sin(x[:, :1])
-    theta = nnpde.fit(net, x, y, method="adam", steps=1).theta
+    # a flat θ (NT,) as fit starts from (no fit: compiling a solver took most of the time)
+    theta = net.ravel(net.init(key)) if isinstance(net, nnpde.MLP) else net.init(key)
     data = FitData(x, y)
-    g_hand = jax.grad(DataFit(net, loss, "backprop").loss)(theta, data)
+    g_hand = jax.jit(jax.grad(DataFit(net, loss, "backprop").loss))(theta, data)
 
     def plain(t):
         r = DataFit(net, loss, "backprop").outputs(t, x) - y
         return 0.5 * jnp.sum(r * r) / x.shape[0] if loss == "mse" else jnp.sum(r * r)
 
-    g_ref = jax.grad(plain)(theta)
+    g_ref = jax.jit(jax.grad(plain))(theta)
     assert float(jnp.linalg.norm(g_hand - g_ref) / jnp.linalg.norm(g_ref)) < 1e-12
 
 

@@ -4,6 +4,8 @@ buys."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,19 +32,22 @@ class _ResidualsOnly:
         return self.model.residuals_and_jacobian(theta, data)
 
 
+@functools.cache  # the tests of one problem share its model, θ, r and J
 def _setup(make, hidden=(5, 4)):
     problem = make()
     net = nnpde.TwoLayerNet(2, hidden)
     model, data = make_collocation(problem, net, jnp.asarray(problem.domain.grid(6)),
                                    boundary_points=12)  # fmt: skip
     theta = net.init(jax.random.key(3))
-    r, J = model.residuals_and_jacobian(theta, data)
+    r, J = jax.jit(model.residuals_and_jacobian)(theta, data)
     return problem, net, model, data, theta, r, J
 
 
-def _exact_correction(problem, net, data, theta, delta, JTJ, mu, scale):
+def _exact_correction(problem, net, data, theta, delta, J, mu, scale):
     """a = -(JᵀJ + μD)⁻¹ Jᵀ r''(θ)[δ, δ] with r'' by nested forward-mode autodiff (of the
-    autodiff backend's residuals: the kernels' have a custom VJP, so no forward mode)."""
+    autodiff backend's residuals: the kernels' have a custom VJP, so no forward mode). J is
+    the formed Jacobian (the kernels', which test_collocation.py checks against autodiff's;
+    tracing the autodiff backend's took longer than the rest of the test)."""
     model, _ = make_collocation(problem, net, data.x, boundary_points=12, backend="autodiff")
 
     def r_along(t):
@@ -51,10 +56,12 @@ def _exact_correction(problem, net, data, theta, delta, JTJ, mu, scale):
     def first(t):
         return jax.jvp(r_along, (t,), (jnp.ones_like(t),))[1]
 
-    # jitted: op by op, the nested jvp of the autodiff residuals took 30 s
-    rpp = jax.jit(lambda t: jax.jvp(first, (t,), (jnp.ones_like(t),))[1])(jnp.zeros(()))
-    J = jax.jit(model.residuals_and_jacobian)(theta, data)[1]
-    return -jnp.linalg.solve(JTJ + jnp.diag(mu * scale), J.T @ rpp)
+    @jax.jit  # one program: op by op, the nested jvp of the autodiff residuals took 30 s
+    def correction(t, J, scale):
+        rpp = jax.jvp(first, (t,), (jnp.ones_like(t),))[1]
+        return -jnp.linalg.solve(J.T @ J + jnp.diag(mu * scale), J.T @ rpp)
+
+    return correction(jnp.zeros(()), J, scale)
 
 
 def _state(model, data, theta, mu, geodesic=1e9, h=0.1):
@@ -62,13 +69,30 @@ def _state(model, data, theta, mu, geodesic=1e9, h=0.1):
     correction."""
     cfg = nnpde.LM(geodesic=geodesic, geodesic_h=h, linear_solver="dense")
     obj = Objective(model, distributed.make_shards(model, data, theta, None))
-    s = jax.jit(lambda d, t: cfg.init(obj, d, t))(data, theta)
+    s = _initial_state(obj, data, theta)
     return cfg, obj, s, mu * s.scale
+
+
+# LM's state at θ (the geodesic settings play no part in it), compiled once per objective
+_initial_state = jax.jit(lambda obj, data, theta: nnpde.LM(linear_solver="dense").init(
+    obj, data, theta), static_argnums=0)  # fmt: skip
 
 
 def _factor(s, damp):
     """The step's Cholesky factor of JᵀJ + μD, as LM.step hands it to _geodesic."""
     return jax.scipy.linalg.cho_factor(s.gram + jnp.diag(damp))
+
+
+def _corrections(cfgs, obj, data, s, delta, cf):
+    """``_geodesic`` (which LM.step traces) with each of the settings ``cfgs``, from one
+    compiled program: op by op, the model's residuals, J v and Jᵀu took seconds per call."""
+    c, lower = cf
+
+    @jax.jit
+    def run(data, s, delta, c):
+        return tuple(_geodesic(cfg, obj, data, s, delta, (c, lower)) for cfg in cfgs)
+
+    return run(data, s, delta, c)
 
 
 # 12-50 s per case on the 2-core CPU: the default suite checks the kernels' linearisation on
@@ -91,8 +115,8 @@ def test_correction_matches_the_exact_second_derivative(make, wrap, backend):
     np.testing.assert_allclose(s.gram, JTJ, rtol=1e-12, atol=1e-12)
     delta = jax.random.normal(jax.random.key(5), theta.shape, theta.dtype)
     delta = 0.05 * delta / jnp.linalg.norm(delta)
-    ref = _exact_correction(problem, net, data, theta, delta, JTJ, mu, s.scale)
-    a = _geodesic(cfg, obj, data, s, delta, _factor(s, damp))
+    ref = _exact_correction(problem, net, data, theta, delta, J, mu, s.scale)
+    (a,) = _corrections([cfg], obj, data, s, delta, _factor(s, damp))
     assert float(jnp.linalg.norm(ref)) > 0
     assert float(jnp.linalg.norm(a - ref) / jnp.linalg.norm(ref)) < tol
 
@@ -101,11 +125,12 @@ def test_correction_larger_than_the_bound_is_dropped():
     _, _, model, data, theta, r, J = _setup(nonlinear_poisson)
     cfg, obj, s, damp = _state(model, data, theta, 1e-2)
     delta = -jnp.linalg.solve(s.gram + jnp.diag(damp), J.T @ r)
-    a = _geodesic(cfg, obj, data, s, delta, _factor(s, damp))
+    (a,) = _corrections([cfg], obj, data, s, delta, _factor(s, damp))
     ratio = float(jnp.sqrt(jnp.sum(s.scale * a * a) / jnp.sum(s.scale * delta * delta)))
     assert ratio > 0
-    kept = _geodesic(nnpde.LM(geodesic=2 * ratio), obj, data, s, delta, _factor(s, damp))
-    dropped = _geodesic(nnpde.LM(geodesic=0.5 * ratio), obj, data, s, delta, _factor(s, damp))
+    # a again from the program of the other two, so that "kept unchanged" is bit for bit
+    cfgs = [cfg, nnpde.LM(geodesic=2 * ratio), nnpde.LM(geodesic=0.5 * ratio)]
+    a, kept, dropped = _corrections(cfgs, obj, data, s, delta, _factor(s, damp))
     np.testing.assert_array_equal(np.asarray(kept), np.asarray(a))
     assert not np.any(np.asarray(dropped))
 

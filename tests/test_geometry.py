@@ -4,6 +4,7 @@ on them (nnpde.geometry, nnpde.trial)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +43,13 @@ DOMAINS = {"square": SQUARE, "L": L_SHAPE, "holed": HOLED, "frame": FRAME, "unio
            "lens": LENS, "L_boxes": L_BOXES}  # fmt: skip
 
 
+@functools.cache
+def _distance(domain):
+    """``domain.distance`` as one compiled program (per shape): op by op, the distance of a
+    polygon or a set operation compiled a hundred small programs or more."""
+    return jax.jit(domain.distance)
+
+
 def _outward_ok(domain, sample, eps=1e-6):
     """Stepping eps inward along -n lands inside, outward along n outside."""
     inner = domain.contains(sample.x - eps * sample.normal, tol=0.0)
@@ -73,7 +81,7 @@ def test_orientation_does_not_matter():
     np.testing.assert_array_equal(cw.contains(x), L_SHAPE.contains(x))
     assert cw.area == L_SHAPE.area == 3.0
     assert _outward_ok(cw, cw.sample_boundary(60)).all()
-    np.testing.assert_allclose(cw.distance(jnp.asarray(x)), L_SHAPE.distance(jnp.asarray(x)),
+    np.testing.assert_allclose(_distance(cw)(jnp.asarray(x)), _distance(L_SHAPE)(jnp.asarray(x)),
                                rtol=1e-12, atol=1e-14)  # fmt: skip
 
 
@@ -84,7 +92,7 @@ def test_l_shape_points():
     for method, key in (("sobol", None), ("halton", None), ("uniform", jax.random.key(0))):
         x = L_SHAPE.sample(500, key=key, method=method)
         assert x.shape == (500, 2) and L_SHAPE.contains(x).all()
-        assert np.all(L_SHAPE.distance(jnp.asarray(x)) > 0)
+        assert np.all(_distance(L_SHAPE)(jnp.asarray(x)) > 0)
         np.testing.assert_array_equal(x, L_SHAPE.sample(500, key=key, method=method))
     a = L_SHAPE.sample(50, key=jax.random.key(1))
     assert not np.array_equal(a, L_SHAPE.sample(50, key=jax.random.key(2)))
@@ -103,11 +111,14 @@ def test_boundary_sample(name):
     assert set(s.face) <= set(dom.faces)
     for face in set(s.face):
         assert dom.on_face(s.x[s.face == face], face).all()
-    assert np.max(np.abs(dom.distance(jnp.asarray(s.x)))) <= ZERO_ATOL
     x = dom.sample(400, key=jax.random.key(4))
-    assert np.all(dom.distance(jnp.asarray(x)) > 0)
     far = np.array([[5.0, 5.0], [-3.0, 0.2]])
-    assert np.all(dom.distance(jnp.asarray(far)) < 0)
+    # one call (one compiled program) for the boundary, interior and far points
+    phi = np.asarray(_distance(dom)(jnp.asarray(np.concatenate([s.x, x, far]))))
+    on, inside, outside = np.split(phi, [len(s.x), len(s.x) + len(x)])
+    assert np.max(np.abs(on)) <= ZERO_ATOL
+    assert np.all(inside > 0)
+    assert np.all(outside < 0)
 
 
 def test_set_operation_boundaries():
@@ -158,14 +169,20 @@ def test_distance_jets_against_finite_differences(name):
     dom = DOMAINS[name]
     x = jnp.asarray(dom.sample(20, key=jax.random.key(5)))
     phi = dom.distance
-    grad = jax.vmap(jax.grad(phi))(x)
-    hess = jax.vmap(jax.hessian(phi))(x)
-    e = jnp.eye(2) * FD_H
-    fd_grad = jnp.stack([(phi(x + e[i][None]) - phi(x - e[i][None])) / (2 * FD_H)
-                         for i in range(2)], 1)  # fmt: skip
-    fd_hess = jnp.stack([(jax.vmap(jax.grad(phi))(x + e[i][None])
-                          - jax.vmap(jax.grad(phi))(x - e[i][None]))
-                         / (2 * FD_H) for i in range(2)], 1)  # fmt: skip
+
+    @jax.jit  # one program: op by op, the frame's took 300 small ones (25 s)
+    def jets_and_differences(x):
+        grad = jax.vmap(jax.grad(phi))(x)
+        hess = jax.vmap(jax.hessian(phi))(x)
+        e = jnp.eye(2) * FD_H
+        fd_grad = jnp.stack([(phi(x + e[i][None]) - phi(x - e[i][None])) / (2 * FD_H)
+                             for i in range(2)], 1)  # fmt: skip
+        fd_hess = jnp.stack([(jax.vmap(jax.grad(phi))(x + e[i][None])
+                              - jax.vmap(jax.grad(phi))(x - e[i][None]))
+                             / (2 * FD_H) for i in range(2)], 1)  # fmt: skip
+        return grad, hess, fd_grad, fd_hess
+
+    grad, hess, fd_grad, fd_hess = jets_and_differences(x)
     assert np.all(np.isfinite(hess))
     np.testing.assert_allclose(grad, fd_grad, rtol=FD_RTOL, atol=FD_RTOL)
     scale = float(jnp.max(jnp.abs(hess)))
@@ -196,11 +213,13 @@ def _near_vertex(dom, x, r=0.05):
 
 
 def test_distance_float32_and_batching():
+    # each call one compiled program (op by op, the float32 ones compiled 180 small programs)
     x = np.asarray(L_SHAPE.sample(16), np.float32)
-    phi = L_SHAPE.distance(x)
+    phi = _distance(L_SHAPE)(x)
     assert phi.dtype == jnp.float32 and phi.shape == (16,)
-    np.testing.assert_allclose(phi, jax.vmap(L_SHAPE.distance)(jnp.asarray(x)), rtol=1e-6)
-    assert HOLED.distance(jnp.ones((3, 4, 2)) * 0.1).shape == (3, 4)
+    np.testing.assert_allclose(phi, jax.jit(jax.vmap(L_SHAPE.distance))(jnp.asarray(x)),
+                               rtol=1e-6)  # fmt: skip
+    assert _distance(HOLED)(jnp.ones((3, 4, 2)) * 0.1).shape == (3, 4)
 
 
 # ---- exact Dirichlet data -------------------------------------------------------------------

@@ -3,6 +3,8 @@ the collocation model behind them (nnpde.high_order), kernels against autodiff i
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,11 +21,12 @@ PI = jnp.pi
 
 
 # ---- Jet.partial ------------------------------------------------------------------------------
+@functools.cache  # one compiled program (op by op, the nested autodiff compiled ~100)
 def _jet(d=2):
     def fn(x):
         return jnp.sin(x[0]) * jnp.exp(x[-1]) + x[0] ** 4
 
-    return fn, jet_of(fn, jnp.full((d,), 0.3), order=4)
+    return fn, jax.jit(lambda x: jet_of(fn, x, order=4))(jnp.full((d,), 0.3))
 
 
 def test_partial_reads_the_jet():
@@ -132,15 +135,13 @@ CASES = {
 }
 
 
-def _models(name):
+def _models(name, backends=("kernels", "autodiff")):
     problem = CASES[name]()
     net = nnpde.TwoLayerNet(problem.dim, (5, 4))
     x = jnp.asarray(problem.domain.sample(11, key=jax.random.key(3)))
     theta = 2.0 * net.init(jax.random.key(1), jnp.float64)
     kw = dict(boundary_points=16, key=jax.random.key(2))
-    k = make_collocation(problem, net, x, backend="kernels", **kw)
-    a = make_collocation(problem, net, x, backend="autodiff", **kw)
-    return theta, k, a
+    return (theta, *(make_collocation(problem, net, x, backend=b, **kw) for b in backends))
 
 
 @pytest.mark.parametrize("name", slow_except(sorted(CASES), fast=["beam"]))
@@ -178,8 +179,8 @@ def test_kernels_and_autodiff_models_agree(name):
 
 def test_residuals_are_the_equation_at_the_trial_solution():
     """r = equation(x, jet of ψ = A + B N) at the interior points, ψ by plain autodiff."""
-    theta, (km, kd), _ = _models("plate")
-    r = km.residuals(theta, kd)[: kd.x.shape[0]]
+    theta, (km, kd) = _models("plate", backends=("kernels",))
+    r = jax.jit(km.residuals)(theta, kd)[: kd.x.shape[0]]
     net, trial, eq = km.net, km.trial, km.problem.equation
 
     def psi(t, y):

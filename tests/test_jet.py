@@ -7,9 +7,20 @@ from conftest import F64_RTOL, rel_err
 import nnpde
 from nnpde import autodiff, kernels
 
+# The jet's assembly does not depend on the activation (its derivatives f', f'' are those of
+# kernels.hessian_x, which test_kernels.py checks against autodiff for every activation): the
+# default suite runs tanh at both shapes and sin at the larger one, `pytest -m slow` the rest.
+SHAPES = [(1, (5, 3), 1), (3, (4, 7), 9)]
+FAST = {("tanh", 1), ("tanh", 3), ("sin", 3)}
+CASES = [
+    pytest.param(activation, *shape, id=f"{shape[0]}-hidden{i}-{shape[2]}-{activation}",
+                 marks=() if (activation, shape[0]) in FAST else pytest.mark.slow)
+    for i, shape in enumerate(SHAPES)
+    for activation in ("tanh", "sigmoid", "softplus", "sin")
+]  # fmt: skip
 
-@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softplus", "sin"])
-@pytest.mark.parametrize(("dim", "hidden", "points"), [(1, (5, 3), 1), (3, (4, 7), 9)])
+
+@pytest.mark.parametrize(("activation", "dim", "hidden", "points"), CASES)
 def test_jet_matches_autodiff_and_separate_kernels(activation, dim, hidden, points):
     net = nnpde.TwoLayerNet(dim, hidden, activation)
     theta = 3 * net.init(jax.random.key(0))

@@ -116,7 +116,8 @@ def test_jax_grad_through_a_kernel(module):
     mod = MODULES[module]
     theta, x, w = make_inputs(NET, 6)
     r = w["value"]
-    got = jax.grad(lambda t: jnp.sum(r * mod.value(NET, t, x, chunk_size=4)))(theta)
+    # jitted: one compiled program instead of one per primitive of the eager gradient
+    got = jax.jit(jax.grad(lambda t: jnp.sum(r * mod.value(NET, t, x, chunk_size=4))))(theta)
     assert rel_err(got, nnpde.autodiff.value_vjp(NET, theta, x, r)) <= F64_RTOL
 
 
@@ -131,30 +132,42 @@ VMAP_FUNCS = {
 }
 
 
+def _vmap_cases(configs):
+    """(name, *config) for every function of VMAP_FUNCS and config ``(module, ...)``. Every
+    case of the hand-written kernels runs by default; of the autodiff twins (plain jax.jit of
+    JAX's own transformations, batched by JAX itself) only laplacian_x, the others are slow."""
+    return [pytest.param(name, *config, marks=pytest.mark.slow)
+            if config[0] == "autodiff" and name != "laplacian_x" else (name, *config)
+            for name in VMAP_FUNCS for config in configs]  # fmt: skip
+
+
+# 5 points, as each batch of test_vmap_over_x_batches (the looped calls share their programs);
+# not a multiple of chunk_size=4
 @pytest.mark.parametrize(
-    ("module", "chunk_size"), [("kernels", None), ("kernels", 4), ("autodiff", None)]
+    ("name", "module", "chunk_size"),
+    _vmap_cases([("kernels", None), ("kernels", 4), ("autodiff", None)]),
 )
-@pytest.mark.parametrize("name", list(VMAP_FUNCS))
 def test_vmap_over_theta(module, name, chunk_size):
     mod, fn = MODULES[module], VMAP_FUNCS[name]
     thetas = _thetas(3)
-    _, x, w = make_inputs(NET, 7)
+    _, x, w = make_inputs(NET, 5)
     r = w["laplacian"]
-    batched = jax.vmap(lambda t: fn(mod, t, x, r, chunk_size))(thetas)
+    # jitted: the kernel is traced inline under the vmap all the same (tracer arguments), and
+    # one compiled program replaces one per batched primitive of the eager vmap
+    batched = jax.jit(jax.vmap(lambda t: fn(mod, t, x, r, chunk_size)))(thetas)
     looped = jnp.stack([fn(mod, t, x, r, chunk_size) for t in thetas])
     assert batched.shape == looped.shape
     assert rel_err(batched, looped) <= F64_RTOL
     assert not np.allclose(looped[0], looped[1])  # the θs really differ
 
 
-@pytest.mark.parametrize("module", MODULE_NAMES)
-@pytest.mark.parametrize("name", list(VMAP_FUNCS))
+@pytest.mark.parametrize(("name", "module"), _vmap_cases([(m,) for m in MODULE_NAMES]))
 def test_vmap_over_x_batches(module, name):
     mod, fn = MODULES[module], VMAP_FUNCS[name]
     theta, _, _ = make_inputs(NET, 1)
     xs = jax.random.normal(jax.random.key(3), (3, 5, NET.dim))
     rs = jax.random.normal(jax.random.key(4), (3, 5))
-    batched = jax.vmap(lambda x, r: fn(mod, theta, x, r, None))(xs, rs)
+    batched = jax.jit(jax.vmap(lambda x, r: fn(mod, theta, x, r, None)))(xs, rs)  # as above
     looped = jnp.stack([fn(mod, theta, x, r, None) for x, r in zip(xs, rs, strict=True)])
     assert rel_err(batched, looped) <= F64_RTOL
 
@@ -211,9 +224,9 @@ os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # before JAX starts its
 import jax
 jax.config.update("jax_enable_x64", True)
 import nnpde
-problem = nnpde.Problem(nnpde.Box((0.0, 0.0), (1.0, 1.0)), lambda x, u: u.laplacian + 1.0,
+problem = nnpde.Problem(nnpde.Interval(0.0, 1.0), lambda x, u: u.laplacian + 1.0,
                         boundary=[nnpde.Dirichlet(lambda x: 0.0)])
-sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (5, 5)), 16, steps=3, method="lm")
+sol = nnpde.solve(problem, nnpde.TwoLayerNet(1, (5, 5)), 16, steps=3, method="lm")
 assert len(os.sched_getaffinity(0)) == 1
 print("taken", sol.history["loss"].shape[0])
 """
@@ -222,7 +235,8 @@ print("taken", sol.history["loss"].shape[0])
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity")
 def test_dense_lm_runs_on_a_process_pinned_to_one_cpu():
     # Issue 19, item 11: under `taskset -c 0` the dense LM dispatch failed to compile its
-    # Cholesky (an untyped lapack_dpotrf_ffi custom call) while 2 CPUs worked.
+    # Cholesky (an untyped lapack_dpotrf_ffi custom call) while 2 CPUs worked. A 1-D problem:
+    # the same dense LM dispatch, and a quicker compile than on the unit square (one CPU).
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", _ONE_CPU_LM], capture_output=True, text=True,
                          env=env, timeout=300)  # fmt: skip

@@ -99,9 +99,13 @@ def test_gauss_newton_step_inside_user_jit_and_vmap():
         JtJ, Jtr = kernels.operator_gram(net, theta, x, r, chunk_size=16, **kw)
         return jnp.linalg.solve(JtJ + 1e-3 * jnp.eye(net.num_params), Jtr)
 
-    J = kernels.operator_rows(net, theta, x, **kw)
+    @jax.jit  # one program (op by op, each operation compiled one of its own)
+    def dense_step(r):
+        J = kernels.operator_rows(net, theta, x, **kw)
+        return jnp.linalg.solve(J.T @ J + 1e-3 * jnp.eye(net.num_params), J.T @ r)
+
     for got, r in zip(jax.vmap(step)(rs), rs, strict=True):
-        want = jnp.linalg.solve(J.T @ J + 1e-3 * jnp.eye(net.num_params), J.T @ r)
+        want = dense_step(r)
         assert rel_err(got, want) <= 1e-8  # solve amplifies round-off by cond(JᵀJ + μI)
 
 
@@ -145,10 +149,14 @@ def test_blocked_kernels_never_hold_p_rows(name):
     assert temp < jacobian / 10
 
 
+# NT = 204, 720, 1050. The default suite runs the 4-group case; one group (NT < 255) is
+# test_gram_matches_rows_and_autodiff's, and six groups (the most) are assembled in
+# test_symmetric_products_of_row_blocks_equal_those_of_one_jt (1008 rows); `-m slow` runs both.
 @pytest.mark.parametrize(
     ("dim", "width", "groups"),
-    [(2, 12, 1), (3, 24, 4), (2, 30, 6)],  # NT = 204, 720, 1050
-)
+    [pytest.param(2, 12, 1, marks=pytest.mark.slow), (3, 24, 4),
+     pytest.param(2, 30, 6, marks=pytest.mark.slow)],
+)  # fmt: skip
 def test_gram_from_upper_blocks_matches_autodiff(dim, width, groups):
     """From NT = 255, operator_gram forms only the upper blocks of the symmetric JᵀJ
     (_cols.gram_splits); the assembled matrix equals the autodiff twin's and is symmetric."""
@@ -168,16 +176,21 @@ def test_gram_from_upper_blocks_matches_autodiff(dim, width, groups):
 def test_symmetric_products_of_row_blocks_equal_those_of_one_jt(sizes):
     """Jᵀ given as row blocks (one per component, as LM's systems pass it) gives the same
     upper blocks and Jᵀr as the concatenated Jᵀ: groups that span two blocks included."""
-    keys = jax.random.split(jax.random.key(2), len(sizes) + 1)
-    pieces = [jax.random.normal(k, (n, 9)) for k, n in zip(keys, sizes)]
-    r = jax.random.normal(keys[-1], (9,))
-    whole = jnp.concatenate(pieces, axis=0)
-    upper, jtr = nnpde._cols.symmetric_products(pieces, r)
-    want_upper, want_jtr = nnpde._cols.symmetric_products(whole, r)
+    rng = np.random.default_rng(2)  # numpy: jax.random compiled a program per shape
+    pieces = [jnp.asarray(rng.standard_normal((n, 9))) for n in sizes]
+    r = jnp.asarray(rng.standard_normal(9))
+    n = sum(sizes)
+
+    @jax.jit  # one program (LM traces these inside its step), not one per operation
+    def products(pieces, r):
+        whole = jnp.concatenate(pieces, axis=0)
+        upper, jtr = nnpde._cols.symmetric_products(pieces, r)
+        want = nnpde._cols.symmetric_products(whole, r)
+        return (upper, jtr), want, nnpde._cols.assemble_gram(upper, n), whole @ whole.T
+
+    (upper, jtr), (want_upper, want_jtr), gram, want_gram = products(pieces, r)
     assert len(upper) == len(want_upper)
     for got, want in zip(upper, want_upper):
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(jtr, want_jtr, rtol=1e-13, atol=1e-13)
-    n = sum(sizes)
-    gram = nnpde._cols.assemble_gram(upper, n)
-    np.testing.assert_allclose(gram, whole @ whole.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gram, want_gram, rtol=1e-12, atol=1e-12)

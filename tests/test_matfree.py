@@ -16,8 +16,9 @@ from nnpde.matfree import CGConfig, pcg
 PRODUCT_RTOL = 1e-12
 
 
-def test_gram_diagonal_summed_over_several_blocks_equals_the_formed_jacobian(monkeypatch):
-    """diag(JᵀJ) accumulated over 3 blocks of rows (the lax.scan path) equals Σ_p J_p²."""
+def test_gram_and_diagonal_summed_over_several_blocks_equal_the_formed_jacobian(monkeypatch):
+    """(JᵀJ, Jᵀr) and diag(JᵀJ) accumulated over 3 blocks of rows (the lax.scan path, the last
+    block padded) equal the formed J's."""
     from nnpde import kernels
 
     monkeypatch.setattr(kernels, "ROWS_CHUNK_SIZE", 8)  # 17 points: blocks of 8, 8 and 1
@@ -26,9 +27,12 @@ def test_gram_diagonal_summed_over_several_blocks_equals_the_formed_jacobian(mon
     theta = 2 * net.init(jax.random.key(3))
     x = jnp.asarray(problem.domain.sample(17, key=jax.random.key(1)))
     col, data = make_collocation(problem, net, x, boundary_points=24)
-    J = jax.jit(col.residuals_and_jacobian)(theta, data)[1]
-    diag = jax.jit(col.gram_diagonal)(theta, data)
+    (r, J), (_, JTJ, JTr), diag = jax.jit(
+        lambda t, d: (col.residuals_and_jacobian(t, d), col.gram(t, d), col.gram_diagonal(t, d))
+    )(theta, data)  # one program
     assert rel_err(diag, jnp.sum(J * J, axis=0)) <= PRODUCT_RTOL
+    assert rel_err(JTJ, J.T @ J) <= PRODUCT_RTOL
+    assert rel_err(JTr, J.T @ r) <= PRODUCT_RTOL
 
 
 @pytest.mark.parametrize("backend", slow_except(["kernels", "autodiff"], fast=["kernels"]))
@@ -40,17 +44,18 @@ def test_products_equal_the_formed_jacobian(make, backend):
     theta = 2 * net.init(jax.random.key(3))
     x = jnp.asarray(problem.domain.sample(17, key=jax.random.key(1)))
     col, data = make_collocation(problem, net, x, boundary_points=24, backend=backend)
-    r, J = jax.jit(col.residuals_and_jacobian)(theta, data)
-    v = jax.random.normal(jax.random.key(5), theta.shape, theta.dtype)
-    u = jax.random.normal(jax.random.key(6), r.shape, r.dtype)
 
-    @jax.jit
-    def products(theta, data, v, u):
+    @jax.jit  # one program: the formed J, random v and u, and the products
+    def products(theta, data):
+        r, J = col.residuals_and_jacobian(theta, data)
+        v = jax.random.normal(jax.random.key(5), theta.shape, theta.dtype)
+        u = jax.random.normal(jax.random.key(6), r.shape, r.dtype)
         r_lin, jvp, vjp = col.linearize(theta, data)
-        return (r_lin, jvp(v), vjp(u), col.jvp(theta, data, v), col.vjp(theta, data, u),
-                col.gram(theta, data), col.gram_diagonal(theta, data))  # fmt: skip
+        return (r, J, v, u, r_lin, jvp(v), vjp(u), col.jvp(theta, data, v),
+                col.vjp(theta, data, u), col.gram(theta, data),
+                col.gram_diagonal(theta, data))  # fmt: skip
 
-    r_lin, Jv, JTu, Jv2, JTu2, (loss, JTJ, JTr), diag = products(theta, data, v, u)
+    r, J, v, u, r_lin, Jv, JTu, Jv2, JTu2, (loss, JTJ, JTr), diag = products(theta, data)
     assert rel_err(r_lin, r) <= PRODUCT_RTOL
     for a in (Jv, Jv2):
         assert rel_err(a, J @ v) <= PRODUCT_RTOL
@@ -63,6 +68,9 @@ def test_products_equal_the_formed_jacobian(make, backend):
     assert rel_err(diag, jnp.sum(J * J, axis=0)) <= PRODUCT_RTOL
 
 
+# Blocks of the default size: the sums over blocks are checked with blocks of 8 points in the
+# default suite (test_gram_and_diagonal_summed_over_several_blocks_equal_the_formed_jacobian).
+@pytest.mark.slow
 def test_gram_and_diagonal_in_blocks_of_points():
     """More points than one block of rows: the sums over blocks equal the formed J's."""
     problem = lagaris_pde1()

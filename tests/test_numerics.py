@@ -10,9 +10,13 @@ from problems_for_tests import lagaris_pde1
 
 import nnpde
 
+# One problem object for the runs on 25 points: solves of the same problem object share their
+# compiled programs (compilation is most of these tests' time).
+PROBLEM = lagaris_pde1()
+
 
 def test_singular_normal_equations_fall_back_to_more_damping_not_nan():
-    problem = lagaris_pde1()
+    problem = PROBLEM
     net = nnpde.TwoLayerNet(2, (4, 4))
     # duplicated hidden units make J's columns dependent: JᵀJ is singular, and with μ ≈ 0
     # and a negligible diagonal floor its Cholesky factorisation fails
@@ -34,7 +38,7 @@ def _jacobian(problem, net, theta):
     from nnpde.collocation import make_collocation
 
     col, data = make_collocation(problem, net, jnp.asarray(problem.domain.grid(5)))
-    return col.residuals_and_jacobian(theta, data)
+    return jax.jit(col.residuals_and_jacobian)(theta, data)  # one program, not one per operation
 
 
 def test_float32_training_of_the_default_problem():
@@ -48,7 +52,7 @@ def test_float32_training_of_the_default_problem():
 
 
 def test_divergent_loss_stops_with_the_last_finite_theta():
-    problem = lagaris_pde1()
+    problem = PROBLEM
     net = nnpde.TwoLayerNet(2, (4, 4))
     sol = nnpde.solve(problem, net, problem.domain.grid(5), method=optax.sgd(1e6), steps=50)
     assert sol.result == nnpde.RESULTS.diverged, sol.result

@@ -8,6 +8,8 @@ closed forms hold to ~1e-12 here (the largest source terms are O(10³)).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +31,7 @@ INTERPOLATED = {"lotka_volterra"}
 NEEDS_SCIPY = {"lotka_volterra"}
 
 
+@functools.cache  # built once per module (Lotka–Volterra integrates its reference)
 def _case(name):
     if name in NEEDS_SCIPY:  # the reference is integrated by scipy (not an nnpde dependency)
         pytest.importorskip("scipy")
@@ -42,18 +45,20 @@ def _component(case, k):
 
 
 def _residuals(case, x):
-    """The equation's residuals with the reference's jets (and true coefficients): (P,) or
-    (P, E)."""
+    """The equation's residuals with the reference's jets (and true coefficients), and the
+    same with the reference replaced by zero (the equation's scale): each (P,) or (P, E), from
+    one compiled program."""
     problem = case.problem
+    zero = case._replace(reference=lambda p: jnp.zeros_like(case.reference(p)))
 
-    def at(p):
-        jets = tuple(jet_of(_component(case, k), p) for k in range(problem.components))
+    def at(c, p):
+        jets = tuple(jet_of(_component(c, k), p) for k in range(problem.components))
         u = jets[0] if problem.components == 1 else jets
         if problem.params:
-            return problem.equation(p, u, {k: jnp.asarray(v) for k, v in case.params.items()})
+            return problem.equation(p, u, {k: jnp.asarray(v) for k, v in c.params.items()})
         return problem.equation(p, u)
 
-    return jax.jit(jax.vmap(at))(x)
+    return jax.jit(jax.vmap(lambda p: (at(case, p), at(zero, p))))(x)
 
 
 def test_the_set_is_large_and_covers_the_classes():
@@ -83,10 +88,10 @@ def test_problem_builds_with_a_default_net_and_enough_points(name):
 def test_reference_satisfies_the_equation(name):
     case = _case(name)
     x = jnp.asarray(case.problem.domain.sample(24, key=jax.random.key(3)))
-    r = np.asarray(_residuals(case, x))
+    r, zero = _residuals(case, x)
+    r = np.asarray(r)
     assert r.shape[0] == x.shape[0] and np.all(np.isfinite(r))
     # the equation's scale: a residual with the reference replaced by zero
-    zero = _residuals(case._replace(reference=lambda p: jnp.zeros_like(case.reference(p))), x)
     scale = max(1.0, float(np.max(np.abs(np.asarray(zero)))))
     tol = INTERPOLATED_TOL if name in INTERPOLATED else CLOSED_FORM_TOL
     assert float(np.max(np.abs(r))) <= tol * scale, (float(np.max(np.abs(r))), scale)
@@ -101,32 +106,41 @@ def _faces(domain, bc, sample):
 
 
 def _condition_errors(case, bc, sample):
+    """The condition's errors at its boundary sample points, from one compiled program (op by
+    op, the vmapped autodiff took several times longer)."""
     domain = case.problem.domain
     f = _component(case, bc.component)
     g = jax.grad(f)
     if isinstance(bc, nnpde.Initial):
         face = "left" if isinstance(domain, nnpde.Interval) else "t_min"
-        x = jnp.asarray(sample.x[sample.face == domain.canonical_face(face)])
-        err = [jax.vmap(lambda p: f(p) - bc.value(p))(x)]
-        if bc.derivative is not None:
-            err.append(jax.vmap(lambda p: g(p)[-1] - bc.derivative(p))(x))
-        return jnp.concatenate(err)
+
+        def initial(x):
+            err = [jax.vmap(lambda p: f(p) - bc.value(p))(x)]
+            if bc.derivative is not None:
+                err.append(jax.vmap(lambda p: g(p)[-1] - bc.derivative(p))(x))
+            return jnp.concatenate(err)
+
+        return jax.jit(initial)(jnp.asarray(sample.x[sample.face == domain.canonical_face(face)]))
     if isinstance(bc, nnpde.Periodic):
-        lo = jnp.asarray(sample.x[sample.face == domain.faces[2 * bc.axis]])
-        hi = lo.at[:, bc.axis].set(domain.upper[bc.axis])
-        err = [jax.vmap(f)(lo) - jax.vmap(f)(hi)]
-        if bc.derivative:
-            err.append(jax.vmap(g)(lo)[:, bc.axis] - jax.vmap(g)(hi)[:, bc.axis])
-        return jnp.concatenate(err)
+
+        def periodic(lo):
+            hi = lo.at[:, bc.axis].set(domain.upper[bc.axis])
+            err = [jax.vmap(f)(lo) - jax.vmap(f)(hi)]
+            if bc.derivative:
+                err.append(jax.vmap(g)(lo)[:, bc.axis] - jax.vmap(g)(hi)[:, bc.axis])
+            return jnp.concatenate(err)
+
+        return jax.jit(periodic)(jnp.asarray(sample.x[sample.face == domain.faces[2 * bc.axis]]))
     mask = _faces(domain, bc, sample)
     assert mask.any(), bc
     x, n = jnp.asarray(sample.x[mask]), jnp.asarray(sample.normal[mask])
     if isinstance(bc, nnpde.Dirichlet):
-        return jax.vmap(lambda p: f(p) - bc.value(p))(x)
+        return jax.jit(jax.vmap(lambda p: f(p) - bc.value(p)))(x)
     if isinstance(bc, nnpde.Neumann):
-        return jax.vmap(lambda p, m: g(p) @ m - bc.flux(p))(x, n)
+        return jax.jit(jax.vmap(lambda p, m: g(p) @ m - bc.flux(p)))(x, n)
     assert isinstance(bc, nnpde.Robin)
-    return jax.vmap(lambda p, m: bc.alpha * f(p) + bc.beta * g(p) @ m - bc.value(p))(x, n)
+    return jax.jit(jax.vmap(lambda p, m: bc.alpha * f(p) + bc.beta * g(p) @ m
+                            - bc.value(p)))(x, n)  # fmt: skip
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -140,7 +154,8 @@ def test_reference_satisfies_the_conditions_and_data(name):
         assert err.size > 0 and float(np.max(np.abs(err))) <= tol, (bc, np.max(np.abs(err)))
     if case.problem.data is not None:
         x_obs, u_obs = case.problem.data
-        ref = np.asarray(jax.vmap(case.reference)(jnp.asarray(x_obs))).reshape(u_obs.shape)
+        ref = np.asarray(jax.jit(jax.vmap(case.reference))(jnp.asarray(x_obs)))
+        ref = ref.reshape(u_obs.shape)
         assert np.max(np.abs(ref - u_obs)) <= tol
 
 
@@ -152,5 +167,5 @@ def test_lotka_volterra_reference_agrees_with_a_second_integration():
     t = np.linspace(0.0, 5.0, 37)[1:] - 3.1e-4
     other = solve_ivp(lambda s, y: rp._lv_rhs(y), (0.0, 5.0), [10.0, 5.0], method="Radau",
                       t_eval=t, rtol=1e-10, atol=1e-10).y.T  # fmt: skip
-    ref = np.asarray(jax.vmap(case.reference)(jnp.asarray(t[:, None])))
+    ref = np.asarray(jax.jit(jax.vmap(case.reference))(jnp.asarray(t[:, None])))
     assert np.max(np.abs(ref - other)) / np.max(np.abs(other)) < 1e-7

@@ -5,14 +5,24 @@ import inspect
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 import nnpde
 from nnpde.problems import lagaris_pde1
 
+# One problem object and point count for the runs below: solves of the same problem object share
+# their compiled programs, and compilation is most of these tests' time. The runs take plain
+# SGD steps (one solver object, shared too): what is checked is where the settings go, which
+# does not depend on the solver, and an SGD step compiles in about half the time of an LM
+# step (a quarter with the autodiff backend).
+PROBLEM = lagaris_pde1().problem
+POINTS = PROBLEM.domain.grid(6)
+SGD = nnpde.Optax(optax.sgd(1e-3))
+
 
 def _problem():
-    return lagaris_pde1().problem
+    return PROBLEM
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -48,10 +58,10 @@ def test_model_options_keep_a_list_of_strategies_as_a_tuple():
 
 def test_objects_and_keywords_give_the_same_run():
     problem, net = _problem(), nnpde.TwoLayerNet(2, (6, 6))
-    x = problem.domain.grid(6)
-    by_keywords = nnpde.solve(problem, net, x, steps=12, backend="autodiff",
+    x = POINTS
+    by_keywords = nnpde.solve(problem, net, x, solver=SGD, steps=12, backend="autodiff",
                               boundary_points=64, steps_per_call=4)  # fmt: skip
-    by_objects = nnpde.solve(problem, net, x,
+    by_objects = nnpde.solve(problem, net, x, solver=SGD,
                              options=nnpde.RunOptions(steps=12, steps_per_call=4),
                              model=nnpde.ModelOptions(backend="autodiff", boundary_points=64))
     np.testing.assert_array_equal(np.asarray(by_keywords.theta), np.asarray(by_objects.theta))
@@ -59,10 +69,12 @@ def test_objects_and_keywords_give_the_same_run():
 
 
 def test_a_keyword_replaces_that_field_of_the_object():
-    problem, net = _problem(), nnpde.TwoLayerNet(2, (4, 4))
-    opts = nnpde.RunOptions(steps=50, steps_per_call=5)
-    sol = nnpde.solve(problem, net, problem.domain.grid(5), options=opts, steps=5)
-    assert sol.info["steps"] == 5 and sol.result == nnpde.RESULTS.max_steps
+    problem, net = _problem(), nnpde.TwoLayerNet(2, (6, 6))
+    opts = nnpde.RunOptions(steps=50, steps_per_call=4)
+    # the network, points, solver, backend and dispatch length of the run above: no compiling
+    sol = nnpde.solve(problem, net, POINTS, solver=SGD, options=opts, steps=8,
+                      model=nnpde.ModelOptions(backend="autodiff"))  # fmt: skip
+    assert sol.info["steps"] == 8 and sol.result == nnpde.RESULTS.max_steps
     assert opts.steps == 50  # the object itself is unchanged
 
 
@@ -80,9 +92,9 @@ def test_wrong_objects_and_unknown_keywords_are_refused():
 
 def test_a_device_count_as_mesh_is_that_mesh():
     problem, net = _problem(), nnpde.TwoLayerNet(2, (4, 4))
-    x = problem.domain.grid(6)
-    a = nnpde.solve(problem, net, x, steps=3, mesh=1)
-    b = nnpde.solve(problem, net, x, steps=3, devices=1)
+    x = POINTS
+    a = nnpde.solve(problem, net, x, solver=SGD, steps=3, mesh=1)
+    b = nnpde.solve(problem, net, x, solver=SGD, steps=3, devices=1)
     assert a.info["devices"] == b.info["devices"] == 1
     np.testing.assert_array_equal(np.asarray(a.theta), np.asarray(b.theta))
 
@@ -90,8 +102,8 @@ def test_a_device_count_as_mesh_is_that_mesh():
 def test_fit_takes_run_options():
     x = np.linspace(-1, 1, 40)[:, None]
     net = nnpde.TwoLayerNet(1, (4, 4))
-    a = nnpde.fit(net, x, np.sin(3 * x), options=nnpde.RunOptions(steps=7))
-    b = nnpde.fit(net, x, np.sin(3 * x), steps=7, key=jax.random.key(0))
+    a = nnpde.fit(net, x, np.sin(3 * x), solver=SGD, options=nnpde.RunOptions(steps=7))
+    b = nnpde.fit(net, x, np.sin(3 * x), solver=SGD, steps=7, key=jax.random.key(0))
     assert a.info["steps"] == 7
     np.testing.assert_array_equal(np.asarray(a.theta), np.asarray(b.theta))
 

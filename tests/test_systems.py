@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -87,21 +88,35 @@ def mixed_system():
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("make", [pytest.param(mixed_system, marks=pytest.mark.slow),
-                                  lambda: inverse_kappa(0.0)])
-def test_block_jacobian_is_exact(make):
+def exact_kappa():
+    """inverse_kappa with exact observations."""
+    return inverse_kappa(0.0)
+
+
+@functools.cache
+def _models(make):
+    """The kernels and autodiff models of ``make()``'s problem with a (4, 3) net on the 4 × 4
+    grid, θ (the coefficients 0.3 off) and both models' (r, J), shared by the tests of a
+    problem (each model compiled once)."""
     problem = make()
     net = nnpde.TwoLayerNet(2, (4, 3))
     x = jnp.asarray(problem.domain.grid(4))
-    col, data, phi = make_system(problem, net, x, boundary_points=16)
+    ck, data, phi = make_system(problem, net, x, boundary_points=12)
+    ca, data_a, _ = make_system(problem, net, x, boundary_points=12, backend="autodiff")
     keys = jax.random.split(jax.random.key(1), problem.components)
-    theta = jnp.concatenate([net.init(k) for k in keys] + [phi + 0.3])
-    r, J = jax.jit(col.residuals_and_jacobian)(theta, data)
+    theta = jnp.concatenate([2 * net.init(k) for k in keys] + [phi + 0.3])
+    r, J = jax.jit(ck.residuals_and_jacobian)(theta, data)
+    ra, Ja = jax.jit(ca.residuals_and_jacobian)(theta, data_a)
+    return problem, net, phi, (ck, data), (ca, data_a), theta, (r, J), (ra, Ja)
+
+
+@pytest.mark.parametrize("make", [pytest.param(mixed_system, marks=pytest.mark.slow),
+                                  exact_kappa], ids=["mixed_system", "inverse_kappa"])  # fmt: skip
+def test_block_jacobian_is_exact(make):
+    problem, net, phi, (col, data), _, theta, (r, J), (r_a, J_a) = _models(make)
     ref = jax.jit(jax.jacrev(col.residuals))(theta, data)  # jitted: eager is far slower
     assert J.shape == (r.shape[0], problem.components * net.num_params + len(phi))
     assert float(jnp.max(jnp.abs(J - ref)) / jnp.max(jnp.abs(ref))) < 1e-12
-    col_a, data_a, _ = make_system(problem, net, x, boundary_points=16, backend="autodiff")
-    r_a, J_a = jax.jit(col_a.residuals_and_jacobian)(theta, data_a)
     np.testing.assert_allclose(np.asarray(r), np.asarray(r_a), atol=1e-12)
     assert float(jnp.max(jnp.abs(J - J_a)) / jnp.max(jnp.abs(J_a))) < 1e-12
 
@@ -114,9 +129,16 @@ def test_identifies_kappa_from_exact_observations_to_1e6():
     assert sol.errors()["max_abs"] < 1e-4
 
 
+@functools.cache
+def _noisy_kappa():
+    """(problem, solution) of κ from noisy observations, shared by the tests that need a
+    solved system with a coefficient (compiling the solver dominates their time)."""
+    problem = inverse_kappa(0.01)
+    return problem, nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12), steps=300)
+
+
 def test_identifies_kappa_from_noisy_observations_to_1_percent():
-    sol = nnpde.solve(inverse_kappa(0.01), nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12),
-                      steps=300)  # fmt: skip
+    _, sol = _noisy_kappa()
     assert abs(sol.params["kappa"] / 2.0 - 1) < 1e-2, (sol.params, sol.result)
     assert sol.errors()["max_abs"] < 1e-2
 
@@ -139,8 +161,7 @@ def test_periodic_advection():
 
 
 def test_system_solution_saves_and_loads(tmp_path):
-    problem = inverse_kappa(0.0)
-    sol = nnpde.solve(problem, nnpde.TwoLayerNet(2, (3, 3)), UNIT.grid(4), steps=2)
+    problem, sol = _noisy_kappa()
     sol.save(tmp_path / "s.npz")
     back = nnpde.load(tmp_path / "s.npz", problem=problem)
     assert back.params == sol.params
@@ -188,22 +209,14 @@ def test_complex_observations_are_refused():
 
 # ---- one model for K >= 1 (issue 18, item 0) ---------------------------------------------------
 @pytest.mark.parametrize("make", [pytest.param(coupled_system, marks=pytest.mark.slow),
-                                  lambda: inverse_kappa(0.0),
+                                  exact_kappa,
                                   pytest.param(reaction_diffusion, marks=pytest.mark.slow)],
                          ids=["coupled", "inverse_kappa", "reaction_diffusion"])  # fmt: skip
 def test_every_model_method_agrees_with_the_autodiff_jacobian(make):
     """Kernels vs autodiff strategies, and the kernels' bounded-memory JᵀJ, J v, Jᵀu, diag(JᵀJ)
     and loss gradient vs the autodiff Jacobian, for systems with coefficients, observations
     and periodic pairs (before, the system model had no gram, linearize or gram_diagonal)."""
-    problem = make()
-    net = nnpde.TwoLayerNet(2, (4, 3))
-    x = jnp.asarray(problem.domain.grid(4))
-    ck, data, phi = make_system(problem, net, x, boundary_points=12)
-    ca, data_a, _ = make_system(problem, net, x, boundary_points=12, backend="autodiff")
-    keys = jax.random.split(jax.random.key(1), problem.components)
-    theta = jnp.concatenate([2 * net.init(k) for k in keys] + [phi + 0.3])
-    r, J = jax.jit(ck.residuals_and_jacobian)(theta, data)
-    ra, Ja = jax.jit(ca.residuals_and_jacobian)(theta, data_a)
+    _, _, _, (ck, data), _, theta, (r, J), (ra, Ja) = _models(make)
     assert J.shape == (sum(size for _, size in ck.blocks(data)), theta.shape[0])
     assert rel_err(r, ra) <= F64_RTOL and rel_err(J, Ja) <= F64_RTOL
     _, JTJ, JTr = jax.jit(ck.gram)(theta, data)
