@@ -161,7 +161,8 @@ def test_specs_are_frozen_and_hashable():
 
 
 # ---- the distance function -------------------------------------------------------------------
-# 12-22 s each for the L-shapes on the 2-core CPU: `pytest -m slow` runs them.
+# The L-shapes (12-22 s each on the 2-core CPU op by op; about 4-6 s each as one program):
+# `pytest -m slow` runs them.
 @pytest.mark.parametrize("name", slow_except(sorted(DOMAINS), fast=set(DOMAINS) - {"L", "L_boxes"}))
 def test_distance_jets_against_finite_differences(name):
     """The autodiff jets of φ (what the trial solution uses) agree with central differences:
