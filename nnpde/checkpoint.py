@@ -20,6 +20,7 @@ entry and refuses a mismatch naming what differs:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 import jax
@@ -101,9 +102,15 @@ def _probe(objective, data, theta) -> str:
     t = 0.5 * jnp.sin(1.0 + jnp.arange(theta.shape[0], dtype=theta.dtype))
     if objective.shards.mesh is not None:
         t = distributed.replicate(t, objective.shards.mesh)
-    fn = jax.jit(lambda d, t: objective.loss_and_blocks(t, d)[0])
-    value = objective.shards.run(objective.model, fn, data, t)
-    return f"{float(distributed.to_host(value)):.12g}"
+    return f"{float(distributed.to_host(_probe_loss(objective, data, t))):.12g}"
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _probe_loss(objective, data, t):
+    """The loss at t, on each shard inside one program (a ``shard_map`` outside jit would
+    compile op by op at every call)."""
+    return objective.shards.run(objective.model, lambda d, t: objective.loss_and_blocks(t, d)[0],
+                                data, t)  # fmt: skip
 
 
 def fingerprint(solver, objective, data, theta) -> dict:

@@ -95,8 +95,7 @@ class Run:
 
     def reinit(self) -> None:
         """Recomputes the state's loss and derivatives for new ``data`` (same θ)."""
-        fn = functools.partial(_reinit, self.solver, self.objective)
-        self.state = self.objective.shards.run(self.objective.model, fn, self.data, self.state)
+        self.state = _reinit(self.solver, self.objective, self.data, self.state)
 
     @property
     def loss(self) -> float:
@@ -134,17 +133,22 @@ def _loop(r: Run, hooks, n: int, step_fn) -> None:
             h.after(r)
 
 
+# _init and _reinit run the solver on each shard of the data *inside* their jit: a
+# ``shard_map`` called outside jit runs op by op, and compiled ≈180 small programs (≈2 s)
+# again at every solve on a mesh (its closures are new each time).
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _init(solver, objective: Objective, data, theta):
     """The solver's initial state (module level: equal solvers and objectives share it)."""
-    return solver.init(objective, data, theta)
+    init = functools.partial(solver.init, objective)
+    return objective.shards.run(objective.model, init, data, theta)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _reinit(solver, objective: Objective, data, state):
     """The state at the same θ on new data (compiled once per solver and objective, not at
     every change of the adaptive points)."""
-    return solver.reinit(objective, data, state)
+    reinit = functools.partial(solver.reinit, objective)
+    return objective.shards.run(objective.model, reinit, data, state)
 
 
 def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
@@ -163,8 +167,7 @@ def run(solver, objective: Objective, data, theta, steps: int, hooks=()) -> Run:
 
 
 def _run(solver, objective: Objective, data, theta, steps: int, hooks) -> Run:
-    init = functools.partial(_init, solver, objective)
-    state = objective.shards.run(objective.model, init, data, theta)
+    state = _init(solver, objective, data, theta)
     if not np.isfinite(float(distributed.to_host(state.loss))):
         raise ValueError("the initial loss is not finite: check the equation, data and θ0")
     r = Run(solver, objective, data, state, steps)

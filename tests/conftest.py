@@ -7,6 +7,7 @@ it explicitly).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # XLA's CPU compile time dominates this suite (hundreds of tiny programs, ~0.2 s each), and
@@ -80,6 +81,23 @@ def load_benchmark(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@contextlib.contextmanager
+def compilations():
+    """The durations (s) of the XLA compilations that happen inside the ``with`` block, as a
+    list that fills while it runs."""
+    got = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            got.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield got
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
 
 
 def slow_except(values, fast):

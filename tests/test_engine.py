@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import slow_except
+from conftest import compilations, slow_except
 from problems_for_tests import lagaris_pde1, mixed_nonlinear
 
 import nnpde
@@ -70,17 +70,8 @@ def test_a_second_solve_of_the_same_problem_compiles_nothing(monkeypatch):
     # compiled: what is checked is that the second solve compiles nothing)
     problem, net, x = PROBLEM, NET, POINTS
     first = nnpde.solve(problem, net, x, key=jax.random.key(1), steps=100)
-    compiles = []
-
-    def listen(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            compiles.append(duration)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    try:
+    with compilations() as compiles:
         second = nnpde.solve(problem, net, x, key=jax.random.key(2), steps=100)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
     assert compiles == []
     assert not np.array_equal(np.asarray(first.theta), np.asarray(second.theta))
 

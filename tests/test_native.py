@@ -77,9 +77,10 @@ ALL_WEIGHTS = ("value", "grad", "hessian", "laplacian")
 SUBSETS = [("laplacian",), ("value",), ("value", "laplacian"), ("grad",), ("value", "grad"),
            ("hessian",), ALL_WEIGHTS]  # fmt: skip
 # Each weight subset is its own compiled kernel pair (native and autodiff), ~1-2 s apiece: every
-# subset is checked at D = 1, 2, 3 (odd widths, P = 1, 65, 1000), the full operator (all of the
-# native code's per-weight branches at once) at every size.
-SUBSET_SIZES = ((1, (5, 7), 1), (2, (10, 10), 65), (3, (17, 9), 1000))
+# subset is checked at D = 1 and 2 (widths 5, 7, 10: partial SIMD lanes; P = 1 and 65: partial
+# point tiles), the full operator (all of the native code's per-weight branches at once) at
+# every size.
+SUBSET_SIZES = ((1, (5, 7), 1), (2, (10, 10), 65))
 
 
 @pytest.mark.parametrize("dim,hidden,p", SIZES)
