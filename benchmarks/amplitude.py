@@ -41,9 +41,11 @@ def problem(a: float) -> tuple[nnpde.Problem, object]:
     return p, exact
 
 
-def run(a: float, seed: int) -> dict:
+def run(a: float, seed: int, hidden=(16, 16), points: int = 1024) -> dict:
+    """``solve``'s defaults on amplitude ``a`` (a 2×``hidden`` net, ``points`` Sobol' points),
+    scored on the 101² test grid."""
     p, exact = problem(a)
-    sol = nnpde.solve(p, nnpde.TwoLayerNet(2, (16, 16)), 1024, key=jax.random.key(seed))
+    sol = nnpde.solve(p, nnpde.TwoLayerNet(2, hidden), points, key=jax.random.key(seed))
     x = p.domain.test_grid(101)
     u, ref = np.asarray(sol(x)).ravel(), np.asarray(jax.vmap(exact)(jnp.asarray(x)))
     return {"amplitude": a, "seed": seed, "rel_l2": float(np.linalg.norm(u - ref)

@@ -22,6 +22,7 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     ).strip()
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -98,6 +99,58 @@ def compilations():
         yield got
     finally:
         jax.monitoring.unregister_event_duration_listener(listen)
+
+
+def condition_points(domain, bc, sample):
+    """(x, n): the points of a boundary ``sample`` where condition ``bc`` applies and their
+    outward normals. An Initial condition's are those of the initial face (t_min, or an
+    interval's left end); otherwise the library's semantics of ``bc.where``: None is every
+    spatial face, a face name or a tuple of them those faces, a callable a predicate."""
+    from nnpde import Interval
+    from nnpde.problem import Initial
+
+    if isinstance(bc, Initial):
+        face = "left" if isinstance(domain, Interval) else "t_min"
+        mask = sample.face == domain.canonical_face(face)
+    elif bc.where is None:
+        mask = np.isin(sample.face, domain.spatial_faces)
+    elif isinstance(bc.where, (str, tuple)):
+        faces = (bc.where,) if isinstance(bc.where, str) else bc.where
+        mask = np.isin(sample.face, [domain.canonical_face(f) for f in faces])
+    else:
+        mask = np.array([bool(bc.where(p)) for p in sample.x])
+    assert mask.any(), bc
+    return jnp.asarray(sample.x[mask]), jnp.asarray(sample.normal[mask])
+
+
+def condition_errors(bc, exact, x, n):
+    """How far ``exact`` (one point (D,) -> scalar) is from meeting condition ``bc`` at points
+    x with outward normals n, from one compiled program (op by op, the autodiff of the
+    conditions, order-4 jets of an OperatorBC among them, compiled hundreds of small
+    programs)."""
+    from nnpde.problem import Dirichlet, Initial, Neumann, OperatorBC, Robin, jet_of
+
+    grad = jax.grad(exact)
+    if isinstance(bc, Initial):
+        def err(p, m):
+            e = exact(p) - bc.value(p)
+            return e if bc.derivative is None else jnp.stack([e, grad(p)[-1] - bc.derivative(p)])
+    elif isinstance(bc, Dirichlet):
+        def err(p, m):
+            return exact(p) - bc.value(p)
+    elif isinstance(bc, OperatorBC):
+        def err(p, m):
+            return bc.residual(p, jet_of(exact, p, 4))
+    elif isinstance(bc, Neumann):
+        def err(p, m):
+            return grad(p) @ m - bc.flux(p)
+    else:
+        assert isinstance(bc, Robin), bc
+
+        def err(p, m):
+            return bc.alpha * exact(p) + bc.beta * grad(p) @ m - bc.value(p)
+
+    return jax.jit(jax.vmap(err))(x, n)
 
 
 def slow_except(values, fast):

@@ -11,12 +11,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import slow_except
+from conftest import condition_errors, condition_points, slow_except
 
 import nnpde
 import nnpde.problems as catalogue
 from nnpde.collocation import make_collocation
-from nnpde.problem import Dirichlet, Initial, Neumann, OperatorBC, Robin, jet_of
+from nnpde.problem import jet_of
 from nnpde.problems import Benchmark, Points, Recipe
 
 NAMES = sorted(catalogue.catalogue())
@@ -170,44 +170,6 @@ def _exact_jets(problem, p):
     return jets[0] if problem.components == 1 else jets
 
 
-def _faces_of(domain, bc, sample):
-    """Mask of boundary sample points where ``bc`` applies (the library's semantics: None is
-    every spatial face, a string one face, a callable a predicate)."""
-    if bc.where is None:
-        return np.isin(sample.face, domain.spatial_faces)
-    if isinstance(bc.where, (str, tuple)):
-        faces = (bc.where,) if isinstance(bc.where, str) else bc.where
-        return np.isin(sample.face, [domain.canonical_face(f) for f in faces])
-    return np.array([bool(bc.where(p)) for p in sample.x])
-
-
-def _condition_errors(bc, exact, x, n):
-    """The exact solution's errors in condition ``bc`` at points x with outward normals n,
-    from one compiled program (op by op, the order-4 jets of the OperatorBCs compiled
-    hundreds of small programs)."""
-    grad = jax.grad(exact)
-    if isinstance(bc, Initial):
-        def err(p, m):
-            e = exact(p) - bc.value(p)
-            return e if bc.derivative is None else jnp.stack([e, grad(p)[-1] - bc.derivative(p)])
-    elif isinstance(bc, Dirichlet):
-        def err(p, m):
-            return exact(p) - bc.value(p)
-    elif isinstance(bc, OperatorBC):
-        def err(p, m):
-            return bc.residual(p, jet_of(exact, p, 4))
-    elif isinstance(bc, Neumann):
-        def err(p, m):
-            return grad(p) @ m - bc.flux(p)
-    else:
-        assert isinstance(bc, Robin)
-
-        def err(p, m):
-            return bc.alpha * exact(p) + bc.beta * grad(p) @ m - bc.value(p)
-
-    return jax.jit(jax.vmap(err))(x, n)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_exact_solution_satisfies_the_conditions(name):
     problem = catalogue.get(name).problem
@@ -215,14 +177,7 @@ def test_exact_solution_satisfies_the_conditions(name):
     sample = domain.sample_boundary(200, key=jax.random.key(6))
     for bc in problem.boundary:
         exact = _exact_component(problem, bc.component)
-        if isinstance(bc, Initial):
-            face = "left" if isinstance(domain, nnpde.Interval) else "t_min"
-            mask = sample.face == domain.canonical_face(face)
-        else:
-            mask = _faces_of(domain, bc, sample)
-            assert mask.any(), bc
-        x, n = jnp.asarray(sample.x[mask]), jnp.asarray(sample.normal[mask])
-        err = _condition_errors(bc, exact, x, n)
+        err = condition_errors(bc, exact, *condition_points(domain, bc, sample))
         assert err.size > 0
         assert float(jnp.max(jnp.abs(err))) <= EXACT_ATOL, (bc, float(jnp.max(jnp.abs(err))))
     for obs in problem.observations:  # observations are of the exact solution

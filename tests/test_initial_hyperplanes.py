@@ -88,17 +88,13 @@ def test_a_box_inside_the_unit_box_keeps_its_start():
     assert solvers._spread_hyperplanes(problem, net, theta, jax.random.key(1)) is theta
 
 
-def _logistic(seed: int, hidden=None, points=None):
-    """The benchmark's logistic case, solved as the benchmark does (2×16, 512 points), or on a
-    2×``hidden`` net and ``points`` Sobol' points; scored on its test points."""
-    case = rb.PROBLEMS["logistic"]()
+def _logistic(seed: int, **changes):
+    """The benchmark's logistic case, solved as the benchmark does (2×16, 512 points), or with
+    the case's ``hidden`` and ``points`` changed; scored on its test points."""
+    case = rb.PROBLEMS["logistic"]()._replace(**changes)
     x = rb.test_points(case.problem.domain)
     u_ref = np.asarray(jax.vmap(case.reference)(jnp.asarray(x)), np.float64).reshape(-1, 1)
-    if hidden is None:
-        sol = rb.solve_once(case, "lm", seed)["sol"]
-    else:
-        sol = nnpde.solve(case.problem, nnpde.TwoLayerNet(1, hidden), points,
-                          key=jax.random.key(seed))  # fmt: skip
+    sol = rb.solve_once(case, "lm", seed)["sol"]
     return rb.score(case, sol, x, u_ref), sol
 
 

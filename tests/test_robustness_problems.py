@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_benchmark
+from conftest import condition_errors, condition_points, load_benchmark
 
 import nnpde
 from nnpde.problem import jet_of
@@ -97,50 +97,23 @@ def test_reference_satisfies_the_equation(name):
     assert float(np.max(np.abs(r))) <= tol * scale, (float(np.max(np.abs(r))), scale)
 
 
-def _faces(domain, bc, sample):
-    if bc.where is None:
-        return np.isin(sample.face, domain.spatial_faces)
-    if isinstance(bc.where, str):
-        return sample.face == domain.canonical_face(bc.where)
-    return np.array([bool(bc.where(p)) for p in sample.x])
-
-
 def _condition_errors(case, bc, sample):
     """The condition's errors at its boundary sample points, from one compiled program (op by
     op, the vmapped autodiff took several times longer)."""
     domain = case.problem.domain
     f = _component(case, bc.component)
+    if not isinstance(bc, nnpde.Periodic):
+        return condition_errors(bc, f, *condition_points(domain, bc, sample))
     g = jax.grad(f)
-    if isinstance(bc, nnpde.Initial):
-        face = "left" if isinstance(domain, nnpde.Interval) else "t_min"
 
-        def initial(x):
-            err = [jax.vmap(lambda p: f(p) - bc.value(p))(x)]
-            if bc.derivative is not None:
-                err.append(jax.vmap(lambda p: g(p)[-1] - bc.derivative(p))(x))
-            return jnp.concatenate(err)
+    def periodic(lo):
+        hi = lo.at[:, bc.axis].set(domain.upper[bc.axis])
+        err = [jax.vmap(f)(lo) - jax.vmap(f)(hi)]
+        if bc.derivative:
+            err.append(jax.vmap(g)(lo)[:, bc.axis] - jax.vmap(g)(hi)[:, bc.axis])
+        return jnp.concatenate(err)
 
-        return jax.jit(initial)(jnp.asarray(sample.x[sample.face == domain.canonical_face(face)]))
-    if isinstance(bc, nnpde.Periodic):
-
-        def periodic(lo):
-            hi = lo.at[:, bc.axis].set(domain.upper[bc.axis])
-            err = [jax.vmap(f)(lo) - jax.vmap(f)(hi)]
-            if bc.derivative:
-                err.append(jax.vmap(g)(lo)[:, bc.axis] - jax.vmap(g)(hi)[:, bc.axis])
-            return jnp.concatenate(err)
-
-        return jax.jit(periodic)(jnp.asarray(sample.x[sample.face == domain.faces[2 * bc.axis]]))
-    mask = _faces(domain, bc, sample)
-    assert mask.any(), bc
-    x, n = jnp.asarray(sample.x[mask]), jnp.asarray(sample.normal[mask])
-    if isinstance(bc, nnpde.Dirichlet):
-        return jax.jit(jax.vmap(lambda p: f(p) - bc.value(p)))(x)
-    if isinstance(bc, nnpde.Neumann):
-        return jax.jit(jax.vmap(lambda p, m: g(p) @ m - bc.flux(p)))(x, n)
-    assert isinstance(bc, nnpde.Robin)
-    return jax.jit(jax.vmap(lambda p, m: bc.alpha * f(p) + bc.beta * g(p) @ m
-                            - bc.value(p)))(x, n)  # fmt: skip
+    return jax.jit(periodic)(jnp.asarray(sample.x[sample.face == domain.faces[2 * bc.axis]]))
 
 
 @pytest.mark.parametrize("name", NAMES)
