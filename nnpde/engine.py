@@ -134,7 +134,7 @@ def _loop(r: Run, hooks, n: int, step_fn) -> None:
 
 
 # _init and _reinit run the solver on each shard of the data *inside* their jit: a
-# ``shard_map`` called outside jit runs op by op, and compiled ≈180 small programs (≈2 s)
+# ``shard_map`` called outside jit runs op by op, and compiled ≈115 small programs (≈5 s)
 # again at every solve on a mesh (its closures are new each time).
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _init(solver, objective: Objective, data, theta):

@@ -170,7 +170,7 @@ def test_one_device_mesh_runs_in_process(monkeypatch):
     assert meshed.info["devices"] == 1
     assert float(jnp.max(jnp.abs(plain.theta - meshed.theta))) <= 1e-12
     # A second solve on a mesh compiles nothing: the start's shard_map runs inside a jitted
-    # program (called outside jit it ran op by op, ≈180 small compilations at every solve).
+    # program (called outside jit it ran op by op, ≈115 small compilations at every solve).
     with compilations() as compiles:
         again = nnpde.solve(problem, net, problem.domain.grid(6), steps=3, devices=1)
     assert compiles == [] and float(jnp.max(jnp.abs(again.theta - meshed.theta))) == 0.0
