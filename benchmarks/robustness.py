@@ -27,6 +27,7 @@ their ratio) and the reason each restarted attempt was restarted (:func:`run_inf
     python benchmarks/robustness.py --first-seed 3 --seeds 7 --out b.md   # seeds 3-9 only
     python benchmarks/robustness.py --report a.json b.json --out all.md   # merged into one
     python benchmarks/robustness.py --peers --problems ...   # jinns on the peer problems
+    python benchmarks/robustness.py --peers --jinns-method ssbroyden   # jinns' SSBroyden
     python benchmarks/robustness.py --peers --peer deepxde   # DeepXDE's Adam + L-BFGS on them
 
 The call to ``solve`` is isolated in :func:`solve_once` (the engine's API is changing).
@@ -299,6 +300,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--peer", choices=sorted(PEERS), default="jinns",
                    help="jinns' natural gradient (benchmarks/robustness_peers.py, the default) "
                    "or DeepXDE's Adam + L-BFGS (benchmarks/robustness_deepxde.py)")
+    p.add_argument("--jinns-method", choices=("ngd", "ssbroyden"), default="ngd",
+                   help="with --peer jinns: its natural gradient (vanilla_ngd, the default) or "
+                   "its self-scaled Broyden (scale_by_SSBroyden_family)")
     p.add_argument("--peers-python", default="/tmp/peers/bin/python")
     p.add_argument("--peer-steps", type=int, default=PEER_STEPS,
                    help="jinns: natural-gradient steps (default 100)")
@@ -387,7 +391,7 @@ def run_peers(args, names) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.json")
         spec = {"runs": runs, "n_iter": args.peer_steps, "adam_iters": args.adam_iters,
-                "lbfgs_iters": args.lbfgs_iters}  # fmt: skip
+                "lbfgs_iters": args.lbfgs_iters, "jinns_method": args.jinns_method}  # fmt: skip
         np.savez(src, spec=np.asarray(json.dumps(spec)), **arrays)
         script = pathlib.Path(__file__).resolve().parent / PEERS[args.peer]
         subprocess.run([args.peers_python, str(script), src, dst], check=True)
@@ -416,8 +420,11 @@ def peer_note(args, peers: dict) -> str:
                      + common + ".")  # fmt: skip
         else:
             steps = f"{args.peer_steps} steps, " + unbudgeted
-        return (f"Peer runs: jinns {peers['jinns']} vanilla_ngd (energy natural gradient, its "
-                f"defaults), hard-constrained boundary/initial data, {steps}")  # fmt: skip
+        how = {"ngd": "vanilla_ngd (energy natural gradient, its defaults)",
+               "ssbroyden": "scale_by_SSBroyden_family (self-scaled Broyden with its zoom line "
+                            "search, its defaults)"}[args.jinns_method]  # fmt: skip
+        return (f"Peer runs: jinns {peers['jinns']} {how}, hard-constrained boundary/initial "
+                f"data, {steps}")  # fmt: skip
     return (f"Peer runs: DeepXDE {peers['deepxde']}, PyTorch {peers['torch']} backend "
             f"(torch threads: {peers['torch_threads']}), float64, the recipe of DeepXDE's examples "
             "(heat.py, Poisson_Lshape.py): soft DirichletBC / IC loss terms (every weight 1), "
