@@ -479,10 +479,13 @@ def merged_meta(metas: list[dict], paths) -> dict:
             f"{first['start']['date']} to {last['end']['date']}; load average at each run's "
             "start / end: " + "; ".join(f"{_load(m['start'])} / {_load(m['end'])}"
                                         for m in metas) + ".")  # fmt: skip
-    notes = [m["note"] for m in metas if m.get("note")]
-    return {"command": commands, "start": first["start"], "end": last["end"],
-            "total_s": sum(m["total_s"] for m in metas),
-            "note": " ".join([note] + notes)}  # fmt: skip
+    notes = list(dict.fromkeys(m["note"] for m in metas if m.get("note")))  # once each
+    merged = {"command": commands, "start": first["start"], "end": last["end"],
+              "total_s": sum(m["total_s"] for m in metas), "note": " ".join([note] + notes)}
+    for key in ("peer", "peers"):  # a peer library's runs stay titled as such
+        if len({json.dumps(m.get(key)) for m in metas}) == 1 and metas[0].get(key):
+            merged[key] = metas[0][key]
+    return merged
 
 
 def write(paths, report: str, payload: dict, quiet: bool = False) -> None:
