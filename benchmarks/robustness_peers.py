@@ -172,8 +172,8 @@ def get_grad_fn(loss, batch):
 
 def _optimizer(method: str):
     """(optax optimizer, jinns.solve's extra arguments) of a jinns method with its defaults:
-    ``ngd`` vanilla_ngd; ``ssbroyden`` the self-scaled Broyden update (Urbán et al. 2025,
-    Kiyani et al. 2025) with its zoom line search."""
+    ``ngd`` vanilla_ngd; ``ssbroyden`` the self-scaled Broyden update (Urbán et al.,
+    arXiv:2405.04230; Kiyani et al. 2025) with its zoom line search."""
     if method == "ngd":
         return jinns.optimizers.vanilla_ngd(), {}
     name = jinns.solver.GetJinnsVariableName
