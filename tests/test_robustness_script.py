@@ -84,14 +84,17 @@ def test_run_info_keeps_the_validation_and_the_restart_reasons():
     assert rb.run_info({"steps": 10}) == {}
 
 
-def _saved_sweep(path, seeds, start_date):
-    """A saved sweep (JSON) of one problem with the given seeds, as main() writes it."""
+def _saved_sweep(path, seeds, start_date, peer=None):
+    """A saved sweep (JSON) of one problem with the given seeds, as main() writes it (of the
+    peer library ``peer``, with its note, when given)."""
     recs = [{"problem": "p", "method": "lm", "seed": s, "error": 2 * 10.0 ** -(s + 3),
              "max_abs": 1.0, "wall_s": 1.0, "outcome": "converged", "budget_s": None,
              "hidden": [16, 16], "points": 64} for s in seeds]  # fmt: skip
     m = dict(rb.machine(), date=start_date)
     meta = {"command": f"python benchmarks/robustness.py --seeds {len(seeds)}", "start": m,
             "end": m, "total_s": 2.0}  # fmt: skip
+    if peer:
+        meta.update(peer=peer, peers="1.0", note=f"Peer runs: {peer} 1.0.")
     rb.write([str(path)], "", {"meta": meta, "summary": rb.summarize(recs), "runs": recs},
              quiet=True)  # fmt: skip
 
@@ -115,3 +118,17 @@ def test_a_sweep_split_by_first_seed_merges_into_one_report(tmp_path):
     assert "| p | 2×16 | 64 | 6/10 | 8/10 |" in out.read_text()
     with pytest.raises(SystemExit):  # a seed in both sweeps
         rb.main(["--report", str(a), str(a), "--out", str(tmp_path / "twice.md")])
+
+
+def test_merged_peer_sweeps_keep_the_peer_title_and_one_note(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    _saved_sweep(a, [0], "2026-01-01T00:00:00+00:00", peer="deepxde")
+    _saved_sweep(b, [1, 2], "2026-01-02T00:00:00+00:00", peer="deepxde")
+    out = tmp_path / "all.md"
+    assert rb.main(["--report", str(a), str(b), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# Peer library (deepxde)")
+    assert text.count("Peer runs: deepxde 1.0.") == 1
+    _saved_sweep(b, [1, 2], "2026-01-02T00:00:00+00:00")  # nnpde's own runs: not a peer's
+    assert rb.main(["--report", str(a), str(b), "--out", str(out)]) == 0
+    assert out.read_text().startswith("# Robustness of nnpde.solve")
