@@ -4,9 +4,19 @@ The network is the two-hidden-layer N(x, θ) of seed 000; :mod:`nnpde.kernels` h
 hand-written derivatives and :mod:`nnpde.autodiff` their ``jax.grad``/``jax.hessian`` twins.
 """
 
-from nnpde import adaptive, autodiff, backprop, distributed, kernels, native, problems
+from nnpde import (
+    adaptive,
+    autodiff,
+    backprop,
+    compile_cache,
+    distributed,
+    kernels,
+    native,
+    problems,
+)
 from nnpde._jit import compiler_options
 from nnpde.activations import Activation, get_activation, list_activations, register_activation
+from nnpde.compile_cache import use_compilation_cache
 from nnpde.domains import BoundarySample, Box, Disk, Interval
 from nnpde.files import FileFormatError, load
 from nnpde.first_order import LBFGS, Optax
@@ -71,6 +81,7 @@ __all__ = [
     "adaptive",
     "autodiff",
     "backprop",
+    "compile_cache",
     "compiler_options",
     "distributed",
     "fit",
@@ -82,4 +93,5 @@ __all__ = [
     "problems",
     "register_activation",
     "solve",
+    "use_compilation_cache",
 ]

@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=int, default=2, help="--check-kernels: input dimension D")
     p.add_argument("--points", type=int, default=256, help="--check-kernels: number of points")
     p.add_argument("--repeats", type=int, default=5, help="--check-kernels: timed calls")
+    p.add_argument("--compilation-cache", nargs="?", const="", default=None, metavar="DIR",
+                   help="keep XLA's compiled programs in DIR (default ~/.cache/nnpde/xla), so "
+                   "that the next run reads them back instead of compiling: "
+                   "nnpde.use_compilation_cache")  # fmt: skip
     return p
 
 
@@ -106,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.float32:
         jax.config.update("jax_enable_x64", True)
+    if args.compilation_cache is not None:
+        from nnpde.compile_cache import use_compilation_cache
+
+        print(f"compilation cache: {use_compilation_cache(args.compilation_cache or None)}")
     if args.check_kernels:
         return _check_kernels(args)
     return _solve(args)

@@ -28,6 +28,20 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
+# JAX's persistent compilation cache, shared by the run's workers: the suite compiles many
+# programs that are the same HLO under different Python objects (each test's own Problem, net
+# or jitted lambda), and a program compiled once is then read back instead of compiled again.
+# Keyed by the HLO and the compile options, so a hit is the same executable. Set
+# JAX_COMPILATION_CACHE_DIR yourself to choose (or reuse) the directory.
+if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    import tempfile
+
+    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid{os.getpid()}")
+    jax.config.update("jax_compilation_cache_dir",
+                      os.path.join(tempfile.gettempdir(), f"nnpde-tests-xla-{_run}"))  # fmt: skip
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
 # Implicit rank promotion ((P, M) + (M,)-style broadcasting) raises, in the tests and in the
 # library alike, so that an accidental broadcast cannot silently produce a wrong-shaped result.
 # Override with NNPDE_RANK_PROMOTION=allow to triage a failure; test_kernels.py also checks
