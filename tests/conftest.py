@@ -30,15 +30,19 @@ jax.config.update("jax_enable_x64", True)
 
 # JAX's persistent compilation cache, shared by the run's workers: the suite compiles many
 # programs that are the same HLO under different Python objects (each test's own Problem, net
-# or jitted lambda), and a program compiled once is then read back instead of compiled again.
-# Keyed by the HLO and the compile options, so a hit is the same executable. Set
-# JAX_COMPILATION_CACHE_DIR yourself to choose (or reuse) the directory.
+# or jitted lambda; and the programs of a module compile again after its caches are dropped,
+# below), and a program compiled once is then read back instead of compiled again. Keyed by
+# the HLO and the compile options, so a hit is the same executable. The process that starts
+# the run (pytest's controller, before it starts the xdist workers, which inherit the
+# variable) makes a temporary directory and removes it at the end; set
+# JAX_COMPILATION_CACHE_DIR yourself to choose (and keep) the directory.
+_OWN_CACHE = None
 if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
     import tempfile
 
-    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid{os.getpid()}")
-    jax.config.update("jax_compilation_cache_dir",
-                      os.path.join(tempfile.gettempdir(), f"nnpde-tests-xla-{_run}"))  # fmt: skip
+    _OWN_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(
+        prefix="nnpde-tests-xla-")
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
@@ -195,3 +199,11 @@ def _release_compiled_programs():
     """
     yield
     _mappings.release()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Removes the run's compilation cache (above) in the process that made it."""
+    if _OWN_CACHE is not None:
+        import shutil
+
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
