@@ -300,7 +300,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--peer", choices=sorted(PEERS), default="jinns",
                    help="jinns' natural gradient (benchmarks/robustness_peers.py, the default) "
                    "or DeepXDE's Adam + L-BFGS (benchmarks/robustness_deepxde.py)")
-    p.add_argument("--jinns-method", choices=("ngd", "ssbroyden"), default="ngd",
+    p.add_argument("--jinns-method", choices=("ngd", "ssbroyden"), default=None,
                    help="with --peer jinns: its natural gradient (vanilla_ngd, the default) or "
                    "its self-scaled Broyden (scale_by_SSBroyden_family)")
     p.add_argument("--peers-python", default="/tmp/peers/bin/python")
@@ -317,6 +317,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--seeds must be at least 1")
     if args.first_seed < 0:
         p.error("--first-seed must be at least 0")
+    if args.jinns_method is not None and not (args.peers and args.peer == "jinns"):
+        p.error("--jinns-method applies to --peers --peer jinns only")
+    args.jinns_method = args.jinns_method or "ngd"
     return args
 
 

@@ -31,6 +31,15 @@ def test_quick_is_two_seeds_on_three_problems():
         rb.parse_args(["--problems", "no_such_problem"])
 
 
+def test_jinns_method_is_refused_where_it_would_be_ignored():
+    assert rb.parse_args(["--peers"]).jinns_method == "ngd"
+    assert rb.parse_args(["--peers", "--jinns-method", "ssbroyden"]).jinns_method == "ssbroyden"
+    for argv in (["--peers", "--peer", "deepxde", "--jinns-method", "ssbroyden"],
+                 ["--jinns-method", "ngd"]):  # fmt: skip
+        with pytest.raises(SystemExit):
+            rb.parse_args(argv)
+
+
 @pytest.mark.parametrize("name", ["heat_1d", "kovasznay", "poisson_5d", "laplace_disk",
                                   "lagaris_ode4"])  # fmt: skip
 def test_test_points_are_fine_and_in_the_domain(name):
