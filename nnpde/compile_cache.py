@@ -12,10 +12,15 @@ executable the compiler would have produced, so results do not change.
 a solve's set-up is a few dozen programs of 0.1-6 s (the LM loop, its start, the trial
 solution's jets, the residuals, θ0's random draws), so here every program is kept.
 
-Measured (AMD EPYC, 2 cores, jax 0.10.2, float64, ``python -m nnpde``, 600 LM steps, three
-processes in a row with one fresh directory): the solve took 12.4 s in the first, 4.4 and 4.6 s
-in the next two (its first jitted call 3.6 → 1.1 s); JAX's 1 s threshold alone: 9.6 → 6.1 s.
-The directory grows by ≈ 10-100 kB per program; delete it at will.
+Measured (AMD EPYC, 2 cores, jax 0.10.2, float64;
+``benchmarks/results/setup-time-cache-zen3.md``): ``python -m nnpde --compilation-cache DIR``
+three times in a row with a new directory, the solve 10.6 s, then 3.9 and 3.8 s (11.9 and
+9.4 s without); the set-up of a solve (``benchmarks/setup_time.py --compilation-cache``)
+19.3 → 6.3 s for Kovasznay's three networks and 6.6–8.4 → 1.9–2.5 s for 2-D Poisson, heat,
+wave and Helmholtz. What remains is JAX's tracing and lowering, which the cache does not
+keep. JAX's 1 s threshold alone (``JAX_COMPILATION_CACHE_DIR``): ``python -m nnpde``
+9.6 → 6.1 s. The directory grows by ≈ 13 kB per program on average (≈ 0.5 MB per problem
+solved, ≈ 40 programs); delete it at will.
 
 Use: ``nnpde.use_compilation_cache()`` once per process, before the first solve (or
 ``python -m nnpde --compilation-cache``).
