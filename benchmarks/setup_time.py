@@ -39,6 +39,7 @@ import nnpde  # noqa: E402
 EVENTS = {"trace": "/jax/core/compile/jaxpr_trace_duration",
           "lower": "/jax/core/compile/jaxpr_to_mlir_module_duration",
           "compile": "/jax/core/compile/backend_compile_duration"}  # fmt: skip
+HITS = "/jax/compilation_cache/cache_hits"  # a program read back from the persistent cache
 _totals: dict[str, float] = {}
 
 
@@ -49,9 +50,6 @@ def _listen(name: str, seconds: float, **_) -> None:
 def _count(name: str, **_) -> None:
     if name == HITS:
         _totals[name] = _totals.get(name, 0.0) + 1
-
-
-HITS = "/jax/compilation_cache/cache_hits"
 
 
 def one(name: str) -> dict:
