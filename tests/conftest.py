@@ -28,6 +28,16 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
+# Implicit rank promotion ((P, M) + (M,)-style broadcasting) raises, in the tests and in the
+# library alike, so that an accidental broadcast cannot silently produce a wrong-shaped result.
+# Override with NNPDE_RANK_PROMOTION=allow to triage a failure; test_kernels.py also checks
+# every public function under "raise" explicitly, whatever this is set to.
+RANK_PROMOTION = os.environ.get("NNPDE_RANK_PROMOTION", "raise")
+jax.config.update("jax_numpy_rank_promotion", RANK_PROMOTION)
+
+from nnpde import _mappings  # noqa: E402 (after the configuration above)
+from nnpde.compile_cache import use_compilation_cache  # noqa: E402
+
 # JAX's persistent compilation cache, shared by the run's workers: the suite compiles many
 # programs that are the same HLO under different Python objects (each test's own Problem, net
 # or jitted lambda; and the programs of a module compile again after its caches are dropped,
@@ -42,18 +52,7 @@ if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
 
     _OWN_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(
         prefix="nnpde-tests-xla-")
-jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-# Implicit rank promotion ((P, M) + (M,)-style broadcasting) raises, in the tests and in the
-# library alike, so that an accidental broadcast cannot silently produce a wrong-shaped result.
-# Override with NNPDE_RANK_PROMOTION=allow to triage a failure; test_kernels.py also checks
-# every public function under "raise" explicitly, whatever this is set to.
-RANK_PROMOTION = os.environ.get("NNPDE_RANK_PROMOTION", "raise")
-jax.config.update("jax_numpy_rank_promotion", RANK_PROMOTION)
-
-from nnpde import _mappings  # noqa: E402 (after the configuration above)
+use_compilation_cache(os.environ["JAX_COMPILATION_CACHE_DIR"])
 
 # Relative tolerance (max|a - b| / max|b|) for hand-written kernels vs their autodiff twins in
 # float64. 1e-10 is the requirement of the issue; observed errors are ~1e-15 to 1e-14, so this
