@@ -15,12 +15,18 @@ including (x, t)), never the training points: relative L2 and max-abs error. ``-
 verifies the exact solutions: an independent autodiff residual, the Problem's own equation on
 the exact solution's jet, and every boundary / initial condition at sampled boundary points.
 
-    python benchmarks/heldout.py [--check] [--problems ...] [--seeds ...] [--out FILE]
+A second round of eight (``--round 2``, ``benchmarks/heldout_round2.py``) was written on
+2026-12-07, after the first round and the defaults: travelling waves, damped and dispersive
+waves, Neumann data in time, a pentagon, Van der Pol and 3-D Beltrami flow.
+
+    python benchmarks/heldout.py [--check] [--round N] [--problems ...] [--seeds ...] [--out FILE]
     python benchmarks/heldout.py --check                                  # exact solutions only
     python benchmarks/heldout.py --problems forced_oscillator --seeds 3   # one run
     python benchmarks/heldout.py --out benchmarks/results/heldout-cpu.md  # and .json beside it
+    python benchmarks/heldout.py --round 2 --out benchmarks/results/heldout-round2-cpu.md
 
-Without ``--out`` the report is only printed. Results: ``benchmarks/results/heldout-cpu.md``.
+Without ``--out`` the report is only printed. Results: ``benchmarks/results/heldout-cpu.md``,
+``benchmarks/results/heldout-round2-cpu.md``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import heldout_round2  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -288,6 +295,8 @@ PROBLEMS = {fn.__name__: fn for fn in (var_coef_poisson, poisson_rect, heat_two_
                                        nonlinear_poisson_cubic, transport_inflow,
                                        helmholtz_plane_wave, forced_oscillator,
                                        poisson_mixed_bc)}  # fmt: skip
+ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS}  # round 2: written on 2026-12-07
+ALL = {**PROBLEMS, **heldout_round2.PROBLEMS}
 
 
 # --- exact-solution checks (--check) ---------------------------------------------------------
@@ -302,12 +311,17 @@ def jet(fn, x):
 def initial_residual(bc, ex, dom, xb, faces):
     """Largest |exact - initial data| (and of the time derivative) at the initial points."""
     xs = xb[[f in ("t_min", "left") for f in faces]] if dom.dim > 1 else np.array([[0.0]])
+    if not len(xs):
+        return "no points"
     t = dom.dim - 1
-    r = [float(ex(jnp.asarray(p)) - bc.value(jnp.asarray(p))) for p in xs]
-    if bc.derivative is not None:
-        r += [float(jax.grad(ex)(jnp.asarray(p))[t] - bc.derivative(jnp.asarray(p)))
-              for p in xs]  # fmt: skip
-    return max(abs(v) for v in r) if r else "no points"
+
+    def one(p):
+        r = [ex(p) - bc.value(p)]
+        if bc.derivative is not None:
+            r.append(jax.grad(ex)(p)[t] - bc.derivative(p))
+        return jnp.stack(r)
+
+    return float(jnp.max(jnp.abs(jax.jit(jax.vmap(one))(jnp.asarray(xs)))))
 
 
 def face_residual(bc, ex, xb, nb, faces):
@@ -317,41 +331,74 @@ def face_residual(bc, ex, xb, nb, faces):
     ws = None if where is None else ((where,) if isinstance(where, str) else tuple(where))
     if ws is not None:
         ws = tuple(FACE_ALIAS.get(w, w) for w in ws)
-    sel = [i for i, f in enumerate(faces)
-           if (f not in ("t_min", "t_max")) and (ws is None or f in ws)]  # fmt: skip
-    r = []
-    for i in sel:
-        p, n = jnp.asarray(xb[i]), jnp.asarray(nb[i])
+    sel = np.array([(f not in ("t_min", "t_max")) and (ws is None or f in ws) for f in faces])
+
+    def one(p, n):
         dn = jnp.dot(n, jax.grad(ex)(p))
         if kind == "Dirichlet":
-            r.append(float(ex(p) - bc.value(p)))
-        elif kind == "Neumann":
-            r.append(float(dn - bc.flux(p)))
-        elif kind == "Robin":
-            r.append(float(bc.alpha * ex(p) + bc.beta * dn - bc.value(p)))
-    return f"{kind}{ws}", (max(abs(v) for v in r), len(r))
+            return ex(p) - bc.value(p)
+        if kind == "Neumann":
+            return dn - bc.flux(p)
+        return bc.alpha * ex(p) + bc.beta * dn - bc.value(p)  # Robin
+
+    r = jax.jit(jax.vmap(one))(jnp.asarray(xb[sel]), jnp.asarray(nb[sel]))
+    return f"{kind}{ws}", (float(jnp.max(jnp.abs(r))), int(sel.sum()))
+
+
+def periodic_residual(bc, ex, dom, xb):
+    """Largest |u - u(x + L e_axis)| (and of ∂u/∂x_axis) over sampled points moved to the
+    lower face of ``bc.axis``."""
+    a = jnp.asarray(xb[:32]).at[:, bc.axis].set(dom.lower[bc.axis])
+    b = a.at[:, bc.axis].set(dom.upper[bc.axis])
+
+    def one(p, q):
+        r = [ex(p) - ex(q)]
+        if bc.derivative:
+            r.append(jax.grad(ex)(p)[bc.axis] - jax.grad(ex)(q)[bc.axis])
+        return jnp.stack(r)
+
+    return float(jnp.max(jnp.abs(jax.jit(jax.vmap(one))(a, b))))
+
+
+def component(ex, k, components):
+    """The k-th component of the exact solution as a scalar function."""
+    return ex if components == 1 else (lambda y: ex(y)[k])
+
+
+def equation_residual(prob, ex, x):
+    """Largest |equation| of the Problem fed the exact solution's jets at the points x."""
+    k = prob.components
+
+    def one(xi):
+        jets = tuple(jet(component(ex, i, k), xi) for i in range(k))
+        return jnp.abs(jnp.asarray(prob.equation(xi, jets[0] if k == 1 else jets)))
+
+    return float(jnp.max(jax.jit(jax.vmap(one))(x)))
 
 
 def check(name):
     """Exact solution against (a) an independent autodiff residual, (b) the Problem's own
-    equation fed the exact jet, (c) every boundary / initial condition at sampled boundary
-    points."""
-    c = PROBLEMS[name]()
+    equation fed the exact jet, (c) every boundary / initial / periodic condition at sampled
+    boundary points (per component)."""
+    c = ALL[name]()
     prob, ex = c["problem"], c["exact"]
     dom = prob.domain
     x = jnp.asarray(dom.sample(16, key=jax.random.key(7)))
     out = {"pde_indep": float(jnp.max(jnp.abs(jax.vmap(c["pde"])(x)))),
-           "pde_problem": float(max(abs(float(prob.equation(xi, jet(ex, xi)))) for xi in x))}
+           "pde_problem": equation_residual(prob, ex, x)}  # fmt: skip
     for i, (fn, pts) in enumerate(c["bcs"]):
         out[f"extra{i}"] = float(jnp.max(jnp.abs(jax.vmap(fn)(jnp.asarray(pts)))))
     bs = dom.sample_boundary(256, key=jax.random.key(3))
     xb, nb, faces = np.asarray(bs.x), np.asarray(bs.normal), [str(f) for f in bs.face]
     for bc in prob.boundary:
-        if type(bc).__name__ == "Initial":
-            out["Initial"] = initial_residual(bc, ex, dom, xb, faces)
+        kind, exk = type(bc).__name__, component(ex, bc.component, prob.components)
+        if kind == "Initial":
+            out[f"Initial[{bc.component}]"] = initial_residual(bc, exk, dom, xb, faces)
+        elif kind == "Periodic":
+            out[f"Periodic[{bc.component}]"] = periodic_residual(bc, exk, dom, xb)
         else:
-            key, value = face_residual(bc, ex, xb, nb, faces)
-            out[key] = value
+            key, value = face_residual(bc, exk, xb, nb, faces)
+            out[f"{key}[{bc.component}]"] = value
     return out
 
 
@@ -362,7 +409,7 @@ def run_once(name, seed):
     """One ``nnpde.solve`` with its defaults, scored on the test grid (a JSON-able record):
     the robustness benchmark's own run, test set and scoring (``robustness.solve_once``,
     ``test_points``, ``score``, ``run_info``)."""
-    c = PROBLEMS[name]()  # a fresh Problem per run: the run pays its compilation
+    c = ALL[name]()  # a fresh Problem per run: the run pays its compilation
     case = Case(c["problem"], c["hidden"], c["points"], c["exact"], source=c["source"])
     out = robustness.solve_once(case, "lm", seed)
     sol = out["sol"]
@@ -443,10 +490,14 @@ def write(out, report, payload):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="verify the exact solutions only")
-    ap.add_argument("--problems", nargs="*", default=list(PROBLEMS), choices=list(PROBLEMS))
+    ap.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS),
+                    help="the set of problems (1: the first eight; 2: written 2026-12-07)")
+    ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
+                    help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
     ap.add_argument("--out", default=None, help="a Markdown report (and .json beside it)")
     a = ap.parse_args(argv)
+    a.problems = list(ROUNDS[a.round]) if a.problems is None else a.problems
     if a.check:
         for n in a.problems:
             print(n, check(n), flush=True)

@@ -37,7 +37,7 @@ from nnpde.problem import (
     Problem,
     Robin,
 )
-from nnpde.results import RESULTS
+from nnpde.results import RESULTS, UnderResolvedWarning
 from nnpde.settings import ModelOptions, RunOptions
 from nnpde.solution import Solution
 from nnpde.solvers import solve
@@ -76,6 +76,7 @@ __all__ = [
     "RunOptions",
     "Solution",
     "TwoLayerNet",
+    "UnderResolvedWarning",
     "Union",
     "__version__",
     "adaptive",

@@ -165,7 +165,8 @@ class Periodic:
 class Dirichlet:
     """u = value(x) on the faces ``where``.
 
-    ``where`` is None (the whole boundary), a face name (``"x0_min"``, or an alias such as
+    ``where`` is None (the whole boundary; on a ``Box(..., time=True)`` its spatial faces, not
+    t = t0 or t1), a face name (``"x0_min"``, or an alias such as
     ``"left"``), a list of face names (``["x0_min", "x1_max"]``) or a predicate of one
     point (D,) -> bool. ``points`` is the number of boundary points of this condition when
     it is a penalty (None: ``solve``'s ``boundary_points``); they are spread over its own

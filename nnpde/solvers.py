@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +24,7 @@ from nnpde.collocation import Collocation, CollocationData, make_collocation, re
 from nnpde.hooks import ValidatedPolish
 from nnpde.lm import LM
 from nnpde.problem import Problem
-from nnpde.results import RESULTS
+from nnpde.results import RESULTS, UnderResolvedWarning
 from nnpde.settings import ModelOptions, RunOptions, merge
 from nnpde.solution import Solution
 
@@ -244,7 +245,9 @@ def solve(
         run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
                                       judge=judge, mesh=mesh, key=key, adapt=adapt,
                                       hooks=hooks)  # fmt: skip
-    return _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
+    sol = _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
+    _warn_if_under_resolved(sol.info.get("validation"))
+    return sol
 
 
 def _check_starts(starts, **refused) -> None:
@@ -559,6 +562,17 @@ def _solution(problem, net, col, data, run, x, wall_s) -> Solution:
         status=engine.status(run) + _resolution_clause(info.get("validation")),
         info=dict(info, result=run.result.name),
     )
+
+
+def _warn_if_under_resolved(v) -> None:
+    """An :class:`~nnpde.UnderResolvedWarning` for the caller of ``solve`` when the kept run's
+    validation says its points under-resolve the solution."""
+    if v and v["under_resolved"]:
+        warnings.warn(f"the collocation points under-resolve the solution: the equation's "
+                      f"residual between them is {v['ratio']:.3g}x that at them "
+                      f"(RMS {v['validation_rms']:.2e} vs {v['train_rms']:.2e}); the error "
+                      f"between the points may be large. Use more points (Sobol' rather than a "
+                      f"tensor grid).", UnderResolvedWarning, stacklevel=3)  # fmt: skip
 
 
 def _resolution_clause(v) -> str:

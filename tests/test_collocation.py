@@ -90,6 +90,7 @@ def test_lagaris_pde1_lm_reaches_1e_minus_7():
         pytest.param(disk_poisson, (10, 10), 200, 300, 2e-5, marks=pytest.mark.slow),
     ],
 )
+@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
 def test_problems_solve_to_documented_accuracy(make, hidden, points, steps, max_abs):
     problem = make()
     net = nnpde.TwoLayerNet(problem.dim, hidden, "tanh")
@@ -364,7 +365,11 @@ def test_a_condition_gets_its_boundary_points_on_its_own_faces():
     (nnpde.Box((0.0,) * 3, (1.0,) * 3), None, 1000, 250),  # 600 at the spacing, P/4
     (nnpde.Box((0.0,) * 5, (1.0,) * 5), None, 2048, 512),  # 4450 at the spacing, P/4
     (nnpde.Disk((0.0, 0.0), 1.0), None, 4096, 228),  # 2π · (4096/π)^(1/2) ≈ 226.9
-    (nnpde.Box((0.0, 0.0), (2 * np.pi, 1.0), time=True), "x0_min", 1024, 64)])  # fmt: skip
+    (nnpde.Box((0.0, 0.0), (2 * np.pi, 1.0), time=True), "x0_min", 1024, 64),
+    # where=None in (x, t): the two x faces only (2 · 2 · (1024/2)^(1/2) = 90.5; counted
+    # with the t faces too, 2 · (1 + 2) · 22.6 = 136)
+    (nnpde.Box((0.0, 0.0), (1.0, 2.0), time=True), None, 1024, 91),
+    (nnpde.Box((0.0, 0.0), (1.0, 0.25), time=True), None, 16384, 128)])  # fmt: skip
 def test_the_automatic_boundary_count_matches_the_interior_spacing(domain, where, interior,
                                                                    expected):
     from nnpde.penalties import boundary_count, condition_count
@@ -387,6 +392,24 @@ def test_penalty_conditions_get_the_automatic_count_by_default():
                                   ("Neumann(top)", 10))  # fmt: skip
     col_small, _ = make_collocation(problem, SMALL, jnp.asarray(BOX.grid(3)))
     assert col_small.penalty_blocks[0] == ("Neumann(all)", 64)
+
+
+def test_a_whole_boundary_condition_in_space_and_time_holds_on_the_space_faces_only():
+    # Neumann(where=None) on [0, 1] × [0, 0.5] (time): its points lay on t = 0 and t = 0.5 too,
+    # asking u_t = 0 there (heat with insulated ends: rel-L2 1e-3 … 0.2); like Dirichlet's
+    # trial solution, None now means the space boundary over all times.
+    domain = nnpde.Box((0.0, 0.0), (1.0, 0.5), time=True)
+    problem = nnpde.Problem(domain, lambda x, u: u.grad[1] - u.hessian[0, 0], boundary=[
+        nnpde.Neumann(lambda x: 0.0), nnpde.Robin(1.0, 1.0, lambda x: 0.0, points=40),
+        nnpde.Initial(lambda x: jnp.cos(np.pi * x[0]))])  # fmt: skip
+    col, data = make_collocation(problem, SMALL, jnp.asarray(domain.grid(8)))
+    (neumann, q1), (robin, q2) = col.penalty_blocks
+    assert (neumann, robin) == ("Neumann(all)", "Robin(all)") and q1 >= 56 and q2 >= 35
+    x, n = np.asarray(data.pen[0].x), np.asarray(data.pen[0].n)
+    assert x.shape == (q1 + q2, 2)
+    np.testing.assert_array_equal(np.abs(n[:, 0]), 1.0)  # outward normals ±e_x only
+    np.testing.assert_array_equal(n[:, 1], 0.0)
+    assert np.all(np.isin(x[:, 0], (0.0, 1.0))) and np.ptp(x[:, 1]) > 0.4
 
 
 def test_a_predicate_condition_gets_about_its_boundary_points():

@@ -137,6 +137,7 @@ def _noisy_kappa():
     return problem, nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12), steps=300)
 
 
+@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
 def test_identifies_kappa_from_noisy_observations_to_1_percent():
     _, sol = _noisy_kappa()
     assert abs(sol.params["kappa"] / 2.0 - 1) < 1e-2, (sol.params, sol.result)
@@ -160,6 +161,7 @@ def test_periodic_advection():
     assert sol.errors()["max_abs"] < 1e-3, (sol.errors(), sol.result)
 
 
+@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
 def test_system_solution_saves_and_loads(tmp_path):
     problem, sol = _noisy_kappa()
     sol.save(tmp_path / "s.npz")
