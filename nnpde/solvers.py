@@ -188,6 +188,10 @@ def solve(
       run ended, ``status`` says it in words, ``history`` holds per-step diagnostics and
       ``diagnose()`` summarises them. Ctrl-C ends the run ``interrupted`` and returns it.
 
+    Warns:
+      :class:`~nnpde.UnderResolvedWarning`: the kept run's residual between the points is far
+      above that at them (``info["validation"]["under_resolved"]``), whatever its result.
+
     Example:
       >>> import jax, nnpde
       >>> problem = nnpde.problems.lagaris_pde1().problem
