@@ -105,13 +105,17 @@ def solve_once(case, method: str, seed: int, budget: float | None = None) -> dic
 
 def run_info(info: dict) -> dict:
     """What ``solve`` says about a run besides its result: the validation (interior residual
-    RMS at the training and at unseen points, their ratio) and each restarted attempt's
-    reason."""
+    RMS at the training and at unseen points, their ratio), each restarted attempt's reason
+    (``restarts``) and how each attempt ended (``attempts``: result, loss, steps, score)."""
     out = {}
     if info.get("validation"):
         out["validation"] = dict(info["validation"])
     if info.get("restarts"):
         out["restarts"] = [a["restart_reason"] for a in info["restarts"]]
+        # each attempt's end, so that a rule on repeated stalls (e.g. "two stalls at about the
+        # same loss: the net's limit, stop") can be judged from a sweep's JSON
+        out["attempts"] = [{k: a[k] for k in ("result", "loss", "steps", "score") if k in a}
+                           for a in info["restarts"]]  # fmt: skip
     return out
 
 

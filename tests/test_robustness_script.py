@@ -83,13 +83,19 @@ def test_summary_counts_successes_and_the_report_lists_them():
     assert "| p | 2×16 | 64 | 1/3 | 2/3 |" in text
 
 
-def test_run_info_keeps_the_validation_and_the_restart_reasons():
+def test_run_info_keeps_the_validation_the_restart_reasons_and_each_attempt():
     info = {"validation": {"ratio": 1.2e4, "under_resolved": True}, "steps": 900,
-            "restarts": [{"restart_reason": "under-resolved", "score": 1.0},
-                         {"restart_reason": "", "score": 0.5}]}  # fmt: skip
+            "restarts": [{"restart_reason": "under-resolved", "score": 1.0, "attempt": 0,
+                          "result": "converged", "loss": 2e-9, "steps": 400},
+                         {"restart_reason": "", "score": 0.5, "attempt": 1,
+                          "result": "stalled", "loss": 3e-9, "steps": 500}]}  # fmt: skip
     out = rb.run_info(info)
     assert out == {"validation": {"ratio": 1.2e4, "under_resolved": True},
-                   "restarts": ["under-resolved", ""]}  # fmt: skip
+                   "restarts": ["under-resolved", ""],
+                   "attempts": [{"result": "converged", "loss": 2e-9, "steps": 400,
+                                 "score": 1.0},
+                                {"result": "stalled", "loss": 3e-9, "steps": 500,
+                                 "score": 0.5}]}  # fmt: skip
     assert rb.run_info({"steps": 10}) == {}
 
 
