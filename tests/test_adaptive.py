@@ -63,6 +63,7 @@ def _layer_1d(steepness=40.0):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # fixed points: the point
 def test_adaptive_points_beat_fixed_points_on_a_steep_layer():
     problem = _layer_1d()
     net = nnpde.TwoLayerNet(1, (8, 8))

@@ -136,6 +136,7 @@ def test_correction_larger_than_the_bound_is_dropped():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
 def test_geodesic_lm_reaches_a_far_smaller_loss_and_error_on_lagaris_pde1():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (8, 8))

@@ -258,6 +258,7 @@ def test_system_gram_from_several_row_groups_matches_autodiff():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
 def test_an_mlp_solves_a_system_through_the_same_model():
     problem = reaction_diffusion()
     net = nnpde.MLP((2, 6, 6, 1))
@@ -296,6 +297,7 @@ def test_data_blocks_equal_the_pair_form():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
 def test_observing_one_component_identifies_the_other_species():
     """-Δu + v = f1, -Δv + uv = f2 with v left free on the boundary: 40 observations of v
     alone (component 1) determine it."""
