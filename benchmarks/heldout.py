@@ -296,7 +296,7 @@ PROBLEMS = {fn.__name__: fn for fn in (var_coef_poisson, poisson_rect, heat_two_
                                        helmholtz_plane_wave, forced_oscillator,
                                        poisson_mixed_bc)}  # fmt: skip
 ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS}  # round 2: written on 2026-12-07
-ALL = {**PROBLEMS, **heldout_round2.PROBLEMS}
+ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
 # --- exact-solution checks (--check) ---------------------------------------------------------

@@ -170,6 +170,11 @@ def condition_errors(bc, exact, x, n):
     return jax.jit(jax.vmap(err))(x, n)
 
 
+# A test whose solve has few points (or steps) on purpose: its nnpde.UnderResolvedWarning is
+# expected; any other solve that warns fails the suite (pyproject's filterwarnings = error).
+few_points = pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")
+
+
 def slow_except(values, fast):
     """``values`` as pytest parameters, every one not in ``fast`` marked ``slow``.
 

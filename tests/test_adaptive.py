@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import few_points
 
 import nnpde
 from nnpde.adaptive import GradientBalance, ResidualAdaptive
@@ -63,7 +64,7 @@ def _layer_1d(steepness=40.0):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # fixed points: the point
+@few_points  # the fixed points' run is the under-resolved baseline
 def test_adaptive_points_beat_fixed_points_on_a_steep_layer():
     problem = _layer_1d()
     net = nnpde.TwoLayerNet(1, (8, 8))

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import condition_errors, condition_points, slow_except
+from conftest import condition_errors, condition_points, few_points, slow_except
 
 import nnpde
 import nnpde.problems as catalogue
@@ -198,7 +198,7 @@ FAST_QUICK = {"lagaris_ode3_ivp", "beam", "poisson_disk"}
 @pytest.mark.parametrize("name", slow_except(NAMES, FAST_QUICK))
 # poisson_disk's quick recipe (few steps) ends with a validation ratio of 11 at 1e-4 of its
 # reference residual, just over the under-resolved rule: it warns, and still meets its accuracy
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")
+@few_points
 def test_quick_recipe_reaches_its_documented_accuracy(name):
     bench = catalogue.get(name)
     sol = bench.solve(quick=True)

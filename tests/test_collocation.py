@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import rel_err, slow_except
+from conftest import few_points, rel_err, slow_except
 from problems_for_tests import (
     disk_poisson,
     heat,
@@ -90,7 +90,7 @@ def test_lagaris_pde1_lm_reaches_1e_minus_7():
         pytest.param(disk_poisson, (10, 10), 200, 300, 2e-5, marks=pytest.mark.slow),
     ],
 )
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_problems_solve_to_documented_accuracy(make, hidden, points, steps, max_abs):
     problem = make()
     net = nnpde.TwoLayerNet(problem.dim, hidden, "tanh")

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import compilations, slow_except
+from conftest import compilations, few_points, slow_except
 from problems_for_tests import lagaris_pde1, mixed_nonlinear
 
 import nnpde
@@ -254,7 +254,7 @@ def test_keyboard_interrupt_in_a_callback_ends_interrupted():
                          slow_except([nnpde.LM(), nnpde.GaussNewtonCG(),
                                       nnpde.Optax(optax.adam(1e-3))], fast=[nnpde.LM()]),
                          ids=["lm", "gn-cg", "adam"])  # fmt: skip
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_per_block_losses_add_up_to_the_loss(solver):
     problem = mixed_nonlinear()  # Dirichlet (exact, in the trial), Neumann and Robin penalties
     net = nnpde.TwoLayerNet(2, (5, 5))
@@ -297,7 +297,7 @@ def _never_stalled_while_falling(sol, solver):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_inconsistent_problem_goes_on_below_1e_minus_6_with_the_defaults():
     """Issue 15: Marquardt's scaling stopped this run after 20 steps at 3.7e-2 with "damping
     reached 1e+12"; the defaults go on below 1e-6."""
@@ -307,7 +307,7 @@ def test_inconsistent_problem_goes_on_below_1e_minus_6_with_the_defaults():
     _never_stalled_while_falling(sol, nnpde.LM())
 
 
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_inconsistent_problem_is_not_stalled_in_its_first_200_steps():
     """The fast representative of the test above: the old engine's false stall came at step
     20; the defaults still make progress after 200 steps."""

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import few_points
 from problems_for_tests import lagaris_pde1, nonlinear_poisson
 
 import nnpde
@@ -136,7 +137,7 @@ def test_correction_larger_than_the_bound_is_dropped():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_geodesic_lm_reaches_a_far_smaller_loss_and_error_on_lagaris_pde1():
     problem = lagaris_pde1()
     net = nnpde.TwoLayerNet(2, (8, 8))

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import F64_RTOL, rel_err
+from conftest import F64_RTOL, few_points, rel_err
 from problems_for_tests import coupled_system
 
 import nnpde
@@ -137,7 +137,7 @@ def _noisy_kappa():
     return problem, nnpde.solve(problem, nnpde.TwoLayerNet(2, (8, 8)), UNIT.grid(12), steps=300)
 
 
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_identifies_kappa_from_noisy_observations_to_1_percent():
     _, sol = _noisy_kappa()
     assert abs(sol.params["kappa"] / 2.0 - 1) < 1e-2, (sol.params, sol.result)
@@ -161,7 +161,7 @@ def test_periodic_advection():
     assert sol.errors()["max_abs"] < 1e-3, (sol.errors(), sol.result)
 
 
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_system_solution_saves_and_loads(tmp_path):
     problem, sol = _noisy_kappa()
     sol.save(tmp_path / "s.npz")
@@ -258,7 +258,7 @@ def test_system_gram_from_several_row_groups_matches_autodiff():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_an_mlp_solves_a_system_through_the_same_model():
     problem = reaction_diffusion()
     net = nnpde.MLP((2, 6, 6, 1))
@@ -297,7 +297,7 @@ def test_data_blocks_equal_the_pair_form():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::nnpde.UnderResolvedWarning")  # few points on purpose
+@few_points
 def test_observing_one_component_identifies_the_other_species():
     """-Δu + v = f1, -Δv + uv = f2 with v left free on the boundary: 40 observations of v
     alone (component 1) determine it."""
