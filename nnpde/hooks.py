@@ -13,6 +13,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
+from nnpde.lm import good_loss
 from nnpde.results import RESULTS
 
 __all__ = ["Adapt", "Callback", "Hook", "Progress", "TimeLimit", "ValidatedPolish"]
@@ -126,7 +127,8 @@ class ValidatedPolish(Hook):
         value = float(self.score(run))
         self._record["steps"].append(run.done)
         self._record["loss"].append(value)
-        good = run.loss <= self.rtol * float(run.state.ref)
+        good = bool(good_loss(self.rtol, run.loss, float(run.state.ref), run.state.scale,
+                              run.objective.shards.nres))  # fmt: skip
         slow = good and self._last is not None and value * self.polish > self._last
         self._slow, self._last = (self._slow + 1 if slow else 0), value
         if self._slow >= self.windows:

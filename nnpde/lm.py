@@ -18,9 +18,10 @@ The convergence tests are MINPACK's (``ftol`` on the relative decrease, ``xtol``
 step, ``gtol`` on the largest cosine between r and a column of J), and a run that can make no
 more progress, by those tests, by the damping reaching ``mu_max``, or by the loss falling less
 than ``stall`` over ``stall_window`` steps, ends ``converged`` when its loss is at most
-``rtol`` times the reference loss (that of the network N = 0, or of θ0 if larger) and
-``stalled`` otherwise. Everything is decided in the jitted step: the state's ``result`` says
-why the run ended (:class:`nnpde.results.RESULTS`).
+``rtol`` times the reference loss (that of the network N = 0, or of θ0 if larger), or when
+that reference is itself round-off (:func:`good_loss`), and ``stalled`` otherwise. Everything
+is decided in the jitted step: the state's ``result`` says why the run ended
+(:class:`nnpde.results.RESULTS`).
 """
 
 from __future__ import annotations
@@ -34,13 +35,16 @@ import jax.numpy as jnp
 from nnpde.matfree import CGConfig, pcg
 from nnpde.results import RESULTS
 
-__all__ = ["LM", "GaussNewtonCG", "LMState"]
+__all__ = ["LM", "GaussNewtonCG", "LMState", "good_loss"]
 
 Array = jax.Array
 SCALINGS = ("more", "marquardt", "identity")
 # the tests that end a run, in the order of LMState.test (0: none yet)
 TESTS = ("", "atol", "ftol", "xtol", "gtol", "mu_max", "stall window", "polished")
 STEPS = ("auto", "dense", "cg")
+# The reference loss is round-off when its RMS residual is at most ROUNDOFF·eps times the
+# largest column of J in RMS over the rows (the residual one unit of a parameter makes)
+ROUNDOFF = 100.0
 
 
 class LMState(NamedTuple):
@@ -362,6 +366,23 @@ def _cosine(s: LMState, nres: int):
     return jnp.max(jnp.where(cn > 0, c, 0.0))
 
 
+def good_loss(rtol, loss, ref, scale, nres):
+    """Whether ``loss`` is good enough to call a run without progress converged: at most
+    ``rtol`` times the reference loss ``ref``, or ``ref`` (of N = 0 or θ0) is itself
+    round-off, ½·mean(r²) ≤ ½·(:data:`ROUNDOFF`·eps)²·max(D)/R with D the state's ``scale``
+    (≈ the largest diag(JᵀJ) so far) and R = ``nres`` rows. Then the trial solution alone
+    satisfies the problem (a Dirichlet datum given by the exact solution on a domain whose
+    boundary data extend inside, :class:`nnpde.Disk`, :class:`nnpde.Polygon`), and no loss
+    can be a factor ``rtol`` below round-off. Measured at θ0: RMS(r)/√(max D/R) is 4.7e-16
+    for such a disk problem (loss 5.7e-31) and 0.2–1.4 for the reference of a 2-D Poisson,
+    heat, Lagaris ODE, Kovasznay or inverse problem. A solution of tiny amplitude
+    (u ~ 1e-10) keeps a reference of its own size, far above round-off (its start's output
+    layer shrinks, its output columns of J do not)."""
+    eps = jnp.finfo(jnp.result_type(ref)).eps
+    roundoff = 0.5 * (ROUNDOFF * eps) ** 2 * jnp.max(scale) / nres
+    return (loss <= rtol * ref) | (ref <= roundoff)
+
+
 def _initial_result(cfg: LM, loss, JTr):
     bad = ~jnp.isfinite(loss) | ~jnp.all(jnp.isfinite(JTr))
     code = jnp.where(bad, RESULTS.nonfinite, RESULTS.running)
@@ -392,7 +413,7 @@ def _terminate_step(cfg: LM, new: LMState, old: LMState, pred, nres: int) -> LMS
     x_hit = acc & (new.step_norm <= cfg.xtol * (jnp.sqrt(old.theta @ old.theta) + cfg.xtol))
     g_hit = _cosine(new, nres) <= cfg.gtol
     mu_hit = new.mu >= cfg.mu_max
-    good = new.loss <= cfg.rtol * new.ref
+    good = good_loss(cfg.rtol, new.loss, new.ref, new.scale, nres)
     w_hit, window, slow = window_test(cfg, new.steps, new.loss, new.window, good, new.slow,
                                       cfg.polish_windows)  # fmt: skip
     no_progress = f_hit | x_hit | g_hit | mu_hit | w_hit

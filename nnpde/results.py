@@ -37,7 +37,10 @@ class RESULTS(enum.IntEnum):
       running: not ended (inside the loop only).
       converged: a convergence test held: the loss is at most the solver's ``atol``, or the
         relative loss decrease (``ftol``), the relative step (``xtol``) or the largest cosine
-        between the residual and a Jacobian column (``gtol``) fell below its tolerance.
+        between the residual and a Jacobian column (``gtol``) fell below its tolerance (LM:
+        with a loss at most ``rtol`` times the reference, or a reference at round-off);
+        ``solve`` also when two starts in a row stalled at the same loss far below the
+        reference (the problem's least-squares floor, e.g. noisy observations).
       max_steps: the step limit was reached while the run was still making progress.
       time_limit: the run reached ``time_limit`` seconds.
       stalled: no useful progress: the LM damping reached its cap without a decrease, or the

@@ -408,15 +408,20 @@ def _default_start(problem, net, col, data, theta, key, scales):
     return _fit_output_scales(problem, net, col, data, theta)
 
 
+# _fit_output_scales grows a component's output layer when the start is this many times too
+# small for the problem's residual (|r_0| / |d_k|), to 1/GROW_BEYOND of it
+GROW_BEYOND = 10.0
+
+
 def _fit_output_scales(problem, net, col, data, theta):
-    """θ0 with component k's output layer times c_k = min(1, |r_0| / |d_k|): r_0 are the
-    residuals of N = 0 and d_k = r(θ0 with only component k) - r_0 the initial network's
-    contribution, so the random start adds at most as much to the residual as the problem
-    itself has, whatever the units of u. Kept only when it lowers the loss (r is not affine
-    in the output layer for a nonlinear equation); the coefficients φ unchanged. K + 2
-    residual evaluations (3 for one component) through the residual program the validation
-    shares, the sums over rows on the devices (``data`` may be split over a mesh, θ is
-    replicated).
+    """θ0 with component k's output layer times c_k = min(1, |r_0| / |d_k|) (and grown where
+    it is far too small, below): r_0 are the residuals of N = 0 and d_k = r(θ0 with only
+    component k) - r_0 the initial network's contribution, so the random start adds at most
+    as much to the residual as the problem itself has, whatever the units of u. Kept only
+    when it lowers the loss (r is not affine in the output layer for a nonlinear equation);
+    the coefficients φ unchanged. K + 2 residual evaluations (3 for one component, one more
+    when a component grows) through the residual program the validation shares, the sums over
+    rows on the devices (``data`` may be split over a mesh, θ is replicated).
 
     The output layer starts O(1/max|B|) (:func:`_output_scales`) whatever the size of u:
     with u = a·sin πx sin πy on the unit square (2×16, 1024 points), a = 1e-8 converged
@@ -429,6 +434,14 @@ def _fit_output_scales(problem, net, col, data, theta):
     saddle N = 0 (Helmholtz 2-D: c ≈ 0.03-0.16, rel-L2 7e-11 → 1.2e-9) and where it grew the
     output (Poisson 5-D, c ≈ 7-15) the worst seed went 1e-8 → 3.5e-8
     (``benchmarks/results/robustness-fit-cpu.md``, notes).
+
+    Growing, where the start is more than :data:`GROW_BEYOND` times too small: component k's
+    output layer times |r_0|/|d_k|/GROW_BEYOND, not guarded by the loss (a small start adds
+    little to r whatever its size). Too small a start made LM's first steps, of the size of
+    r, throw every weight to 1e5-1e7 (the hidden units saturated, ftol ended the attempt at
+    13 % of the reference loss): a = 1e6, seeds 0-2, gave 3.1e-11, 7.0e-5 (four attempts
+    stalled that way, the fifth under-resolved), 1.3e-8, and a = 1e3 2.2e-9, 3.7e-11,
+    6.1e-10; grown, 1.1e-10, 1.9e-11, 3.5e-11 and 1.2e-11, 1.8e-11, 1.5e-10.
     """
     nt, n_k = net.num_params, problem.components
     host = np.array(distributed.to_host(theta))
@@ -444,13 +457,25 @@ def _fit_output_scales(problem, net, col, data, theta):
     alone = [only((i,)) for i in range(n_k)] if n_k > 1 else [full]
     d_sq, r0_sq, full_sq = (distributed.gather_to_host(a).astype(np.float64)
                             for a in _fit_norms(alone, r0, full))  # fmt: skip
-    c = np.minimum(1.0, np.sqrt(r0_sq / np.where(d_sq > 0, d_sq, np.inf)))
-    if np.all(c == 1.0) or not np.all(np.isfinite(c) & (c > 0)):
+    ratio = np.sqrt(r0_sq / np.where(d_sq > 0, d_sq, np.inf))
+    if not np.all(np.isfinite(ratio) & (ratio > 0)):
+        return theta
+    grow = np.where(ratio > GROW_BEYOND, ratio / GROW_BEYOND, 1.0)
+    if np.any(grow > 1.0):  # not guarded: a start too small by far is the failure itself
+        theta = _per_component(problem, net, theta,
+                               lambda k, t: _nets.scale_output(net, t, grow[k]))  # fmt: skip
+        full_sq = _residual_sq(col, theta, data)
+    c = np.minimum(1.0, ratio)
+    if np.all(c == 1.0):
         return theta
     fitted = _per_component(problem, net, theta, lambda k, t: _nets.scale_output(net, t, c[k]))
-    r_fit = residuals_jit(col, np.asarray(distributed.to_host(fitted)), data)
-    fit_sq = float(distributed.gather_to_host(_sum_sq(r_fit)))
-    return fitted if fit_sq < float(full_sq) else theta
+    return fitted if _residual_sq(col, fitted, data) < float(full_sq) else theta
+
+
+def _residual_sq(col, theta, data) -> float:
+    """|r(θ)|² on ``data`` (summed on the devices), for :func:`_fit_output_scales`."""
+    r = residuals_jit(col, np.asarray(distributed.to_host(theta)), data)
+    return float(distributed.gather_to_host(_sum_sq(r)))
 
 
 @jax.jit

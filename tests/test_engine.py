@@ -166,8 +166,10 @@ def test_validated_polish_needs_two_slow_windows_of_the_validated_loss():
 
     def ends(values, losses, window=10, every=10):
         hook = ValidatedPolish(lambda run: values[run.done // window], window, 2.0, 2, 1e-6)
-        run = SimpleNamespace(done=0, result=None, detail="", info={},
-                              state=SimpleNamespace(ref=1.0), loss=losses[0])  # fmt: skip
+        shards = SimpleNamespace(nres=10)
+        run = SimpleNamespace(done=0, result=None, detail="", info={}, loss=losses[0],
+                              state=SimpleNamespace(ref=1.0, scale=np.ones(3)),
+                              objective=SimpleNamespace(shards=shards))  # fmt: skip
         hook.start(run)
         out = []
         while run.result is None and run.done < window * (len(values) - 1):
