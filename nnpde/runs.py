@@ -223,7 +223,9 @@ def warn_float32(dtype, asked: bool) -> None:
 
 def should_restart(run) -> bool:
     """True when ``run`` stalled far above round-off: its loss is above the solver's ``rtol``
-    times the reference loss (a poor stationary point, not the end of what the net can do)."""
+    times the reference loss (a poor stationary point, not the end of what the net can do);
+    for LM, by the step's own test (:func:`nnpde.lm.good_loss`: never when that reference
+    is itself round-off)."""
     if run.result is not RESULTS.stalled or not hasattr(run.state, "ref"):
         return False
     rtol = getattr(run.solver, "rtol", 0.0)
