@@ -439,9 +439,11 @@ def _fit_output_scales(problem, net, col, data, theta):
     output layer times |r_0|/|d_k|/GROW_BEYOND, not guarded by the loss (a small start adds
     little to r whatever its size). Too small a start made LM's first steps, of the size of
     r, throw every weight to 1e5-1e7 (the hidden units saturated, ftol ended the attempt at
-    13 % of the reference loss): a = 1e6, seeds 0-2, gave 3.1e-11, 7.0e-5 (four attempts
-    stalled that way, the fifth under-resolved), 1.3e-8, and a = 1e3 2.2e-9, 3.7e-11,
-    6.1e-10; grown, 1.1e-10, 1.9e-11, 3.5e-11 and 1.2e-11, 1.8e-11, 1.5e-10.
+    13 % of the reference loss): at the same code otherwise, a = 1e6, seeds 0-1, gave
+    3.1e-11 and 7.0e-5 (four attempts stalled that way, the fifth under-resolved), a = 1e3
+    2.2e-9 and 3.7e-11; grown, seeds 0-2, 1.1e-10, 1.9e-11, 3.5e-11 and 1.2e-11, 1.8e-11,
+    1.5e-10 (``benchmarks/results/amplitude-grow-cpu.md``; on the benchmark
+    ``robustness-grow-cpu.md`` against ``robustness-grow-off-cpu.md``).
     """
     nt, n_k = net.num_params, problem.components
     host = np.array(distributed.to_host(theta))
