@@ -24,7 +24,7 @@ from nnpde import distributed, engine
 from nnpde.checkpoint import Checkpoint
 from nnpde.first_order import LBFGS, Optax
 from nnpde.hooks import Adapt, Callback, Progress, TimeLimit
-from nnpde.lm import LM, GaussNewtonCG, good_loss
+from nnpde.lm import LM, GaussNewtonCG
 from nnpde.objective import Objective
 from nnpde.results import RESULTS
 from nnpde.settings import RunOptions
@@ -223,15 +223,12 @@ def warn_float32(dtype, asked: bool) -> None:
 
 def should_restart(run) -> bool:
     """True when ``run`` stalled far above round-off: its loss is above the solver's ``rtol``
-    times the reference loss (a poor stationary point, not the end of what the net can do);
-    for LM, by the step's own test (:func:`nnpde.lm.good_loss`: never when that reference
-    is itself round-off)."""
+    times the reference loss (a poor stationary point, not the end of what the net can do).
+    LM's step already ends a run whose loss is good (:func:`nnpde.lm.good_loss`, which also
+    accepts a reference at round-off) ``converged``, never ``stalled``."""
     if run.result is not RESULTS.stalled or not hasattr(run.state, "ref"):
         return False
     rtol = getattr(run.solver, "rtol", 0.0)
-    if isinstance(run.solver, LM):  # the same test as the step's (reference at round-off)
-        ref, scale = (distributed.to_host(v) for v in (run.state.ref, run.state.scale))
-        return not bool(good_loss(rtol, run.loss, ref, scale, run.objective.shards.nres))
     return run.loss > rtol * float(distributed.to_host(run.state.ref))
 
 

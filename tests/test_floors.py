@@ -11,14 +11,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 import nnpde
 from nnpde import runs
 from nnpde.lm import good_loss
 
 RESULTS = nnpde.RESULTS
+noisy_inverse = load_benchmark("noisy_inverse")  # κ from 60 noisy observations
 PI = np.pi
-UNIT = nnpde.Box((0.0, 0.0), (1.0, 1.0))
 
 
 def _sinsin(x):
@@ -46,23 +47,11 @@ def test_reproduced_floor_needs_two_stalls_at_one_loss_far_below_the_reference(
     assert runs.reproduced_floor(attempts[:1], [(verdicts[0], losses[0])]) is False
 
 
-def _noisy_kappa(noise: float):
-    """-κΔu = f on [0,1]², u = sin πx sin πy, κ unknown, 60 observations with noise."""
-    x_obs = UNIT.sample(60, key=jax.random.key(5), method="halton")
-    u_obs = np.asarray(jax.vmap(_sinsin)(jnp.asarray(x_obs)))
-    u_obs = u_obs + noise * np.random.default_rng(0).standard_normal(u_obs.shape)
-    return nnpde.Problem(
-        UNIT, lambda x, u, p: -p["kappa"] * u.laplacian - 4 * PI**2 * _sinsin(x),
-        boundary=[nnpde.Dirichlet(lambda x: 0.0)], exact=_sinsin, params={"kappa": 1.0},
-        data=(x_obs, u_obs), name="noisy_kappa",
-    )  # fmt: skip
-
-
 def test_noisy_observations_end_converged_after_two_starts_at_one_loss():
     """0.1 % noise: the least-squares minimum is far above rtol × the reference, so every start
     stalled there and solve restarted four times, ending ``stalled``; now two starts at the same
     loss end it ``converged`` and κ is the least-squares one."""
-    sol = nnpde.solve(_noisy_kappa(1e-3), nnpde.TwoLayerNet(2, (8, 8)), 256,
+    sol = nnpde.solve(noisy_inverse.problem(1e-3), nnpde.TwoLayerNet(2, (8, 8)), 256,
                       key=jax.random.key(0))  # fmt: skip
     attempts = sol.info["restarts"]
     assert sol.result == RESULTS.converged, sol.status
