@@ -7,6 +7,7 @@ lengths L (a user's units: metres vs millimetres), each solved with ``solve``'s 
 x, so a method whose start does not depend on the units gives the same errors for every L.
 
     python benchmarks/domain_size.py --lengths 0.001 0.01 10 100 --seeds 0 1 2 3
+    python benchmarks/domain_size.py --lengths 30 100 1000 --seeds 0 1 2 3 [--without-slope-scaling]
 """
 
 from __future__ import annotations
@@ -54,7 +55,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lengths", type=float, nargs="+", default=[1e-3, 1e-2, 1.0, 10.0, 100.0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--without-slope-scaling", action="store_true",
+                    help="keep the start's O(1) first-layer slopes on wide boxes (the start "
+                    "before nnpde.solvers.SLOPE_WIDTH), for an A/B")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.without_slope_scaling:
+        import nnpde.solvers
+
+        nnpde.solvers.SLOPE_WIDTH = float("inf")
     for length in args.lengths:
         for seed in args.seeds:
             r = run(length, seed)

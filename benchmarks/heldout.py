@@ -18,12 +18,18 @@ the exact solution's jet, and every boundary / initial condition at sampled boun
 A second round of eight (``--round 2``, ``benchmarks/heldout_round2.py``) was written on
 2026-12-07, after the first round and the defaults: travelling waves, damped and dispersive
 waves, Neumann data in time, a pentagon, Van der Pol and 3-D Beltrami flow.
+A third round of five (``--round 3``, ``benchmarks/heldout_round3.py``), written after the
+second: boxes wider than 10 along an axis (an ODE over 30 and over 40 time units, heat on
+[0, 20] × [0, 50], a 20 × 1 strip) and DeepXDE's Helmholtz example at k = 4π.
+``--without-slope-scaling`` runs them with the start before its slope rule for wide boxes
+(``nnpde.solvers.SLOPE_WIDTH``).
 
     python benchmarks/heldout.py [--check] [--round N] [--problems ...] [--seeds ...] [--out FILE]
     python benchmarks/heldout.py --check                                  # exact solutions only
     python benchmarks/heldout.py --problems forced_oscillator --seeds 3   # one run
     python benchmarks/heldout.py --out benchmarks/results/heldout-cpu.md  # and .json beside it
     python benchmarks/heldout.py --round 2 --out benchmarks/results/heldout-round2-cpu.md
+    python benchmarks/heldout.py --round 3 --out benchmarks/results/heldout-round3-cpu.md
 
 Without ``--out`` the report is only printed. Results: ``benchmarks/results/heldout-cpu.md``,
 ``benchmarks/results/heldout-round2-cpu.md``.
@@ -44,6 +50,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 import heldout_round2  # noqa: E402
+import heldout_round3  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -295,7 +302,8 @@ PROBLEMS = {fn.__name__: fn for fn in (var_coef_poisson, poisson_rect, heat_two_
                                        nonlinear_poisson_cubic, transport_inflow,
                                        helmholtz_plane_wave, forced_oscillator,
                                        poisson_mixed_bc)}  # fmt: skip
-ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS}  # round 2: written on 2026-12-07
+ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS,  # round 2: written on 2026-12-07
+          3: heldout_round3.PROBLEMS}  # round 3: wide boxes and Helmholtz k = 4π, same day
 ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
@@ -491,12 +499,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="verify the exact solutions only")
     ap.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS),
-                    help="the set of problems (1: the first eight; 2: written 2026-12-07)")
+                    help="the set of problems (1: the first eight; 2: written 2026-12-07; "
+                    "3: wide boxes and Helmholtz k = 4π, written after round 2)")
     ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
                     help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
     ap.add_argument("--out", default=None, help="a Markdown report (and .json beside it)")
+    ap.add_argument("--without-slope-scaling", action="store_true",
+                    help="keep the start's O(1) first-layer slopes on boxes wider than "
+                    "nnpde.solvers.SLOPE_WIDTH (the start before that rule), for an A/B")
     a = ap.parse_args(argv)
+    if a.without_slope_scaling:
+        nnpde.solvers.SLOPE_WIDTH = float("inf")
     a.problems = list(ROUNDS[a.round]) if a.problems is None else a.problems
     if a.check:
         for n in a.problems:

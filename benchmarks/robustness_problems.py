@@ -532,14 +532,9 @@ def lagaris_ode4() -> Case:
     return Case(problem, (16, 16), 1024, problem.exact, source="Lagaris et al. 1998, Problem 4")
 
 
-def damped_oscillator() -> Case:
-    """u'' + 2ζω u' + ω²u = 0 on [0, 3], ω = 2π, ζ = 0.1, u(0) = 1, u'(0) = 0;
-    u = e^{-ζωt}(cos ω_d t + (ζω/ω_d) sin ω_d t), ω_d = ω√(1 - ζ²) (three periods).
-
-    Source: the classical closed form of the underdamped oscillator (a staple of PINN
-    tutorials); second order in time.
-    """
-    om, zeta = 2 * PI, 0.1
+def oscillator_problem(om: float, zeta: float, horizon: float, name: str):
+    """(the Problem, its exact solution) of u'' + 2ζω u' + ω²u = 0 on [0, horizon],
+    u(0) = 1, u'(0) = 0 (underdamped: ζ < 1)."""
     om_d = om * math.sqrt(1 - zeta**2)
 
     def exact(x):
@@ -547,11 +542,22 @@ def damped_oscillator() -> Case:
         return jnp.exp(-zeta * om * t) * (jnp.cos(om_d * t) + zeta * om / om_d * jnp.sin(om_d * t))
 
     problem = nnpde.Problem(
-        nnpde.Interval(0.0, 3.0),
+        nnpde.Interval(0.0, horizon),
         lambda x, u: u.laplacian + 2 * zeta * om * u.grad[0] + om**2 * u.value,
         boundary=[nnpde.Initial(lambda x: 1.0, derivative=lambda x: 0.0)], exact=exact,
-        name="damped_oscillator",
+        name=name,
     )  # fmt: skip
+    return problem, exact
+
+
+def damped_oscillator() -> Case:
+    """u'' + 2ζω u' + ω²u = 0 on [0, 3], ω = 2π, ζ = 0.1, u(0) = 1, u'(0) = 0;
+    u = e^{-ζωt}(cos ω_d t + (ζω/ω_d) sin ω_d t), ω_d = ω√(1 - ζ²) (three periods).
+
+    Source: the classical closed form of the underdamped oscillator (a staple of PINN
+    tutorials); second order in time.
+    """
+    problem, exact = oscillator_problem(2 * PI, 0.1, 3.0, "damped_oscillator")
     return Case(problem, (16, 16), 512, exact, source="damped harmonic oscillator (closed form)")
 
 

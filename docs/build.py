@@ -4,8 +4,9 @@
     python docs/build.py -o OUTPUT_DIR
 
 The pages are the guide (``docs/index.md``, ``docs/kernels.md``, ``docs/choosing.md``,
-``docs/conditions.md``, rendered as the package ``guide`` and its modules ``guide.kernels``,
-``guide.choosing`` and ``guide.conditions``)
+``docs/conditions.md``, ``docs/geometry.md``, ``docs/robustness.md``, ``docs/changes.md``,
+rendered as the package ``guide`` and its modules ``guide.kernels``, ``guide.choosing``,
+``guide.conditions``, ``guide.geometry``, ``guide.robustness`` and ``guide.changes``)
 and the API reference generated from the docstrings of ``nnpde`` (Google style, Markdown,
 math by MathJax). Needs the ``docs`` extra: ``pip install -e '.[docs]'``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 import re
+import shutil
 import sys
 import tempfile
 import warnings
@@ -25,7 +27,8 @@ DEFAULT_OUTPUT = DOCS / "_build"
 
 #: Guide pages: module name under ``guide`` -> Markdown file in docs/ ("" is the package).
 PAGES = {"": "index.md", "kernels": "kernels.md", "choosing": "choosing.md",
-         "conditions": "conditions.md"}
+         "conditions": "conditions.md", "geometry": "geometry.md", "robustness": "robustness.md",
+         "changes": "changes.md"}
 API = ("nnpde",)  # documented with the submodules that its __all__ exports
 
 
@@ -93,6 +96,8 @@ def build(output: pathlib.Path = DEFAULT_OUTPUT) -> list[str]:
                 footer_text=f"nnpde {nnpde.__version__}",
             )
             pdoc.pdoc(_write_guide(pathlib.Path(tmp)), *API, output_directory=output)
+        for image in DOCS.glob("*.png"):  # the guide's pages refer to them by bare name
+            shutil.copy2(image, output / "guide" / image.name)
     finally:
         sys.path.remove(str(ROOT))
         sys.modules.pop("guide", None)

@@ -70,20 +70,27 @@ def first_width(net) -> int:
     return net.sizes[1] if is_mlp(net) else net.m1
 
 
-def shift_first_layer(net, theta, shifts):
+def shift_first_layer(net, theta, shifts, slopes=None):
     """θ (NT,) with unit m's first-layer hyperplane moved by the point ``shifts[m]`` (M1, D):
-    b'_m = b_m - v_m·shifts[m], so v_m·x + b'_m = v_m·(x - shifts[m]) + b_m (seed 000 eq. 1c;
-    the slopes v are kept). The first layer is v, b of a ``TwoLayerNet`` (seed 000 eq. 7), W¹,
-    b¹ of an ``MLP``. On the host for a ``TwoLayerNet`` (no compilation)."""
+    b'_m = b_m - v_m·shifts[m], so v_m·x + b'_m = v_m·(x - shifts[m]) + b_m (seed 000 eq. 1c).
+    The slopes v are kept, or first multiplied axis by axis by ``slopes`` (D,) when given
+    (v'_mi = v_mi·slopes_i; then b'_m = b_m - v'_m·shifts[m]). The first layer is v, b of a
+    ``TwoLayerNet`` (seed 000 eq. 7), W¹, b¹ of an ``MLP``. On the host for a ``TwoLayerNet``
+    (no compilation)."""
     shifts = np.asarray(shifts, float)
     if is_mlp(net):
         layers = list(net.unravel(theta))
         w, b = layers[0]
+        if slopes is not None:
+            w = w * jnp.asarray(slopes, w.dtype)[None, :]
         layers[0] = (w, b - jnp.sum(w * jnp.asarray(shifts, w.dtype), axis=1))
         return net.ravel(tuple(layers))
     out = np.array(theta)
     v_at, b_at = net.offsets.v, net.offsets.b
     v = out[v_at:v_at + net.m1 * net.dim].reshape(net.m1, net.dim)
+    if slopes is not None:
+        v = v * np.asarray(slopes, float)
+        out[v_at:v_at + net.m1 * net.dim] = v.ravel()
     out[b_at:b_at + net.m1] -= np.sum(v * shifts, axis=1)
     return jnp.asarray(out)
 

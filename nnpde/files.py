@@ -561,6 +561,28 @@ def _check_layout(fh, infos, size: int, fail) -> None:
 
 
 def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: int, fail):
+    """The header (less its envelope) and the arrays of an open archive, every member and
+    the header checked first (see :func:`read_npz`)."""
+    infos = _index_members(zf, size, fail)
+    if _HEADER_MEMBER not in infos:
+        fail(f"not an nnpde {expected_kind} file: an .npz archive without a header "
+             f"(arrays: {sorted(infos)})")  # fmt: skip
+    header = _parse_header(_read_member(zf, infos.pop(_HEADER_MEMBER), fail), fail)
+    _check_envelope(header, expected_kind, version, fail)
+    arrays = _read_listed_arrays(zf, infos, header["arrays"], fail)
+    if "sha256" in header:
+        expected = header["sha256"]
+        got_sum = _checksum({k: v for k, v in header.items() if k != "sha256"}, arrays)
+        if expected != got_sum:
+            fail(f"the contents do not match the file's SHA-256 checksum (header {expected!r}, "
+                 f"contents {got_sum!r}): the file was edited or damaged after it was written")
+    return {k: v for k, v in header.items() if k not in _ENVELOPE}, arrays
+
+
+def _index_members(zf: zipfile.ZipFile, size: int, fail) -> dict:
+    """The archive's members by stem (``<name>.npy`` → ``name``): only stored, unencrypted
+    ``.npy`` members with valid names, each once, inside the file and laid out without
+    overlaps."""
     infos = {}
     for info in zf.infolist():
         name = info.filename
@@ -577,10 +599,12 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
             fail(f"archive member {name!r} extends past the end of the file (truncated)")
         infos[stem] = info
     _check_layout(zf.fp, list(infos.values()), size, fail)
-    if _HEADER_MEMBER not in infos:
-        fail(f"not an nnpde {expected_kind} file: an .npz archive without a header "
-             f"(arrays: {sorted(infos)})")  # fmt: skip
-    raw = _read_member(zf, infos.pop(_HEADER_MEMBER), fail)
+    return infos
+
+
+def _parse_header(raw: np.ndarray, fail) -> dict:
+    """The header member (a uint8 vector of UTF-8 JSON) as a dict: an object, no duplicate
+    keys, every string valid Unicode."""
     if raw.dtype != np.uint8 or raw.ndim != 1:
         fail(f"the header must be a uint8 vector, got {raw.dtype} of shape {raw.shape}")
     try:
@@ -594,7 +618,12 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
     except UnicodeEncodeError as err:
         fail(f"the header holds a string that is not valid Unicode ({err.reason}: "
              f"{err.object[err.start:err.end]!a})")  # fmt: skip
+    return header
 
+
+def _check_envelope(header: dict, expected_kind: str, version: int, fail) -> None:
+    """The envelope (``_ENVELOPE``: format, kind, version, writer, arrays, sha256): present,
+    of the right types, this kind of file, a version this nnpde reads."""
     fmt = header.get("format")
     if fmt == "nnpde.solution" and header.get("version") == 1:
         fail("format version 1 (an nnpde development version); this nnpde reads format version "
@@ -621,9 +650,13 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
     if "sha256" not in header and not legacy:
         fail("the header lacks its SHA-256 checksum ('sha256'), which every file of format "
              f"version {got} carries")  # fmt: skip
-    manifest = header["arrays"]
-    if not isinstance(manifest, dict):
-        fail(f"header 'arrays' must be an object, got {_json_type(manifest)}")
+    if not isinstance(header["arrays"], dict):
+        fail(f"header 'arrays' must be an object, got {_json_type(header['arrays'])}")
+
+
+def _read_listed_arrays(zf: zipfile.ZipFile, infos: dict, manifest: dict, fail) -> dict:
+    """The arrays, each as the header's manifest lists it (the same names, dtypes and
+    shapes)."""
     listed, present = set(manifest), set(infos)
     if listed - present:
         fail(f"array(s) {sorted(listed - present)} listed in the header are missing from the "
@@ -644,13 +677,7 @@ def _read_archive(zf: zipfile.ZipFile, size: int, expected_kind: str, version: i
             fail(f"array {name!r} has dtype {arr.dtype.str} and shape {list(arr.shape)}, but the "
                  f"header says {entry['dtype']} and {entry['shape']}")  # fmt: skip
         arrays[name] = arr
-    if "sha256" in header:
-        expected = header["sha256"]
-        got_sum = _checksum({k: v for k, v in header.items() if k != "sha256"}, arrays)
-        if expected != got_sum:
-            fail(f"the contents do not match the file's SHA-256 checksum (header {expected!r}, "
-                 f"contents {got_sum!r}): the file was edited or damaged after it was written")
-    return {k: v for k, v in header.items() if k not in _ENVELOPE}, arrays
+    return arrays
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, fail) -> np.ndarray:
@@ -720,7 +747,6 @@ def load(path, problem=None):
     """
     from nnpde.problem import Problem
     from nnpde.solution import Solution
-    from nnpde.trial import build_trial
 
     path = os.fspath(path)
     if problem is not None and not isinstance(problem, Problem):
@@ -731,6 +757,33 @@ def load(path, problem=None):
     def fail(why):
         raise FileFormatError(path, why)
 
+    history = _check_solution_header(header, fail)
+    net, k, names = _solution_net(header, fail)
+    theta = _solution_theta(arrays.pop("theta", None), net, header["num_params"], fail)
+    _history_arrays(arrays, history, fail)
+    if theta.dtype == np.float64 and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
+        raise ValueError(
+            f"cannot load {path!r}: θ is float64 but jax_enable_x64 is off, so JAX would round "
+            "it to float32; call jax.config.update('jax_enable_x64', True) first"
+        )
+    trial = None if problem is None else _trial_for(path, problem, net, k, names,
+                                                     header["has_trial"])  # fmt: skip
+    info = dict(header["info"])
+    info["has_trial"] = header["has_trial"]
+    return Solution(
+        theta=jnp.asarray(theta),
+        net=net,
+        problem=problem,
+        trial=trial,
+        history=history,
+        status=header["status"],
+        info=info,
+    )
+
+
+def _check_solution_header(header: dict, fail) -> dict:
+    """Checks a solution's header keys and their types (``_SOLUTION_KEYS``) in place; pops
+    and returns the JSON part of the history."""
     history = header.pop("history_json", {})
     if not isinstance(history, dict):
         fail(f"header 'history_json' must be an object, got {_json_type(history)}")
@@ -743,6 +796,12 @@ def load(path, problem=None):
         value = header[key]
         if (typ is int and not _is_int(value)) or not isinstance(value, typ):
             fail(f"header {key!r} has the wrong type: {_json_type(value)}")
+    return history
+
+
+def _solution_net(header: dict, fail):
+    """The network, the component count and the coefficient names of a solution's header,
+    checked against its ``num_params``."""
     net = _net_from_spec(header["net"], fail)
     nt = header["num_params"]
     k = header["info"].get("components", 1)
@@ -754,60 +813,57 @@ def load(path, problem=None):
     if nt != net.num_params * k + len(names):
         fail(f"header 'num_params' is {nt} but {net!r} with {k} component(s) and "
              f"{len(names)} coefficient(s) has {net.num_params * k + len(names)} parameters")
-    if "theta" not in arrays:
+    return net, k, names
+
+
+def _solution_theta(theta, net, nt: int, fail) -> np.ndarray:
+    """θ as read: a finite float vector of length ``nt``, in native byte order."""
+    if theta is None:
         fail("no theta array")
-    theta = arrays.pop("theta")
     if theta.dtype.kind != "f" or theta.dtype.itemsize not in (2, 4, 8):
         fail(f"theta must be float16, float32 or float64, got {theta.dtype}")
     if theta.shape != (nt,):
         fail(f"theta has shape {theta.shape} but {net!r} needs ({nt},)")
     if not np.all(np.isfinite(theta)):
         fail("theta contains NaN or Inf")
-    theta = theta.astype(theta.dtype.newbyteorder("="), copy=False)
+    return theta.astype(theta.dtype.newbyteorder("="), copy=False)
+
+
+def _history_arrays(arrays: dict, history: dict, fail) -> None:
+    """Adds the ``history_<name>`` arrays to ``history`` (native byte order); any other
+    array, or a name also in the JSON history, is refused."""
     for name, arr in arrays.items():
         if not name.startswith("history_") or name == "history_":
             fail(f"unexpected array {name!r} (a solution holds theta and history_<name>)")
         if name[len("history_") :] in history:
             fail(f"history entry {name[len('history_'):]!r} is both an array and JSON")
         history[name[len("history_") :]] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
-    if theta.dtype == np.float64 and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
-        raise ValueError(
-            f"cannot load {path!r}: θ is float64 but jax_enable_x64 is off, so JAX would round "
-            "it to float32; call jax.config.update('jax_enable_x64', True) first"
-        )
-    trial = None
-    if problem is not None:
-        dim = _nets.input_dim(net)
-        if problem.dim != dim:
-            raise ValueError(f"cannot load {path!r} with this problem: the problem is "
-                             f"{problem.dim}-D but the network has dim={dim}")  # fmt: skip
-        if problem.components != k or list(problem.param_names) != names:
-            raise ValueError(f"cannot load {path!r} with this problem: it was trained with "
-                             f"{k} component(s) and coefficients {names}, the problem has "
-                             f"{problem.components} and {list(problem.param_names)}")  # fmt: skip
-        from nnpde.collocation import component_problem
 
-        trial = tuple(build_trial(component_problem(problem, i))[0] for i in range(k))
-        trial = trial[0] if k == 1 else trial
-        has = any(t is not None for t in trial) if isinstance(trial, tuple) else trial is not None
-        if has != header["has_trial"]:
-            raise ValueError(
-                f"cannot load {path!r} with this problem: the solution was trained "
-                + ("with" if header["has_trial"] else "without")
-                + " a trial solution ψ = A + B·N, but this problem's conditions give "
-                + ("one" if has else "none")
-            )
-    info = dict(header["info"])
-    info["has_trial"] = header["has_trial"]
-    return Solution(
-        theta=jnp.asarray(theta),
-        net=net,
-        problem=problem,
-        trial=trial,
-        history=history,
-        status=header["status"],
-        info=info,
-    )
+
+def _trial_for(path: str, problem, net, k: int, names: list, had_trial: bool):
+    """The trial solution(s) ψ = A + B·N of ``problem``, after checking that the problem fits
+    the saved solution (dimension, components, coefficients, whether it had a trial)."""
+    from nnpde.collocation import component_problem
+    from nnpde.trial import build_trial
+
+    dim = _nets.input_dim(net)
+    if problem.dim != dim:
+        raise ValueError(f"cannot load {path!r} with this problem: the problem is "
+                         f"{problem.dim}-D but the network has dim={dim}")  # fmt: skip
+    if problem.components != k or list(problem.param_names) != names:
+        raise ValueError(f"cannot load {path!r} with this problem: it was trained with "
+                         f"{k} component(s) and coefficients {names}, the problem has "
+                         f"{problem.components} and {list(problem.param_names)}")  # fmt: skip
+    trial = tuple(build_trial(component_problem(problem, i))[0] for i in range(k))
+    trial = trial[0] if k == 1 else trial
+    if _has_trial(trial) != had_trial:
+        raise ValueError(
+            f"cannot load {path!r} with this problem: the solution was trained "
+            + ("with" if had_trial else "without")
+            + " a trial solution ψ = A + B·N, but this problem's conditions give "
+            + ("one" if _has_trial(trial) else "none")
+        )
+    return trial
 
 
 def _has_trial(trial) -> bool:

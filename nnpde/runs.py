@@ -297,9 +297,10 @@ def reproduced_floor(attempts: list, verdicts: list) -> bool:
 
 def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: int,
                        judge=stall_verdict, **kw):
-    """:func:`execute` from ``new_theta(0)``, then, while ``judge(attempt)`` gives a reason to
-    restart (default :func:`stall_verdict`: stalled far above round-off) and restarts remain,
-    again from ``new_theta(i)``; each attempt has the run's step limit. A reason other than a
+    """:func:`execute` from ``new_theta(0, ())``, then, while ``judge(attempt)`` gives a reason
+    to restart (default :func:`stall_verdict`: stalled far above round-off) and restarts
+    remain, again from ``new_theta(i, reasons)`` (``reasons``: the earlier attempts' restart
+    reasons, e.g. ``("stalled",)``); each attempt has the run's step limit. A reason other than a
     stall ends the restarts when two attempts in a row give it (:func:`_cause_is_the_problem`);
     two stalls in a row at the same loss far below the reference end them ``converged``
     (:func:`reproduced_floor`: the problem's least-squares minimum).
@@ -317,7 +318,8 @@ def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: 
             if attempts and left <= 0:
                 break
             o_i = dataclasses.replace(o, time_limit=max(left, 1e-6))
-        attempts.append(execute(solver, model, data, new_theta(len(attempts)), o_i, **kw))
+        theta = new_theta(len(attempts), tuple(v[0] for v in verdicts))
+        attempts.append(execute(solver, model, data, theta, o_i, **kw))
         verdicts.append(judge(attempts[-1]))
         floor = reproduced_floor(attempts, verdicts)
         if (not verdicts[-1][0] or len(attempts) > restarts or floor

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnpde import _mappings, _nets, distributed, engine, runs, sampling
+from nnpde import march as marching
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation, residuals_jit
 from nnpde.hooks import ValidatedPolish
@@ -129,8 +130,12 @@ def solve(
         the least loss, its interior residuals taken at the validation points, among those
         not restarted (among all when every attempt was); ``info["restarts"]`` lists the
         attempts with their ``restart_reason`` and ``history["attempt"]`` numbers each
-        step's attempt. Only without ``theta0``, ``checkpoint``/``resume`` and ``mesh``
-        (0 turns it off).
+        step's attempt. On an evolution problem (an ``Initial`` condition on an ``Interval``
+        or a ``Box(..., time=True)``) every restart after a stall first trains its new start
+        on the first quarter, then the first half of the time horizon (:mod:`nnpde.march`;
+        ``info["march"]``: the stages' results, losses and steps, not in ``history``;
+        one device, no ``adapt``). Only without ``theta0``, ``checkpoint``/``resume`` and
+        ``mesh`` (0 turns it off).
       mesh: a :class:`jax.sharding.Mesh` with a ``"points"`` axis
         (:func:`nnpde.distributed.make_mesh`): the interior points are split over its
         devices (their number must divide P), θ is replicated, and the sums over points
@@ -232,15 +237,18 @@ def solve(
 
     scales = _output_scales(col, data) if theta0 is None else None
 
-    def new_theta(i):
+    def new_start(i):
         k = k_init if i == 0 else jax.random.fold_in(k_init, i)
         t = theta if i == 0 else _theta0(problem, net, None, k, points)[0].astype(theta.dtype)
         return t if scales is None else _default_start(problem, net, col, data, t, k, scales)
 
+    new_theta, marches = _marching(problem, net, the_solver, col, x, kw, opts, new_start,
+                                   mesh is None and not adapt)  # fmt: skip
+
     data_val = _validation_data(problem, net, x, kw) if mesh is None else None
     hooks = _validated_polish(the_solver, col, data_val)
     if starts > 1:
-        thetas = [new_theta(i) for i in range(int(starts))]
+        thetas = [new_start(i) for i in range(int(starts))]
         runs_ = runs.execute_starts(the_solver, col, data, thetas, opts, key=key, hooks=hooks)
         run = _best_start(col, runs_, _validation(col, runs_, data_val))
     else:
@@ -249,9 +257,42 @@ def solve(
         run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
                                       judge=judge, mesh=mesh, key=key, adapt=adapt,
                                       hooks=hooks)  # fmt: skip
+        _note_marches(run, marches)
     sol = _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
     _warn_if_under_resolved(sol.info.get("validation"))
     return sol
+
+
+def _marching(problem, net, solver, col, x, kw, opts, new_start, allowed: bool):
+    """(``new_theta(i, reasons)`` for :func:`nnpde.runs.execute_restarting`, the list it
+    records marches in): a new start, trained in time stages (:mod:`nnpde.march`) first once
+    an attempt has stalled on an evolution problem (one device, no adaptive points)."""
+    march = None
+    if allowed:
+        march = marching.marcher(problem, lambda d, t, o: runs.execute(solver, col, d, t, o),
+                                 lambda pts: _model(problem, net, pts, None, kw)[1], x, opts)
+    marches = []
+
+    def new_theta(i, reasons=()):
+        theta = new_start(i)
+        if march is None or "stalled" not in reasons:
+            return theta
+        theta, stages = march(theta)
+        marches.append({"attempt": i, "stages": stages})
+        return theta
+
+    return new_theta, marches
+
+
+def _note_marches(run, marches: list) -> None:
+    """Says in ``run.info["march"]`` and its detail which attempts were marched in time."""
+    if not marches:
+        return
+    run.info["march"] = marches
+    which = ", ".join(str(m["attempt"] + 1) for m in marches)
+    extra = (f"attempt(s) {which} trained first on the first "
+             + ", ".join(f"{f:g}" for f in marching.STAGES) + " of the time horizon")
+    run.detail = f"{run.detail}; {extra}" if run.detail else extra
 
 
 def _check_starts(starts, **refused) -> None:
@@ -510,6 +551,11 @@ def _scale_outputs(problem, net, theta, scales):
                           lambda k, t: _nets.scale_output(net, t, scales[k]))  # fmt: skip
 
 
+# _spread_hyperplanes divides the first-layer slopes on an axis whose box is wider than this by
+# width / SLOPE_WIDTH, so that a unit's transition spans at least ~1/SLOPE_WIDTH of the box
+SLOPE_WIDTH = 10.0
+
+
 def _spread_hyperplanes(problem, net, theta, key):
     """θ0 with each component's first-layer hyperplanes moved into the domain's bounding box
     on the axes where the box reaches outside [-1, 1]: unit m's hyperplane is translated by a
@@ -529,16 +575,28 @@ def _spread_hyperplanes(problem, net, theta, key):
     start: mapping [0, 1] to [-1, 1] made the catalogue's clamped beam converge to max-abs
     3.1e-10 and 7.5e-10 instead of 4.5e-11 and 7.7e-12
     (``benchmarks/results/robustness-spread-cpu.md``, notes).
+
+    On an axis wider than ``SLOPE_WIDTH`` (10) the slopes are also divided by
+    width / ``SLOPE_WIDTH`` before the shift, so that a unit's transition spans about a tenth of
+    the box, as it does on a box 10 wide; narrower axes keep theirs (every benchmark problem
+    starts as before). With O(1) slopes each unit is a step across a wide box: sin·sin Poisson
+    on [0, L]² (2×16, 1024 points, seeds 0-3) ended 2.9e-8 … 2.6e-5 for L = 100 (restarts on
+    three seeds) and 2.2e-10 … 1.4e-9 for L = 30; with the slopes scaled 3.5e-11 … 1.1e-10 and
+    5.0e-11 … 1.1e-10, and 3.5e-11 … 2.1e-10 for L = 1000, no restarts
+    (``benchmarks/results/domain-size-cpu.md``).
     """
     lo, hi = (np.asarray(b, float) for b in problem.domain.bounds)
     inside = (lo >= -1.0) & (hi <= 1.0)
     if inside.all():
         return theta
     rng, width = sampling._rng(key), _nets.first_width(net)
+    wide = hi - lo > SLOPE_WIDTH
+    slopes = np.where(wide, SLOPE_WIDTH / np.where(wide, hi - lo, 1.0), 1.0)
 
     def shift(_, theta_k):
         xi = np.where(inside, 0.0, lo + (hi - lo) * rng.random((width, lo.size)))
-        return _nets.shift_first_layer(net, theta_k, xi)
+        return _nets.shift_first_layer(net, theta_k, xi,
+                                       None if (slopes == 1.0).all() else slopes)  # fmt: skip
 
     return _per_component(problem, net, theta, shift)
 

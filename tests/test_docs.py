@@ -31,8 +31,11 @@ def test_docs_build_without_warnings(tmp_path):
 
     pages = {p.relative_to(out).as_posix() for p in out.rglob("*.html")}
     expected = {"index.html", "guide.html", "guide/kernels.html", "guide/choosing.html",
-                "nnpde.html", "nnpde/kernels.html", "nnpde/autodiff.html"}  # fmt: skip
+                "guide/conditions.html", "guide/geometry.html", "guide/robustness.html",
+                "guide/changes.html", "nnpde.html", "nnpde/kernels.html",
+                "nnpde/autodiff.html"}  # fmt: skip
     assert expected <= pages, sorted(pages)
+    assert (out / "guide" / "geometry.png").is_file()  # the geometry page's figure
 
     kernels_page = (out / "guide" / "kernels.html").read_text(encoding="utf-8")
     assert "Correction to eq. 5e" in kernels_page

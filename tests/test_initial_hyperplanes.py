@@ -52,6 +52,37 @@ def test_shift_first_layer_translates_each_hyperplane(kind):
                                                            - np.asarray(theta)[changed]))
 
 
+@pytest.mark.parametrize("kind", ["two_layer", "mlp"])
+def test_shift_first_layer_with_slopes_scales_then_translates(kind):
+    net = nnpde.TwoLayerNet(2, (5, 4)) if kind == "two_layer" else nnpde.MLP((2, 5, 3, 1))
+    theta = _nets.flat_init(net, jax.random.key(6), jnp.float64)
+    shifts = np.asarray(jax.random.uniform(jax.random.key(7), (5, 2), jnp.float64, 0.0, 50.0))
+    slopes = np.array([0.2, 1.0])
+    moved = _nets.shift_first_layer(net, theta, shifts, slopes)
+    v, b = _first_layer(net, theta)
+    v2, b2 = _first_layer(net, moved)
+    np.testing.assert_array_equal(v2, v * slopes)
+    y = np.asarray(jax.random.normal(jax.random.key(8), (5, 2), jnp.float64))
+    np.testing.assert_allclose(np.sum(v2 * (shifts + y), axis=1) + b2,
+                               np.sum(v2 * y, axis=1) + b, rtol=1e-12, atol=1e-12)  # fmt: skip
+
+
+def test_a_box_wider_than_slope_width_gets_gentler_slopes_on_that_axis():
+    """[0, 100] × [0, 5]: axis 0's slopes are divided by 100 / SLOPE_WIDTH = 10 (a unit's
+    transition then spans ~1/10 of the box, as on a box 10 wide), axis 1's are kept; the
+    hyperplanes are spread over the box on both axes."""
+    problem = nnpde.Problem(nnpde.Box((0.0, 0.0), (100.0, 5.0)), lambda x, u: u.laplacian,
+                            boundary=[nnpde.Dirichlet(lambda x: 0.0)])  # fmt: skip
+    net = nnpde.TwoLayerNet(2, (6, 6))
+    theta = net.init(jax.random.key(0), jnp.float64)
+    moved = solvers._spread_hyperplanes(problem, net, theta, jax.random.key(1))
+    v, _ = _first_layer(net, theta)
+    v2, _ = _first_layer(net, moved)
+    assert solvers.SLOPE_WIDTH == 10.0
+    np.testing.assert_allclose(v2[:, 0], v[:, 0] / 10.0, rtol=1e-15)
+    np.testing.assert_array_equal(v2[:, 1], v[:, 1])
+
+
 def test_solve_spreads_every_component_into_the_box_and_not_the_coefficients():
     """Two components and one coefficient φ on [0, 4] × [-1, 1]: each θ_k's hyperplanes are
     moved along the first axis to points of [0, 4]; the second axis (inside [-1, 1]) is not

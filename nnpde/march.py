@@ -1,0 +1,82 @@
+"""Time marching for a restart of an evolution problem that stalled.
+
+An initial-value problem over a long horizon can stall at a poor stationary point that the
+early times decide: the logistic equation u' = u(1 - u)/2, u(0) = 0.01 on [0, 30] (2×16 net,
+512 points) decays to the unstable equilibrium u = 0 from every start (rel-L2 1.0, five
+attempts stalled on seeds 0-4, with or without the start's slope rule;
+``benchmarks/results/heldout-round3-cpu.md``), because a run that sees the whole horizon at
+once can lower the loss more by flattening the growth than by following it. Trained first
+on the first quarter of the horizon, then the first half, then all of it (each stage from the
+last's θ), the same net reaches 8e-11, 1e-11, 1e-11 on seeds 0-2.
+
+:func:`marcher` gives ``solve`` that staging for a restart after a stall: the points keep
+their count and their space coordinates, and their time coordinates are compressed to
+t0 + (t - t0)·f for f in :data:`STAGES`, so every stage has the shapes, and the compiled
+programs, of the full run. Only the restarts after a stall march (every one after the
+first stall): a run that converges at its first attempt, or is restarted only for swinging
+between its points, is as before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from nnpde.domains import Box, Interval
+from nnpde.problem import Initial
+
+#: fractions of the time horizon that the stages before the full run train on
+STAGES = (0.25, 0.5)
+
+
+def time_axis(problem) -> int | None:
+    """The time axis of an evolution problem (an ``Initial`` condition on an ``Interval``, or
+    on a ``Box(..., time=True)``: its last axis), else None."""
+    if not any(isinstance(bc, Initial) for bc in problem.boundary):
+        return None
+    domain = problem.domain
+    if isinstance(domain, Interval):
+        return 0
+    if isinstance(domain, Box) and domain.time:
+        return domain.dim - 1
+    return None
+
+
+def compressed(x, axis: int, t0: float, fraction: float):
+    """The points x (P, D) with their time coordinate mapped t -> t0 + (t - t0)·fraction."""
+    t = x[:, axis]
+    return x.at[:, axis].set(t0 + (t - t0) * fraction)
+
+
+def marcher(problem, execute, data_at, x, options):
+    """``march(θ) -> (θ', record)`` for ``solve``'s restarts, or None when ``problem`` is not an
+    evolution problem (:func:`time_axis`).
+
+    Args:
+      execute: ``execute(data, θ, options) -> Run`` (``nnpde.runs.execute`` with the solver
+        and model bound).
+      data_at: ``data_at(points) -> CollocationData`` at other points of the same count.
+      x: the run's interior points (P, D).
+      options: the run's :class:`nnpde.RunOptions`; each stage gets its step cap and time
+        limit, without callback, progress or checkpoint.
+
+    ``record`` lists each stage's time fraction, result, loss and steps.
+    """
+    axis = time_axis(problem)
+    if axis is None:
+        return None
+    t0 = float(np.asarray(problem.domain.bounds[0], float)[axis])
+    stage_options = dataclasses.replace(options, callback=None, progress=False, checkpoint=None,
+                                        checkpoint_every=None, resume=None)  # fmt: skip
+
+    def march(theta):
+        record = []
+        for fraction in STAGES:
+            run = execute(data_at(compressed(x, axis, t0, fraction)), theta, stage_options)
+            theta = run.theta()
+            record.append({"fraction": fraction, "result": run.result.name,
+                           "loss": float(run.loss), "steps": int(run.done)})  # fmt: skip
+        return theta, record
+
+    return march
