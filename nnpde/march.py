@@ -7,14 +7,19 @@ attempts stalled on seeds 0-4, with or without the start's slope rule;
 ``benchmarks/results/heldout-round3-cpu.md``), because a run that sees the whole horizon at
 once can lower the loss more by flattening the growth than by following it. Trained first
 on the first quarter of the horizon, then the first half, then all of it (each stage from the
-last's θ), the same net reaches 8e-11, 1e-11, 1e-11 on seeds 0-2.
+last's θ), the same net reaches 8e-11, 1e-11, 1e-11 on seeds 0-2; with ``solve``'s marched
+restarts seeds 1-4 reach 1.5e-11 … 3.9e-10 (``heldout-round3-march-cpu.md``).
 
 :func:`marcher` gives ``solve`` that staging for a restart after a stall: the points keep
 their count and their space coordinates, and their time coordinates are compressed to
 t0 + (t - t0)·f for f in :data:`STAGES`, so every stage has the shapes, and the compiled
-programs, of the full run. Only the restarts after a stall march (every one after the
-first stall): a run that converges at its first attempt, or is restarted only for swinging
-between its points, is as before.
+programs, of the full run. Only the restarts after :data:`AFTER_STALLS` stalls march (a plain
+new start has then failed once already): a run that converges at its first attempt or after
+one plain restart, or is restarted only for swinging between its points, is as before.
+Marching the first restart instead was measured on the robustness benchmark's wave equation
+(2×24, 2048 points), whose stalls are poor minima that a new start leaves: seeds 3, 4, 6 ended
+3.0e-6, 4.4e-6, 1.0e-4 in 106, 91, 73 s, against 1.8e-6, 3.4e-6, 2.9e-6 in 63, 49, 52 s with a
+plain restart.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from nnpde.problem import Initial
 
 #: fractions of the time horizon that the stages before the full run train on
 STAGES = (0.25, 0.5)
+#: a restart marches once this many attempts have stalled
+AFTER_STALLS = 2
 
 
 def time_axis(problem) -> int | None:

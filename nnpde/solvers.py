@@ -131,8 +131,8 @@ def solve(
         not restarted (among all when every attempt was); ``info["restarts"]`` lists the
         attempts with their ``restart_reason`` and ``history["attempt"]`` numbers each
         step's attempt. On an evolution problem (an ``Initial`` condition on an ``Interval``
-        or a ``Box(..., time=True)``) every restart after a stall first trains its new start
-        on the first quarter, then the first half of the time horizon (:mod:`nnpde.march`;
+        or a ``Box(..., time=True)``) every restart after two stalls first trains its new
+        start on the first quarter, then the first half of the time horizon (:mod:`nnpde.march`;
         ``info["march"]``: the stages' results, losses and steps, not in ``history``;
         one device, no ``adapt``). Only without ``theta0``, ``checkpoint``/``resume`` and
         ``mesh`` (0 turns it off).
@@ -266,7 +266,8 @@ def solve(
 def _marching(problem, net, solver, col, x, kw, opts, new_start, allowed: bool):
     """(``new_theta(i, reasons)`` for :func:`nnpde.runs.execute_restarting`, the list it
     records marches in): a new start, trained in time stages (:mod:`nnpde.march`) first once
-    an attempt has stalled on an evolution problem (one device, no adaptive points)."""
+    ``marching.AFTER_STALLS`` attempts have stalled on an evolution problem (one device, no
+    adaptive points)."""
     march = None
     if allowed:
         march = marching.marcher(problem, lambda d, t, o: runs.execute(solver, col, d, t, o),
@@ -275,7 +276,7 @@ def _marching(problem, net, solver, col, x, kw, opts, new_start, allowed: bool):
 
     def new_theta(i, reasons=()):
         theta = new_start(i)
-        if march is None or "stalled" not in reasons:
+        if march is None or reasons.count("stalled") < marching.AFTER_STALLS:
             return theta
         theta, stages = march(theta)
         marches.append({"attempt": i, "stages": stages})

@@ -4,8 +4,8 @@ The logistic equation u' = u(1 - u)/2, u(0) = 0.01 on [0, 30] (``benchmarks/held
 decays to the unstable equilibrium u = 0 from every start when a run sees the whole horizon
 at once: with a 2×8 net on 256 points, seed 1 ended at rel-L2 1.0 after five attempts (the
 runs without marching: three stalled, two swinging between the points). Restarted in stages
-(the first quarter of the horizon, then the half, then all of it) it reaches 1.2e-10 in its
-second attempt. Checked here: which problems march, the stages' points, and that run.
+(the first quarter of the horizon, then the half, then all of it) after two stalls, it
+reaches ≤ 1e-6. Checked here: which problems march, the stages' points, and that run.
 """
 
 from __future__ import annotations
@@ -52,9 +52,10 @@ def test_a_stalled_logistic_is_marched_to_its_solution():
     assert sol.result == RESULTS.converged, sol.status
     assert sol.errors()["rel_l2"] <= 1e-6, sol.errors()
     reasons = [a["restart_reason"] for a in sol.info["restarts"]]
-    assert reasons[0] == "stalled"
+    stalls = np.cumsum([r == "stalled" for r in reasons])
     marched = sol.info["march"]
-    assert [m["attempt"] for m in marched] == list(range(1, len(reasons)))
+    assert [m["attempt"] for m in marched] == [
+        i for i in range(1, len(reasons)) if stalls[i - 1] >= march.AFTER_STALLS]
     assert [s["fraction"] for s in marched[0]["stages"]] == list(march.STAGES)
 
 
