@@ -18,8 +18,8 @@ heldout = load_benchmark("heldout")
 ROUND2 = [n for n in heldout.ROUNDS[2] if n != "van_der_pol"]
 
 
-@pytest.mark.parametrize("name", ROUND2)
-def test_round_two_exact_solutions_satisfy_their_problems(name):
+@pytest.mark.parametrize("name", ROUND2 + list(heldout.ROUNDS[3]))
+def test_round_two_and_three_exact_solutions_satisfy_their_problems(name):
     out = heldout.check(name)
     assert set(out) >= {"pde_indep", "pde_problem"} and len(out) >= 3, out
     for key, value in out.items():
@@ -28,6 +28,7 @@ def test_round_two_exact_solutions_satisfy_their_problems(name):
 
 
 def test_the_rounds_hold_disjoint_problems_and_every_one_runs_by_name():
-    one, two = set(heldout.ROUNDS[1]), set(heldout.ROUNDS[2])
-    assert len(one) == len(two) == 8 and not one & two
-    assert set(heldout.ALL) == one | two
+    one, two, three = (set(heldout.ROUNDS[i]) for i in (1, 2, 3))
+    assert len(one) == len(two) == 8 and len(three) == 5
+    assert not one & two and not (one | two) & three
+    assert set(heldout.ALL) == one | two | three
