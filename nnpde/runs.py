@@ -295,6 +295,10 @@ def reproduced_floor(attempts: list, verdicts: list) -> bool:
     return bool(abs(a - b) <= FLOOR_SPREAD * max(a, b) and max(a, b) <= FLOOR_DEPTH * min(refs))
 
 
+def _time_left(o: RunOptions, t0: float) -> float:
+    return o.time_limit - (time.perf_counter() - t0)
+
+
 def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: int,
                        judge=stall_verdict, **kw):
     """:func:`execute` from ``new_theta(0, ())``, then, while ``judge(attempt)`` gives a reason
@@ -312,13 +316,12 @@ def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: 
     steps = o.steps or default_steps(solver)
     attempts, verdicts, t0 = [], [], time.perf_counter()
     while True:
+        if o.time_limit is not None and attempts and _time_left(o, t0) <= 0:
+            break
+        theta = new_theta(len(attempts), tuple(v[0] for v in verdicts))  # may train (march)
         o_i = o
         if o.time_limit is not None:  # the time limit is the whole run's, not each attempt's
-            left = o.time_limit - (time.perf_counter() - t0)
-            if attempts and left <= 0:
-                break
-            o_i = dataclasses.replace(o, time_limit=max(left, 1e-6))
-        theta = new_theta(len(attempts), tuple(v[0] for v in verdicts))
+            o_i = dataclasses.replace(o, time_limit=max(_time_left(o, t0), 1e-6))
         attempts.append(execute(solver, model, data, theta, o_i, **kw))
         verdicts.append(judge(attempts[-1]))
         floor = reproduced_floor(attempts, verdicts)
