@@ -28,8 +28,8 @@ import dataclasses
 
 import numpy as np
 
-from nnpde.domains import Box, Interval
 from nnpde.problem import Initial
+from nnpde.trial import initial_axis
 
 #: fractions of the time horizon that the stages before the full run train on
 STAGES = (0.25, 0.5)
@@ -38,16 +38,12 @@ AFTER_STALLS = 2
 
 
 def time_axis(problem) -> int | None:
-    """The time axis of an evolution problem (an ``Initial`` condition on an ``Interval``, or
-    on a ``Box(..., time=True)``: its last axis), else None."""
+    """The time axis of an evolution problem: the axis its ``Initial`` condition is imposed on
+    (:func:`nnpde.trial.initial_axis`: t of a ``Box(..., time=True)`` or of an ``Interval``),
+    else None."""
     if not any(isinstance(bc, Initial) for bc in problem.boundary):
         return None
-    domain = problem.domain
-    if isinstance(domain, Interval):
-        return 0
-    if isinstance(domain, Box) and domain.time:
-        return domain.dim - 1
-    return None
+    return initial_axis(problem.domain)
 
 
 def compressed(x, axis: int, t0: float, fraction: float):

@@ -591,13 +591,11 @@ def _spread_hyperplanes(problem, net, theta, key):
     if inside.all():
         return theta
     rng, width = sampling._rng(key), _nets.first_width(net)
-    wide = hi - lo > SLOPE_WIDTH
-    slopes = np.where(wide, SLOPE_WIDTH / np.where(wide, hi - lo, 1.0), 1.0)
+    slopes = np.minimum(1.0, SLOPE_WIDTH / (hi - lo))  # 1 on axes up to SLOPE_WIDTH wide
 
     def shift(_, theta_k):
         xi = np.where(inside, 0.0, lo + (hi - lo) * rng.random((width, lo.size)))
-        return _nets.shift_first_layer(net, theta_k, xi,
-                                       None if (slopes == 1.0).all() else slopes)  # fmt: skip
+        return _nets.shift_first_layer(net, theta_k, xi, slopes)
 
     return _per_component(problem, net, theta, shift)
 

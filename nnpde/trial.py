@@ -89,6 +89,15 @@ def _dirichlet_faces(domain, bc: Dirichlet) -> tuple[str, ...]:
     return domain.spatial_faces if faces is None else faces
 
 
+def initial_axis(domain) -> int | None:
+    """The axis an ``Initial`` condition is imposed on: the last one, t, of a
+    ``Box(..., time=True)`` or of a 1-D box (an ``Interval``); None where the domain has no
+    time coordinate (an ``Initial`` there is an error, :func:`_face_data`)."""
+    if hasattr(domain, "face_axis") and (domain.time or domain.dim == 1):
+        return domain.dim - 1
+    return None
+
+
 def _face_data(problem: Problem):
     """{(axis, side): value callable} for Dirichlet/initial data imposed exactly, plus the
     initial derivative (or None) and the conditions left to penalties."""
@@ -98,8 +107,8 @@ def _face_data(problem: Problem):
     rest = []
     for bc in problem.boundary:
         if isinstance(bc, Initial):
-            if domain.time or domain.dim == 1:
-                axis = domain.dim - 1
+            axis = initial_axis(domain)
+            if axis is not None:
                 exact[(axis, 0)] = bc.value
                 derivative = bc.derivative
             else:

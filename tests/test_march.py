@@ -29,6 +29,8 @@ def _problem(domain, boundary):
 def test_time_axis_is_that_of_an_initial_condition():
     initial = [nnpde.Initial(lambda x: 0.0)]
     assert march.time_axis(_problem(nnpde.Interval(0.0, 2.0), initial)) == 0
+    # a 1-D box: where the trial solution imposes the Initial (nnpde.trial.initial_axis)
+    assert march.time_axis(_problem(nnpde.Box((0.0,), (2.0,)), initial)) == 0
     assert march.time_axis(_problem(nnpde.Box((0.0, 0.0, 1.0), (1.0, 1.0, 3.0), time=True),
                                     initial)) == 2  # fmt: skip
     # no initial condition, or no time axis: nothing to march along
