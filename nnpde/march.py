@@ -25,6 +25,7 @@ plain restart.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -52,34 +53,43 @@ def compressed(x, axis: int, t0: float, fraction: float):
     return x.at[:, axis].set(t0 + (t - t0) * fraction)
 
 
-def marcher(problem, execute, data_at, x, options):
-    """``march(θ) -> (θ', record)`` for ``solve``'s restarts, or None when ``problem`` is not an
-    evolution problem (:func:`time_axis`).
+def marcher(problem, execute, data_at, x):
+    """``march(θ, options) -> (θ', stages)`` for ``solve``'s restarts, or None when ``problem``
+    is not an evolution problem (:func:`time_axis`).
 
     Args:
       execute: ``execute(data, θ, options) -> Run`` (``nnpde.runs.execute`` with the solver
         and model bound).
       data_at: ``data_at(points) -> CollocationData`` at other points of the same count.
       x: the run's interior points (P, D).
-      options: the run's :class:`nnpde.RunOptions`; each stage gets its step cap and time
-        limit, without callback, progress or checkpoint.
 
-    ``record`` lists each stage's time fraction, result, loss and steps.
+    ``march``'s ``options`` are the attempt's :class:`nnpde.RunOptions`: each stage gets its
+    step cap, and its ``time_limit`` is what is left of it when the stage starts (the stages
+    end once it is spent); stages run without callback, progress or checkpoint. ``stages``
+    are the stages' :class:`nnpde.engine.Run` records, each with ``info["horizon"]``, the
+    fraction of the time horizon it trained on (:func:`nnpde.runs.execute_restarting` puts
+    their histories before the attempt's).
     """
     axis = time_axis(problem)
     if axis is None:
         return None
     t0 = float(np.asarray(problem.domain.bounds[0], float)[axis])
-    stage_options = dataclasses.replace(options, callback=None, progress=False, checkpoint=None,
-                                        checkpoint_every=None, resume=None)  # fmt: skip
 
-    def march(theta):
-        record = []
+    def march(theta, options):
+        o = dataclasses.replace(options, callback=None, progress=False, checkpoint=None,
+                                checkpoint_every=None, resume=None)  # fmt: skip
+        deadline = None if o.time_limit is None else time.perf_counter() + o.time_limit
+        stages = []
         for fraction in STAGES:
-            run = execute(data_at(compressed(x, axis, t0, fraction)), theta, stage_options)
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                o = dataclasses.replace(o, time_limit=left)
+            run = execute(data_at(compressed(x, axis, t0, fraction)), theta, o)
+            run.info["horizon"] = fraction
             theta = run.theta()
-            record.append({"fraction": fraction, "result": run.result.name,
-                           "loss": float(run.loss), "steps": int(run.done)})  # fmt: skip
-        return theta, record
+            stages.append(run)
+        return theta, stages
 
     return march

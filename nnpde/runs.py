@@ -239,27 +239,44 @@ def stall_verdict(run) -> tuple[str, float]:
     return ("stalled" if should_restart(run) else "", run.loss)
 
 
-def merge_attempts(runs_: list, verdicts: list):
+def merge_attempts(runs_: list, verdicts: list, stages: list | None = None):
     """The best of several attempts, with every attempt's history concatenated
     (``history["attempt"]`` numbers them) and ``info["restarts"]`` listing them.
 
     The best is the attempt with the least score among those the judge kept (no reason to
     restart), or among all when it kept none; ``verdicts`` holds (reason, score) per attempt.
+    ``stages`` holds per attempt the runs that trained its start first (time marching,
+    :mod:`nnpde.march`; each with ``info["horizon"]``): their histories go before the
+    attempt's, ``history["horizon"]`` then says which fraction of the time horizon each step
+    trained on (1 for the attempts' own steps), their steps count in ``done``, and
+    ``info["march"]`` lists them per marched attempt.
     """
+    stages = stages or [[] for _ in runs_]
     i_best = min(range(len(runs_)), key=lambda i: (bool(verdicts[i][0]), verdicts[i][1]))
     best = runs_[i_best]
+    marched = any(stages)
     history = {}
-    for i, r in enumerate(runs_):
-        n = len(r.history.get("loss", ()))
-        for k, v in list(r.history.items()) + [("attempt", np.full(n, i, np.int32))]:
-            history.setdefault(k, []).append(v)
+    for i, (r, before) in enumerate(zip(runs_, stages)):
+        for run in [*before, r]:
+            n = len(run.history.get("loss", ()))
+            extra = [("attempt", np.full(n, i, np.int32))]
+            if marched:
+                extra.append(("horizon", np.full(n, run.info.get("horizon", 1.0))))
+            for k, v in list(run.history.items()) + extra:
+                history.setdefault(k, []).append(v)
     best.history = {k: np.concatenate(v) for k, v in history.items()}
     best.info["restarts"] = [
         {"attempt": i, "result": r.result.name, "loss": r.loss, "steps": r.done,
          "restart_reason": why, "score": score}
         for i, (r, (why, score)) in enumerate(zip(runs_, verdicts))]  # fmt: skip
+    if marched:
+        best.info["march"] = [
+            {"attempt": i, "stages": [{"fraction": s.info["horizon"], "result": s.result.name,
+                                       "loss": float(s.loss), "steps": int(s.done)}
+                                      for s in before]}
+            for i, before in enumerate(stages) if before]  # fmt: skip
     best.info["attempt"] = i_best
-    best.done = sum(r.done for r in runs_)
+    best.done = sum(r.done for r in runs_) + sum(s.done for before in stages for s in before)
     return best
 
 
@@ -295,16 +312,22 @@ def reproduced_floor(attempts: list, verdicts: list) -> bool:
     return bool(abs(a - b) <= FLOOR_SPREAD * max(a, b) and max(a, b) <= FLOOR_DEPTH * min(refs))
 
 
-def _time_left(o: RunOptions, t0: float) -> float:
-    return o.time_limit - (time.perf_counter() - t0)
+def _attempt_options(o: RunOptions, t0: float) -> RunOptions:
+    """``o`` with its time limit cut to what is left of the whole run's (started at t0)."""
+    if o.time_limit is None:
+        return o
+    return dataclasses.replace(o, time_limit=max(o.time_limit - (time.perf_counter() - t0), 1e-6))
 
 
 def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: int,
                        judge=stall_verdict, **kw):
-    """:func:`execute` from ``new_theta(0, ())``, then, while ``judge(attempt)`` gives a reason
-    to restart (default :func:`stall_verdict`: stalled far above round-off) and restarts
-    remain, again from ``new_theta(i, reasons)`` (``reasons``: the earlier attempts' restart
-    reasons, e.g. ``("stalled",)``); each attempt has the run's step limit. A reason other than a
+    """:func:`execute` from ``new_theta(0, (), o)``, then, while ``judge(attempt)`` gives a
+    reason to restart (default :func:`stall_verdict`: stalled far above round-off) and restarts
+    remain, again from ``new_theta(i, reasons, o_i)`` (``reasons``: the earlier attempts'
+    restart reasons, e.g. ``("stalled",)``; ``o_i``: the options with what is left of the time
+    limit); each attempt has the run's step limit. ``new_theta`` returns ``(θ, stages)``:
+    ``stages`` are the runs that trained θ first (time marching, :mod:`nnpde.march`; ``[]`` for
+    a plain start), recorded with the attempt (:func:`merge_attempts`). A reason other than a
     stall ends the restarts when two attempts in a row give it (:func:`_cause_is_the_problem`);
     two stalls in a row at the same loss far below the reference end them ``converged``
     (:func:`reproduced_floor`: the problem's least-squares minimum).
@@ -314,23 +337,23 @@ def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: 
     (less is better) ranks the attempts.
     """
     steps = o.steps or default_steps(solver)
-    attempts, verdicts, t0 = [], [], time.perf_counter()
+    attempts, verdicts, stages, t0 = [], [], [], time.perf_counter()
     while True:
-        if o.time_limit is not None and attempts and _time_left(o, t0) <= 0:
+        o_i = _attempt_options(o, t0)
+        if o.time_limit is not None and attempts and o_i.time_limit <= 1e-6:
             break
-        theta = new_theta(len(attempts), tuple(v[0] for v in verdicts))  # may train (march)
-        o_i = o
-        if o.time_limit is not None:  # the time limit is the whole run's, not each attempt's
-            o_i = dataclasses.replace(o, time_limit=max(_time_left(o, t0), 1e-6))
-        attempts.append(execute(solver, model, data, theta, o_i, **kw))
+        theta, before = new_theta(len(attempts), tuple(v[0] for v in verdicts), o_i)
+        # the time limit is the whole run's, not each attempt's (nor each stage's)
+        attempts.append(execute(solver, model, data, theta, _attempt_options(o, t0), **kw))
+        stages.append(before)
         verdicts.append(judge(attempts[-1]))
         floor = reproduced_floor(attempts, verdicts)
         if (not verdicts[-1][0] or len(attempts) > restarts or floor
                 or _cause_is_the_problem(verdicts)):
             break
-    if len(attempts) == 1:
+    if len(attempts) == 1 and not stages[0]:
         return attempts[0]
-    best = merge_attempts(attempts, verdicts)
+    best = merge_attempts(attempts, verdicts, stages)
     best.steps_limit = steps
     why = ", ".join(f"{n} {w}" for w, n in Counter(v[0] for v in verdicts[:-1]).items())
     extra = f"attempt {best.info['attempt'] + 1} of {len(attempts)}, restarted: {why}"

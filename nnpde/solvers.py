@@ -133,9 +133,10 @@ def solve(
         step's attempt. On an evolution problem (an ``Initial`` condition on an ``Interval``
         or a ``Box(..., time=True)``) every restart after two stalls first trains its new
         start on the first quarter, then the first half of the time horizon (:mod:`nnpde.march`;
-        ``info["march"]``: the stages' results, losses and steps, not in ``history``;
-        one device, no ``adapt``). Only without ``theta0``, ``checkpoint``/``resume`` and
-        ``mesh`` (0 turns it off).
+        ``info["march"]``: the stages' results, losses and steps; their steps come first in
+        the attempt's ``history``, ``history["horizon"]`` giving the fraction of the horizon,
+        and share ``time_limit``; one device, no ``adapt``). Only without ``theta0``,
+        ``checkpoint``/``resume`` and ``mesh`` (0 turns it off).
       mesh: a :class:`jax.sharding.Mesh` with a ``"points"`` axis
         (:func:`nnpde.distributed.make_mesh`): the interior points are split over its
         devices (their number must divide P), θ is replicated, and the sums over points
@@ -242,8 +243,8 @@ def solve(
         t = theta if i == 0 else _theta0(problem, net, None, k, points)[0].astype(theta.dtype)
         return t if scales is None else _default_start(problem, net, col, data, t, k, scales)
 
-    new_theta, marches = _marching(problem, net, the_solver, col, x, kw, opts, new_start,
-                                   mesh is None and not adapt)  # fmt: skip
+    new_theta = _marching(problem, net, the_solver, col, x, kw, new_start,
+                          mesh is None and not adapt)  # fmt: skip
 
     data_val = _validation_data(problem, net, x, kw) if mesh is None else None
     hooks = _validated_polish(the_solver, col, data_val)
@@ -257,40 +258,37 @@ def solve(
         run = runs.execute_restarting(the_solver, col, data, opts, new_theta, int(restarts),
                                       judge=judge, mesh=mesh, key=key, adapt=adapt,
                                       hooks=hooks)  # fmt: skip
-        _note_marches(run, marches)
+        _note_marches(run)
     sol = _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
     _warn_if_under_resolved(sol.info.get("validation"))
     return sol
 
 
-def _marching(problem, net, solver, col, x, kw, opts, new_start, allowed: bool):
-    """(``new_theta(i, reasons)`` for :func:`nnpde.runs.execute_restarting`, the list it
-    records marches in): a new start, trained in time stages (:mod:`nnpde.march`) first once
-    ``marching.AFTER_STALLS`` attempts have stalled on an evolution problem (one device, no
-    adaptive points)."""
+def _marching(problem, net, solver, col, x, kw, new_start, allowed: bool):
+    """``new_theta(i, reasons, options) -> (θ, stages)`` for
+    :func:`nnpde.runs.execute_restarting`: a new start, trained in time stages
+    (:mod:`nnpde.march`) first once ``marching.AFTER_STALLS`` attempts have stalled on an
+    evolution problem (one device, no adaptive points); ``stages`` are those runs."""
     march = None
     if allowed:
         march = marching.marcher(problem, lambda d, t, o: runs.execute(solver, col, d, t, o),
-                                 lambda pts: _model(problem, net, pts, None, kw)[1], x, opts)
-    marches = []
+                                 lambda pts: _model(problem, net, pts, None, kw)[1], x)
 
-    def new_theta(i, reasons=()):
+    def new_theta(i, reasons, options):
         theta = new_start(i)
         if march is None or reasons.count("stalled") < marching.AFTER_STALLS:
-            return theta
-        theta, stages = march(theta)
-        marches.append({"attempt": i, "stages": stages})
-        return theta
+            return theta, []
+        return march(theta, options)
 
-    return new_theta, marches
+    return new_theta
 
 
-def _note_marches(run, marches: list) -> None:
-    """Says in ``run.info["march"]`` and its detail which attempts were marched in time."""
-    if not marches:
+def _note_marches(run) -> None:
+    """Says in the run's detail which attempts were marched in time (``info["march"]``,
+    :func:`nnpde.runs.merge_attempts`)."""
+    if not run.info.get("march"):
         return
-    run.info["march"] = marches
-    which = ", ".join(str(m["attempt"] + 1) for m in marches)
+    which = ", ".join(str(m["attempt"] + 1) for m in run.info["march"])
     extra = (f"attempt(s) {which} trained first on the first "
              + ", ".join(f"{f:g}" for f in marching.STAGES) + " of the time horizon")
     run.detail = f"{run.detail}; {extra}" if run.detail else extra

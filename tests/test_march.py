@@ -10,6 +10,8 @@ reaches ≤ 1e-6. Checked here: which problems march, the stages' points, and th
 
 from __future__ import annotations
 
+import time
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -59,6 +61,50 @@ def test_a_stalled_logistic_is_marched_to_its_solution():
     assert [m["attempt"] for m in marched] == [
         i for i in range(1, len(reasons)) if stalls[i - 1] >= march.AFTER_STALLS]
     assert [s["fraction"] for s in marched[0]["stages"]] == list(march.STAGES)
+    # the stages' steps come first in their attempt's history, marked by their horizon
+    h = sol.history
+    assert len(h["loss"]) == len(h["attempt"]) == len(h["horizon"]) == sol.info["steps"]
+    for m in marched:
+        horizons = h["horizon"][h["attempt"] == m["attempt"]]
+        expected = np.concatenate([np.full(s["steps"], s["fraction"]) for s in m["stages"]])
+        np.testing.assert_array_equal(horizons[: len(expected)], expected)
+        assert (horizons[len(expected):] == 1.0).all() and len(horizons) > len(expected)
+    assert (h["horizon"][h["attempt"] < marched[0]["attempt"]] == 1.0).all()
+
+
+class _StageRun:
+    """What ``march`` reads of a stage's run: its θ, result, loss, steps and info."""
+
+    def __init__(self, theta):
+        self.info, self.loss, self.done, self._theta = {}, 0.0, 1, theta
+        self.result = RESULTS.converged
+
+    def theta(self):
+        return self._theta
+
+
+def test_the_stages_share_the_attempts_time_limit():
+    """Each stage gets what is left of the attempt's time limit; once it is spent the
+    remaining stages are skipped (each fake stage takes 0.05 s)."""
+    problem = r3.logistic_30()["problem"]
+    limits = []
+
+    def execute(data, theta, options):
+        limits.append(options.time_limit)
+        time.sleep(0.05)
+        return _StageRun(theta + 1.0)
+
+    marcher = march.marcher(problem, execute, lambda pts: pts, jnp.linspace(0, 30, 8)[:, None])
+    theta, stages = marcher(jnp.zeros(3), nnpde.RunOptions(time_limit=0.04))
+    assert len(stages) == len(limits) == 1
+    assert limits[0] <= 0.04 and float(theta[0]) == 1.0
+    limits.clear()
+    theta, stages = marcher(jnp.zeros(3), nnpde.RunOptions(time_limit=10.0))
+    assert [s.info["horizon"] for s in stages] == list(march.STAGES)
+    assert limits[1] < limits[0] - 0.04 and float(theta[0]) == len(march.STAGES)
+    limits.clear()
+    marcher(jnp.zeros(3), nnpde.RunOptions())  # no time limit: none for the stages
+    assert limits == [None] * len(march.STAGES)
 
 
 def test_a_run_that_converges_at_once_does_not_march():
