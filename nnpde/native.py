@@ -11,10 +11,11 @@ instead of XLA's fusions. The VJP does the forward pass, the derivatives
 in cache, where XLA writes (P, D + 2, M) intermediates between its matrix products;
 ``grad_theta`` writes each block's rows (eq. 2) straight from the two layers. Measured on this
 project's 2-core CPU (D = 2, M = 32, P = 16384, float64;
-``benchmarks/results/kernels-cpu-native.md``): ``laplacian_x_vjp`` 6.9 ms inside a caller's
-``jax.jit`` against 26 ms for the pure-JAX kernel, 110 ms for ``jax.grad`` through
-``jax.hessian`` and 22 ms for folx in blocks of 1024 points (a Xeon with AVX-512; on an AMD
-EPYC with AVX2 9.9-11.6 ms against 30.5-34.3, 119-140 and 21-23 ms over two runs).
+``benchmarks/results/kernels-cpu-native-xeon.md``): ``laplacian_x_vjp`` 6.9 ms inside a
+caller's ``jax.jit`` against 23 ms for the pure-JAX kernel, 104 ms for ``jax.grad`` through
+``jax.hessian`` and 21 ms for folx in blocks of 1024 points (a Xeon with AVX-512; on an AMD
+EPYC with AVX2, ``kernels-cpu-native.md``, 9.9-11.6 ms against 30.5-34.3, 119-140 and
+21-23 ms over two runs).
 
 Everything else (other activations, float32, the GPU) runs the pure-JAX kernels, which stay
 the twins the native kernels are tested against. So do derivatives of these functions (a
