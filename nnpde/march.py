@@ -65,10 +65,11 @@ def marcher(problem, execute, data_at, x):
 
     ``march``'s ``options`` are the attempt's :class:`nnpde.RunOptions`: each stage gets its
     step cap, and its ``time_limit`` is what is left of it when the stage starts (the stages
-    end once it is spent); stages run without callback, progress or checkpoint. ``stages``
-    are the stages' :class:`nnpde.engine.Run` records, each with ``info["horizon"]``, the
-    fraction of the time horizon it trained on (:func:`nnpde.runs.execute_restarting` puts
-    their histories before the attempt's).
+    end once it is spent); stages run without callback, progress or checkpoint.
+    :func:`nnpde.runs.execute_restarting` puts the stages' histories before the attempt's.
+    ``stages`` are records, one per stage:
+    ``{"fraction", "result", "loss", "steps", "history"}`` (the runs' states, with their JᵀJ,
+    are not kept).
     """
     axis = time_axis(problem)
     if axis is None:
@@ -87,9 +88,10 @@ def marcher(problem, execute, data_at, x):
                     break
                 o = dataclasses.replace(o, time_limit=left)
             run = execute(data_at(compressed(x, axis, t0, fraction)), theta, o)
-            run.info["horizon"] = fraction
             theta = run.theta()
-            stages.append(run)
+            stages.append({"fraction": fraction, "result": run.result.name,
+                           "loss": float(run.loss), "steps": int(run.done),
+                           "history": run.history})  # fmt: skip
         return theta, stages
 
     return march

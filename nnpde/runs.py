@@ -245,11 +245,11 @@ def merge_attempts(runs_: list, verdicts: list, stages: list | None = None):
 
     The best is the attempt with the least score among those the judge kept (no reason to
     restart), or among all when it kept none; ``verdicts`` holds (reason, score) per attempt.
-    ``stages`` holds per attempt the runs that trained its start first (time marching,
-    :mod:`nnpde.march`; each with ``info["horizon"]``): their histories go before the
-    attempt's, ``history["horizon"]`` then says which fraction of the time horizon each step
-    trained on (1 for the attempts' own steps), their steps count in ``done``, and
-    ``info["march"]`` lists them per marched attempt.
+    ``stages`` holds per attempt the records of the runs that trained its start first (time
+    marching, :func:`nnpde.march.marcher`: fraction, result, loss, steps, history): their
+    histories go before the attempt's, ``history["horizon"]`` then says which fraction of the
+    time horizon each step trained on (1 for the attempts' own steps), their steps count in
+    ``done``, and ``info["march"]`` lists them (without their histories) per marched attempt.
     """
     stages = stages or [[] for _ in runs_]
     i_best = min(range(len(runs_)), key=lambda i: (bool(verdicts[i][0]), verdicts[i][1]))
@@ -257,12 +257,13 @@ def merge_attempts(runs_: list, verdicts: list, stages: list | None = None):
     marched = any(stages)
     history = {}
     for i, (r, before) in enumerate(zip(runs_, stages)):
-        for run in [*before, r]:
-            n = len(run.history.get("loss", ()))
+        parts = [(s["history"], s["fraction"]) for s in before] + [(r.history, 1.0)]
+        for hist, horizon in parts:
+            n = len(hist.get("loss", ()))
             extra = [("attempt", np.full(n, i, np.int32))]
             if marched:
-                extra.append(("horizon", np.full(n, run.info.get("horizon", 1.0))))
-            for k, v in list(run.history.items()) + extra:
+                extra.append(("horizon", np.full(n, horizon)))
+            for k, v in list(hist.items()) + extra:
                 history.setdefault(k, []).append(v)
     best.history = {k: np.concatenate(v) for k, v in history.items()}
     best.info["restarts"] = [
@@ -271,12 +272,11 @@ def merge_attempts(runs_: list, verdicts: list, stages: list | None = None):
         for i, (r, (why, score)) in enumerate(zip(runs_, verdicts))]  # fmt: skip
     if marched:
         best.info["march"] = [
-            {"attempt": i, "stages": [{"fraction": s.info["horizon"], "result": s.result.name,
-                                       "loss": float(s.loss), "steps": int(s.done)}
+            {"attempt": i, "stages": [{k: v for k, v in s.items() if k != "history"}
                                       for s in before]}
             for i, before in enumerate(stages) if before]  # fmt: skip
     best.info["attempt"] = i_best
-    best.done = sum(r.done for r in runs_) + sum(s.done for before in stages for s in before)
+    best.done = sum(r.done for r in runs_) + sum(s["steps"] for b in stages for s in b)
     return best
 
 

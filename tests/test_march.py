@@ -49,7 +49,7 @@ def test_compressed_points_keep_space_and_start_at_t0():
     np.testing.assert_allclose(y[:, 1], [1.0, 1.5, 1.25], rtol=0, atol=1e-15)
 
 
-def test_a_stalled_logistic_is_marched_to_its_solution():
+def test_a_stalled_logistic_is_marched_to_its_solution(tmp_path):
     """2×8 net, 256 points, seed 1: before marching, rel-L2 1.0 after five attempts."""
     problem = r3.logistic_30()["problem"]
     sol = nnpde.solve(problem, nnpde.TwoLayerNet(1, (8, 8)), 256, key=jax.random.key(1))
@@ -70,13 +70,18 @@ def test_a_stalled_logistic_is_marched_to_its_solution():
         np.testing.assert_array_equal(horizons[: len(expected)], expected)
         assert (horizons[len(expected):] == 1.0).all() and len(horizons) > len(expected)
     assert (h["horizon"][h["attempt"] < marched[0]["attempt"]] == 1.0).all()
+    # the file keeps the marched history and info
+    sol.save(tmp_path / "marched.npz")
+    back = nnpde.load(tmp_path / "marched.npz", problem=problem)
+    np.testing.assert_array_equal(back.history["horizon"], h["horizon"])
+    assert back.info["march"] == marched
 
 
 class _StageRun:
-    """What ``march`` reads of a stage's run: its θ, result, loss, steps and info."""
+    """What ``march`` reads of a stage's run: its θ, result, loss, steps and history."""
 
     def __init__(self, theta):
-        self.info, self.loss, self.done, self._theta = {}, 0.0, 1, theta
+        self.history, self.loss, self.done, self._theta = {}, 0.0, 1, theta
         self.result = RESULTS.converged
 
     def theta(self):
@@ -100,7 +105,8 @@ def test_the_stages_share_the_attempts_time_limit():
     assert limits[0] <= 0.04 and float(theta[0]) == 1.0
     limits.clear()
     theta, stages = marcher(jnp.zeros(3), nnpde.RunOptions(time_limit=10.0))
-    assert [s.info["horizon"] for s in stages] == list(march.STAGES)
+    assert [s["fraction"] for s in stages] == list(march.STAGES)
+    assert all(set(s) == {"fraction", "result", "loss", "steps", "history"} for s in stages)
     assert limits[1] < limits[0] - 0.04 and float(theta[0]) == len(march.STAGES)
     limits.clear()
     marcher(jnp.zeros(3), nnpde.RunOptions())  # no time limit: none for the stages
