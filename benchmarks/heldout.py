@@ -21,6 +21,9 @@ waves, Neumann data in time, a pentagon, Van der Pol and 3-D Beltrami flow.
 A third round of five (``--round 3``, ``benchmarks/heldout_round3.py``), written after the
 second: boxes wider than 10 along an axis (an ODE over 30 and over 40 time units, heat on
 [0, 20] × [0, 50], a 20 × 1 strip) and DeepXDE's Helmholtz example at k = 4π.
+A fourth round of five (``--round 4``, ``benchmarks/heldout_round4.py``), written after the
+third: a box far from the origin, a box 100 times smaller than the unit square, a solution of
+amplitude 1000 on an offset of 500, a boundary layer of width 0.02, and heat from t = 10.
 ``--without-slope-scaling`` runs them with the start before its slope rule for wide boxes
 (``nnpde.solvers.SLOPE_WIDTH``).
 
@@ -30,6 +33,7 @@ second: boxes wider than 10 along an axis (an ODE over 30 and over 40 time units
     python benchmarks/heldout.py --out benchmarks/results/heldout-cpu.md  # and .json beside it
     python benchmarks/heldout.py --round 2 --out benchmarks/results/heldout-round2-cpu.md
     python benchmarks/heldout.py --round 3 --out benchmarks/results/heldout-round3-cpu.md
+    python benchmarks/heldout.py --round 4 --out benchmarks/results/heldout-round4-cpu.md
 
 Without ``--out`` the report is only printed. Results: ``benchmarks/results/heldout-cpu.md``,
 ``benchmarks/results/heldout-round2-cpu.md``.
@@ -51,6 +55,7 @@ jax.config.update("jax_enable_x64", True)
 
 import heldout_round2  # noqa: E402
 import heldout_round3  # noqa: E402
+import heldout_round4  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -303,7 +308,8 @@ PROBLEMS = {fn.__name__: fn for fn in (var_coef_poisson, poisson_rect, heat_two_
                                        helmholtz_plane_wave, forced_oscillator,
                                        poisson_mixed_bc)}  # fmt: skip
 ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS,  # round 2: written on 2026-12-07
-          3: heldout_round3.PROBLEMS}  # round 3: wide boxes and Helmholtz k = 4π, same day
+          3: heldout_round3.PROBLEMS,  # round 3: wide boxes and Helmholtz k = 4π, same day
+          4: heldout_round4.PROBLEMS}  # round 4: offset, tiny and late boxes, amplitude, layer
 ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
@@ -500,7 +506,8 @@ def main(argv=None):
     ap.add_argument("--check", action="store_true", help="verify the exact solutions only")
     ap.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS),
                     help="the set of problems (1: the first eight; 2: written 2026-12-07; "
-                    "3: wide boxes and Helmholtz k = 4π, written after round 2)")
+                    "3: wide boxes and Helmholtz k = 4π, written after round 2; 4: offset, "
+                    "tiny and late boxes, a large amplitude, a boundary layer, after round 3)")
     ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
                     help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
