@@ -24,6 +24,10 @@ second: boxes wider than 10 along an axis (an ODE over 30 and over 40 time units
 A fourth round of five (``--round 4``, ``benchmarks/heldout_round4.py``), written after the
 third: a box far from the origin, a box 100 times smaller than the unit square, a solution of
 amplitude 1000 on an offset of 500, a boundary layer of width 0.02, and heat from t = 10.
+A fifth round of five (``--round 5``, ``benchmarks/heldout_round5.py``), written after the
+fourth: a Gaussian bump, an interior layer, a coupled elliptic system, an inverse problem with
+two coefficients (scored by the larger of u's and the coefficients' relative errors) and heat
+in (x, y, t).
 ``--without-slope-scaling`` runs them with the start before its slope rule for wide boxes
 (``nnpde.solvers.SLOPE_WIDTH``).
 
@@ -34,6 +38,7 @@ amplitude 1000 on an offset of 500, a boundary layer of width 0.02, and heat fro
     python benchmarks/heldout.py --round 2 --out benchmarks/results/heldout-round2-cpu.md
     python benchmarks/heldout.py --round 3 --out benchmarks/results/heldout-round3-cpu.md
     python benchmarks/heldout.py --round 4 --out benchmarks/results/heldout-round4-cpu.md
+    python benchmarks/heldout.py --round 5 --out benchmarks/results/heldout-round5-cpu.md
 
 Without ``--out`` the report is only printed. Results: ``benchmarks/results/heldout-cpu.md``,
 ``benchmarks/results/heldout-round2-cpu.md``.
@@ -56,6 +61,7 @@ jax.config.update("jax_enable_x64", True)
 import heldout_round2  # noqa: E402
 import heldout_round3  # noqa: E402
 import heldout_round4  # noqa: E402
+import heldout_round5  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -309,7 +315,8 @@ PROBLEMS = {fn.__name__: fn for fn in (var_coef_poisson, poisson_rect, heat_two_
                                        poisson_mixed_bc)}  # fmt: skip
 ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS,  # round 2: written on 2026-12-07
           3: heldout_round3.PROBLEMS,  # round 3: wide boxes and Helmholtz k = 4π, same day
-          4: heldout_round4.PROBLEMS}  # round 4: offset, tiny and late boxes, amplitude, layer
+          4: heldout_round4.PROBLEMS,  # round 4: offset, tiny and late boxes, amplitude, layer
+          5: heldout_round5.PROBLEMS}  # round 5: bump, interior layer, system, inverse, 2-D heat
 ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
@@ -379,13 +386,15 @@ def component(ex, k, components):
     return ex if components == 1 else (lambda y: ex(y)[k])
 
 
-def equation_residual(prob, ex, x):
-    """Largest |equation| of the Problem fed the exact solution's jets at the points x."""
+def equation_residual(prob, ex, x, params=None):
+    """Largest |equation| of the Problem fed the exact solution's jets at the points x (and,
+    for an inverse problem, the true coefficients ``params``)."""
     k = prob.components
+    extra = () if params is None else (params,)
 
     def one(xi):
         jets = tuple(jet(component(ex, i, k), xi) for i in range(k))
-        return jnp.abs(jnp.asarray(prob.equation(xi, jets[0] if k == 1 else jets)))
+        return jnp.abs(jnp.asarray(prob.equation(xi, jets[0] if k == 1 else jets, *extra)))
 
     return float(jnp.max(jax.jit(jax.vmap(one))(x)))
 
@@ -399,7 +408,7 @@ def check(name):
     dom = prob.domain
     x = jnp.asarray(dom.sample(16, key=jax.random.key(7)))
     out = {"pde_indep": float(jnp.max(jnp.abs(jax.vmap(c["pde"])(x)))),
-           "pde_problem": equation_residual(prob, ex, x)}  # fmt: skip
+           "pde_problem": equation_residual(prob, ex, x, c.get("params"))}  # fmt: skip
     for i, (fn, pts) in enumerate(c["bcs"]):
         out[f"extra{i}"] = float(jnp.max(jnp.abs(jax.vmap(fn)(jnp.asarray(pts)))))
     bs = dom.sample_boundary(256, key=jax.random.key(3))
@@ -424,16 +433,20 @@ def run_once(name, seed):
     the robustness benchmark's own run, test set and scoring (``robustness.solve_once``,
     ``test_points``, ``score``, ``run_info``)."""
     c = ALL[name]()  # a fresh Problem per run: the run pays its compilation
-    case = Case(c["problem"], c["hidden"], c["points"], c["exact"], source=c["source"])
+    case = Case(c["problem"], c["hidden"], c["points"], c["exact"], params=c.get("params"),
+                source=c["source"])  # fmt: skip
     out = robustness.solve_once(case, "lm", seed)
     sol = out["sol"]
     xt = robustness.test_points(case.problem.domain)
     uref = np.asarray(jax.vmap(case.reference)(jnp.asarray(xt))).reshape(xt.shape[0], -1)
     errors = robustness.score(case, sol, xt, uref)
     rec = dict(problem=name, seed=seed, hidden=list(case.hidden), points=case.points,
-               nt=int(sol.theta.shape[0]), rel_l2=errors["rel_l2"], max_abs=errors["max_abs"],
+               nt=int(sol.theta.shape[0]), rel_l2=errors["error"], max_abs=errors["max_abs"],
                wall_s=out["wall_s"], result=out["result"], status=out["status"],
                steps=len(sol.history["loss"]), final_loss=float(sol.history["loss"][-1]))
+    if "param_err" in errors:  # an inverse problem: rel_l2 is the larger of u's and this
+        rec.update(u_rel_l2=errors["rel_l2"], param_err=errors["param_err"],
+                   params={k: float(v) for k, v in errors["params"].items()})  # fmt: skip
     rec.update(robustness.run_info(sol.info))
     return rec
 
@@ -507,7 +520,8 @@ def main(argv=None):
     ap.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS),
                     help="the set of problems (1: the first eight; 2: written 2026-12-07; "
                     "3: wide boxes and Helmholtz k = 4π, written after round 2; 4: offset, "
-                    "tiny and late boxes, a large amplitude, a boundary layer, after round 3)")
+                    "tiny and late boxes, a large amplitude, a boundary layer, after round 3; "
+                    "5: a bump, an interior layer, a system, two coefficients, 2-D heat)")
     ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
                     help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))

@@ -37,7 +37,7 @@ from nnpde.problem import (
     Problem,
     Robin,
 )
-from nnpde.results import RESULTS, UnderResolvedWarning
+from nnpde.results import RESULTS, UnderResolvedWarning, UnidentifiableWarning
 from nnpde.settings import ModelOptions, RunOptions
 from nnpde.solution import Solution
 from nnpde.solvers import solve
@@ -77,6 +77,7 @@ __all__ = [
     "Solution",
     "TwoLayerNet",
     "UnderResolvedWarning",
+    "UnidentifiableWarning",
     "Union",
     "__version__",
     "adaptive",

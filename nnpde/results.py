@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["RESULTS", "UnderResolvedWarning", "describe"]
+__all__ = ["RESULTS", "UnderResolvedWarning", "UnidentifiableWarning", "describe"]
 
 
 class UnderResolvedWarning(UserWarning):
@@ -28,6 +28,17 @@ class UnderResolvedWarning(UserWarning):
     heldout-round2-cpu.md``). More collocation points (Sobol' rather than a tensor grid) are
     the remedy. Given once per ``solve``, after its restarts; ``warnings.simplefilter("error",
     nnpde.UnderResolvedWarning)`` makes it an exception."""
+
+
+class UnidentifiableWarning(UserWarning):
+    """``solve`` of an inverse problem ended with coefficients that its residuals do not
+    determine: their columns of the residual Jacobian are parallel at the solution, or one is
+    zero (``info["identifiability"]``, :mod:`nnpde.identifiability`), so the values found are
+    one point of a line (or more) of equally good ones, whatever the result code says
+    (-κΔu + c u = f with u = sin(πx) sin(πy) fixes only 2π²κ + c: u to 2e-11 and κ, c off by
+    147 %). Observations of something else, another solution or fewer coefficients are the
+    remedy. Given once per ``solve``; ``warnings.simplefilter("error",
+    nnpde.UnidentifiableWarning)`` makes it an exception."""
 
 
 class RESULTS(enum.IntEnum):

@@ -18,14 +18,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import _mappings, _nets, distributed, engine, runs, sampling
+from nnpde import _mappings, _nets, distributed, engine, identifiability, runs, sampling
 from nnpde import march as marching
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation, residuals_jit
 from nnpde.hooks import ValidatedPolish
 from nnpde.lm import LM
 from nnpde.problem import Problem
-from nnpde.results import RESULTS, UnderResolvedWarning
+from nnpde.results import RESULTS, UnderResolvedWarning, UnidentifiableWarning
 from nnpde.settings import ModelOptions, RunOptions, merge
 from nnpde.solution import Solution
 
@@ -261,6 +261,10 @@ def solve(
         _note_marches(run)
     sol = _solution(problem, net, col, data, run, x, time.perf_counter() - t_start)
     _warn_if_under_resolved(sol.info.get("validation"))
+    if problem.params and mesh is None:
+        sol.info["identifiability"] = identifiability.check(
+            col, sol.theta, data, problem.param_names, getattr(run.state, "gram", None))
+        _warn_if_unidentifiable(sol.info["identifiability"])
     return sol
 
 
@@ -659,6 +663,17 @@ def _warn_if_under_resolved(v) -> None:
                       f"(RMS {v['validation_rms']:.2e} vs {v['train_rms']:.2e}); the error "
                       f"between the points may be large. Use more points (Sobol' rather than a "
                       f"tensor grid).", UnderResolvedWarning, stacklevel=3)  # fmt: skip
+
+
+def _warn_if_unidentifiable(ident) -> None:
+    """An :class:`~nnpde.UnidentifiableWarning` when the coefficients found are not determined
+    by the residuals (:func:`nnpde.identifiability.check`)."""
+    if ident and not ident["identifiable"]:
+        warnings.warn(f"the inverse problem's coefficients are not identifiable: "
+                      f"{identifiability.describe(ident)}; the values found are one of many "
+                      f"that fit equally well. Observe something that separates them, or "
+                      f"identify fewer coefficients.", UnidentifiableWarning,
+                      stacklevel=3)  # fmt: skip
 
 
 def _resolution_clause(v) -> str:
