@@ -197,6 +197,9 @@ def solve(
     Warns:
       :class:`~nnpde.UnderResolvedWarning`: the kept run's residual between the points is far
       above that at them (``info["validation"]["under_resolved"]``), whatever its result.
+      :class:`~nnpde.UnidentifiableWarning`: an inverse problem's coefficients are not
+      determined by its residuals (``info["identifiability"]``, :mod:`nnpde.identifiability`;
+      one device).
 
     Example:
       >>> import jax, nnpde
