@@ -29,7 +29,7 @@ __all__ = ["TOL", "check", "describe"]
 
 #: the least eigenvalue of the coefficients' unit-column Gram matrix at or below which they
 #: are reported as not identifiable (parallel to about 1e-4 in angle; the round-5 example
-#: had 1e-20, its well-posed version with u = (1 + x) sin(πx) sin(πy) 3e-2).
+#: had 6.7e-16, its well-posed version with u = (1 + x) sin(πx) sin(πy) 2.0e-2).
 TOL = 1e-8
 
 
