@@ -63,23 +63,31 @@ def oscillator_40():
                 source="damped harmonic oscillator (ζ = 0.05, T = 40)")
 
 
+def heat_mode_problem(length: float, t0: float, t1: float, name: str):
+    """(Problem, exact, pde) of u_t = u_xx on [0, length] × [t0, t1] with the one mode
+    u = exp(-k²(t - t0)) sin(kx), k = π/length: Dirichlet data at both ends, u(x, t0) from it
+    (separation of variables, Haberman). ``pde`` is an independent autodiff residual."""
+    k = PI / length
+
+    def exact(x):
+        return jnp.exp(-(k**2) * (x[1] - t0)) * jnp.sin(k * x[0])
+
+    def pde(x):
+        return jax.grad(exact)(x)[1] - jax.hessian(exact)(x)[0, 0]
+
+    p = nnpde.Problem(nnpde.Box((0.0, t0), (length, t1), time=True),
+                      lambda x, u: u.grad[1] - u.hessian[0, 0],
+                      boundary=[nnpde.Dirichlet(exact), nnpde.Initial(exact)], exact=exact,
+                      name=name)  # fmt: skip
+    return p, exact, pde
+
+
 def heat_20x50():
     """u_t = u_xx on [0, 20] × [0, 50], u = exp(-(π/20)² t) sin(πx/20): a rod 20 long over 50
     time units (the mode decays to 29 %), Dirichlet data at both ends, u(x, 0) from it.
 
     Source: separation of variables for the heat equation (Haberman), in a user's units."""
-    k = PI / 20.0
-
-    def exact(x):
-        return jnp.exp(-(k**2) * x[1]) * jnp.sin(k * x[0])
-
-    def pde(x):
-        return jax.grad(exact)(x)[1] - jax.hessian(exact)(x)[0, 0]
-
-    p = nnpde.Problem(nnpde.Box((0.0, 0.0), (20.0, 50.0), time=True),
-                      lambda x, u: u.grad[1] - u.hessian[0, 0],
-                      boundary=[nnpde.Dirichlet(exact), nnpde.Initial(exact)], exact=exact,
-                      name="heat_20x50")  # fmt: skip
+    p, exact, pde = heat_mode_problem(20.0, 0.0, 50.0, "heat_20x50")
     return dict(problem=p, hidden=(16, 16), points=1024, exact=exact, pde=pde, bcs=[],
                 source="heat equation, one mode (Haberman), x in [0, 20], t in [0, 50]")
 

@@ -16,6 +16,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from heldout_round3 import heat_mode_problem
 
 import nnpde
 
@@ -106,17 +107,7 @@ def heat_late_start():
     t = 10 (a simulation restarted at a later time), u = 0 at x = 0 and 1.
 
     Source: separation of variables for the heat equation (Haberman), time shifted."""
-
-    def exact(x):
-        return jnp.exp(-(PI**2) * (x[1] - 10.0)) * jnp.sin(PI * x[0])
-
-    def pde(x):
-        return jax.grad(exact)(x)[1] - jax.hessian(exact)(x)[0, 0]
-
-    p = nnpde.Problem(nnpde.Box((0.0, 10.0), (1.0, 11.0), time=True),
-                      lambda x, u: u.grad[1] - u.hessian[0, 0],
-                      boundary=[nnpde.Dirichlet(exact), nnpde.Initial(exact)], exact=exact,
-                      name="heat_late_start")  # fmt: skip
+    p, exact, pde = heat_mode_problem(1.0, 10.0, 11.0, "heat_late_start")
     return dict(problem=p, hidden=(16, 16), points=1024, exact=exact, pde=pde, bcs=[],
                 source="heat equation, one mode, t in [10, 11]")
 

@@ -326,8 +326,9 @@ def execute_restarting(solver, model, data, o: RunOptions, new_theta, restarts: 
     remain, again from ``new_theta(i, reasons, o_i)`` (``reasons``: the earlier attempts'
     restart reasons, e.g. ``("stalled",)``; ``o_i``: the options with what is left of the time
     limit); each attempt has the run's step limit. ``new_theta`` returns ``(θ, stages)``:
-    ``stages`` are the runs that trained θ first (time marching, :mod:`nnpde.march`; ``[]`` for
-    a plain start), recorded with the attempt (:func:`merge_attempts`). A reason other than a
+    ``stages`` are the records of the runs that trained θ first (time marching,
+    :func:`nnpde.march.marcher`; ``[]`` for a plain start), kept with the attempt
+    (:func:`merge_attempts`). A reason other than a
     stall ends the restarts when two attempts in a row give it (:func:`_cause_is_the_problem`);
     two stalls in a row at the same loss far below the reference end them ``converged``
     (:func:`reproduced_floor`: the problem's least-squares minimum).

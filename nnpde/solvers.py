@@ -275,7 +275,8 @@ def _marching(problem, net, solver, col, x, kw, new_start, allowed: bool):
     """``new_theta(i, reasons, options) -> (θ, stages)`` for
     :func:`nnpde.runs.execute_restarting`: a new start, trained in time stages
     (:mod:`nnpde.march`) first once ``marching.AFTER_STALLS`` attempts have stalled on an
-    evolution problem (one device, no adaptive points); ``stages`` are those runs."""
+    evolution problem (one device, no adaptive points); ``stages`` are the records of those
+    runs (:func:`nnpde.march.marcher`)."""
     march = None
     if allowed:
         march = marching.marcher(problem, lambda d, t, o: runs.execute(solver, col, d, t, o),
