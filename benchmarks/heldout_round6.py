@@ -233,5 +233,5 @@ def rotating_gaussian():
                 source="rotating Gaussian (LeVeque 20.8)")
 
 
-PROBLEMS = {fn.__name__: fn for fn in (annulus_poisson, clamped_plate_disk, stokes_flow,
-                                       pendulum, inverse_oscillator, rotating_gaussian)}  # fmt: skip
+PROBLEMS = {fn.__name__: fn for fn in (annulus_poisson, clamped_plate_disk, stokes_flow, pendulum,
+                                       inverse_oscillator, rotating_gaussian)}  # fmt: skip

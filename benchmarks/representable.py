@@ -12,6 +12,7 @@ benchmark's own network does not reach 1e-6 at the median.
     python benchmarks/representable.py --problems reaction stiff_linear_system poisson_5d
     python benchmarks/representable.py --problems reaction --seeds 5 \
         --out benchmarks/results/representable-cpu.md
+    python benchmarks/representable.py --problems stokes_flow   # a held-out problem too
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np  # noqa: E402
 import nnpde  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import heldout  # noqa: E402
 import robustness  # noqa: E402
 import robustness_problems  # noqa: E402
 
@@ -54,10 +56,20 @@ def fit_once(case, hidden, seed: int, x, u_ref) -> dict:
     return {"rel_l2": max(rel), "wall_s": time.perf_counter() - t0, "results": results}
 
 
+def build(name: str) -> robustness_problems.Case:
+    """The Case of a robustness problem, or of a held-out one (``benchmarks/heldout.py``)."""
+    if name in robustness_problems.PROBLEMS:
+        return robustness_problems.PROBLEMS[name]()
+    c = heldout.ALL[name]()
+    return robustness_problems.Case(c["problem"], c["hidden"], c["points"], c["exact"],
+                                    params=c.get("params"), source=c["source"])  # fmt: skip
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--problems", nargs="+", required=True,
-                   choices=sorted(robustness_problems.PROBLEMS), metavar="NAME")  # fmt: skip
+                   choices=sorted({*robustness_problems.PROBLEMS, *heldout.ALL}),
+                   metavar="NAME")  # fmt: skip
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--out", help="a Markdown report path")
     args = p.parse_args(argv)
@@ -65,7 +77,7 @@ def main(argv=None) -> int:
     lines = ["| problem | net | fit samples | median rel-L2 | worst | median s | ends |",
              "|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
     for name in args.problems:
-        case = robustness_problems.PROBLEMS[name]()
+        case = build(name)
         x = robustness.test_points(case.problem.domain)
         u_ref = np.asarray(jax.vmap(case.reference)(jnp.asarray(x))).reshape(x.shape[0], -1)
         for hidden in dict.fromkeys([tuple(case.hidden), (32, 32)]):

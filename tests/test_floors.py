@@ -47,6 +47,62 @@ def test_reproduced_floor_needs_two_stalls_at_one_loss_far_below_the_reference(
     assert runs.reproduced_floor(attempts[:1], [(verdicts[0], losses[0])]) is False
 
 
+@pytest.mark.parametrize(("losses", "expected"), [
+    ((2.354e-9, 3.047e-9), True),    # the rotating Gaussian's first two stalls (2×20)
+    ((4.1e-8, 4.6e-8), True),        # a 2×4 Poisson net's capacity minima, 12 % apart
+    ((2.18e-9, 1.775e-8), False),    # 8× apart: another start may do better
+    ((1.03, 2.48), False),           # Lotka-Volterra's poor minima: not deep
+    ((2.2137e-2, 2.2156e-2), False),  # one wrong basin, 1e-4 of the reference
+])  # fmt: skip
+def test_capacity_floor_is_two_deep_stalls_within_a_factor_two(losses, expected):
+    attempts = [_attempt(v, 200.0) for v in losses]
+    verdicts = [("stalled", v) for v in losses]
+    assert runs.reproduced_floor(attempts, verdicts, runs.CAPACITY_SPREAD) is expected
+
+
+def _fake_attempts(monkeypatch, losses, ref=3.4e-2):
+    """``runs.execute`` replaced by attempts that stall at ``losses`` in turn (LM-like runs:
+    a reference loss, the solver's rtol)."""
+    solver = types.SimpleNamespace(rtol=1e-10)
+    made = iter(losses)
+
+    def execute(*args, **kw):
+        loss = next(made)
+        return types.SimpleNamespace(
+            result=RESULTS.stalled, loss=loss, done=100, detail="", info={}, solver=solver,
+            state=types.SimpleNamespace(ref=np.float64(ref)),
+            history={"loss": np.full(100, loss)})  # fmt: skip
+
+    monkeypatch.setattr(runs, "execute", execute)
+    return solver
+
+
+def _restart(solver, restarts=4):
+    return runs.execute_restarting(solver, None, None, nnpde.RunOptions(steps=100),
+                                   lambda i, reasons, o: (None, []), restarts)  # fmt: skip
+
+
+def test_restarts_end_stalled_after_two_deep_stalls_at_about_one_loss(monkeypatch):
+    """The rotating Gaussian's seed 0 (2×20): its stalls at 2.35e-9, 3.05e-9, 1.79e-9, 1.25e-8,
+    2.03e-9 took five attempts; two at about one loss now end the restarts, ``stalled`` (the
+    net's capacity: not the noisy data's ``converged`` floor), keeping the better one."""
+    solver = _fake_attempts(monkeypatch, [2.354e-9, 3.047e-9, 1.791e-9, 1.25e-8, 2.03e-9])
+    best = _restart(solver)
+    assert [a["loss"] for a in best.info["restarts"]] == [2.354e-9, 3.047e-9]
+    assert best.result == RESULTS.stalled
+    assert best.info["capacity"] is True and best.info["floor"] is False
+    assert best.loss == 2.354e-9
+
+
+def test_restarts_go_on_after_deep_stalls_far_apart(monkeypatch):
+    """Stalls 8× apart (the same problem's seed 2) are not a capacity floor: a third start."""
+    solver = _fake_attempts(monkeypatch, [2.18e-9, 1.775e-8, 2.02e-9, 3.37e-9, 2.96e-9])
+    best = _restart(solver)
+    assert len(best.info["restarts"]) == 4  # stopped at the pair 2.02e-9, 3.37e-9
+    assert best.info["capacity"] is True
+    assert best.loss == 2.02e-9
+
+
 def test_noisy_observations_end_converged_after_two_starts_at_one_loss():
     """0.1 % noise: the least-squares minimum is far above rtol × the reference, so every start
     stalled there and solve restarted four times, ending ``stalled``; now two starts at the same
