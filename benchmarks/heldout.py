@@ -32,6 +32,9 @@ A sixth round of six (``--round 6``, ``benchmarks/heldout_round6.py``), written 
 fifth: Poisson on an annulus, a clamped plate on the disk (fourth order, Dirichlet and
 Neumann data), Stokes flow, the pendulum at 115°, an inverse ODE with two coefficients and
 advection by a rotating field in (x, y, t).
+A seventh round of four (``--round 7``, ``benchmarks/heldout_round7.py``), written after the
+sixth: a Robin condition on a circle, a strip periodic in x, a coupled pair with Neumann
+conditions only, and a nonlinear fourth-order ODE clamped at both ends.
 ``--without-slope-scaling`` runs them with the start before its slope rule for wide boxes
 (``nnpde.solvers.SLOPE_WIDTH``).
 
@@ -44,6 +47,7 @@ advection by a rotating field in (x, y, t).
     python benchmarks/heldout.py --round 4 --out benchmarks/results/heldout-round4-cpu.md
     python benchmarks/heldout.py --round 5 --out benchmarks/results/heldout-round5-cpu.md
     python benchmarks/heldout.py --round 6 --out benchmarks/results/heldout-round6-cpu.md
+    python benchmarks/heldout.py --round 7 --out benchmarks/results/heldout-round7-cpu.md
 
 Without ``--out`` the report is only printed. Results: ``benchmarks/results/heldout-cpu.md``,
 ``benchmarks/results/heldout-round2-cpu.md``.
@@ -68,6 +72,7 @@ import heldout_round3  # noqa: E402
 import heldout_round4  # noqa: E402
 import heldout_round5  # noqa: E402
 import heldout_round6  # noqa: E402
+import heldout_round7  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -323,7 +328,8 @@ ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS,  # round 2: written on 2026-1
           3: heldout_round3.PROBLEMS,  # round 3: wide boxes and Helmholtz k = 4π, same day
           4: heldout_round4.PROBLEMS,  # round 4: offset, tiny and late boxes, amplitude, layer
           5: heldout_round5.PROBLEMS,  # round 5: bump, interior layer, system, inverse, 2-D heat
-          6: heldout_round6.PROBLEMS}  # round 6: annulus, clamped disk, Stokes, pendulum, ...
+          6: heldout_round6.PROBLEMS,  # round 6: annulus, clamped disk, Stokes, pendulum, ...
+          7: heldout_round7.PROBLEMS}  # round 7: Robin circle, periodic strip, Neumann pair, beam
 ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
@@ -356,8 +362,8 @@ def face_residual(bc, ex, xb, nb, faces):
     sampled boundary points of its faces (never the time faces)."""
     kind, where = type(bc).__name__, bc.where
     ws = None if where is None else ((where,) if isinstance(where, str) else tuple(where))
-    if ws is not None:
-        ws = tuple(FACE_ALIAS.get(w, w) for w in ws)
+    if ws is not None:  # a Box's faces are x0_min, ...; an Interval's "left" and "right"
+        ws = tuple(FACE_ALIAS.get(w, w) for w in ws) + ws
     sel = np.array([(f not in ("t_min", "t_max")) and (ws is None or f in ws) for f in faces])
 
     def one(p, n):
@@ -531,7 +537,8 @@ def main(argv=None):
                     "tiny and late boxes, a large amplitude, a boundary layer, after round 3; "
                     "5: a bump, an interior layer, a system, two coefficients, 2-D heat; "
                     "6: an annulus, a clamped disk, Stokes, a pendulum, an inverse ODE, "
-                    "rotating advection)")
+                    "rotating advection; 7: Robin on a circle, a periodic strip, a Neumann "
+                    "pair, a clamped nonlinear beam)")
     ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
                     help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
