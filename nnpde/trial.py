@@ -4,13 +4,15 @@ On a ``Box`` (or ``Interval``) each axis i is constrained on both faces, on one 
 none. With ξ_i = (x_i - lower_i)/(upper_i - lower_i), the distance factor is
 
     B(x) = Π_i b_i(ξ_i),   b_i = ξ(1-ξ) (both faces), ξ (lower), 1-ξ (upper), ξ² (lower, with an
-                            initial derivative)
+                            initial derivative), ξ²(1-ξ) (both, with an initial derivative)
 
 and A is the transfinite (Boolean-sum, Gordon-Hall) interpolant of the boundary data g,
 
     A = (I - Π_i (I - P_i)) g = Σ_{∅≠S} (-1)^{|S|+1} Π_{i∈S} P_i g,
     P_i g = (1-ξ_i) g|_{x_i=lower} + ξ_i g|_{x_i=upper}   (both faces; one term if one face),
     P_t g = g|_{t=t0} + (t - t0) ∂_t g|_{t=t0}          (initial value and derivative),
+    P_t g = (1-ξ²) g|_{t0} + (t - t0)(1-ξ) ∂_t g|_{t0} + ξ² g|_{t1}   (and data at t1, e.g. an
+                                                        Interval's right end: Hermite),
 
 which equals g on every constrained face when the data agree where faces meet (Lagaris et al.,
 IEEE TNN 9 (1998) 987, eqs. (18), (22) are its 2-D cases). A and B do not depend on θ: their
@@ -177,7 +179,7 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
         for i in axes:
             z = xi(x, i)
             if sides[i] == (0, 1):
-                out = out * z * (1 - z)
+                out = out * (z * z if i == t_axis else z) * (1 - z)
             elif sides[i] == (0,):
                 out = out * (z * z if i == t_axis else z)
             else:
@@ -199,7 +201,7 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
         weight = jnp.ones((), x.dtype)
         for i, s in zip(subset, choice):
             y = y.at[i].set((lo, hi)[s][i].astype(x.dtype))
-            if len(sides[i]) == 2:
+            if len(sides[i]) == 2 and i != t_axis:
                 z = xi(x, i)
                 weight = weight * (z if s else 1 - z)
         # Data of a spatial face in the subset if there is one (its t-derivative comes from
@@ -208,12 +210,27 @@ def build_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
         g = jitted[spatial[0]] if spatial else jitted[(subset[0], choice[0])]
         value = jnp.asarray(g(y), x.dtype)
         if t_axis is not None and t_axis in subset:
-            if spatial:
-                dt = jax.grad(lambda yy: jnp.asarray(g(yy), x.dtype))(y)[t_axis]
-            else:
-                dt = jnp.asarray(derivative(y), x.dtype)
-            value = value + (x[t_axis] - lo[t_axis]) * dt
+            value = _hermite(value, lambda: _initial_slope(g, y, spatial), x, subset, choice)
         return weight * value
+
+    def _initial_slope(g, y, spatial):
+        """∂_t g at t0: by autodiff of a spatial face's data, else the initial derivative."""
+        if spatial:
+            return jax.grad(lambda yy: jnp.asarray(g(yy), y.dtype))(y)[t_axis]
+        return jnp.asarray(derivative(y), y.dtype)
+
+    def _hermite(value, slope, x, subset, choice):
+        """P_t's term for the t face chosen: value + (t - t0)·slope at t0 with data at t0
+        only; with data at t1 too, the quadratic Hermite basis of (g(t0), ∂_t g(t0), g(t1)):
+        (1 - z²)·g(t0) + (t - t0)(1 - z)·∂_t g(t0) at t0, z²·g(t1) at t1 (z = ξ_t)."""
+        at_t1 = choice[subset.index(t_axis)] == 1
+        z = xi(x, t_axis)
+        if at_t1:
+            return z * z * value
+        dt = (x[t_axis] - lo[t_axis]) * slope()
+        if len(sides[t_axis]) == 2:
+            return (1 - z * z) * value + (1 - z) * dt
+        return value + dt
 
     names = tuple(domain.faces[2 * i + s] for (i, s) in exact)
     return TrialSolution(A, B, exact_faces=names), rest
