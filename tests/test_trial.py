@@ -67,3 +67,47 @@ def test_third_order_ode_with_both_ends_solves():
     sol = nnpde.solve(p, nnpde.TwoLayerNet(1, (8, 8)), 64, key=jax.random.key(0),
                       restarts=0, steps=300)  # fmt: skip
     assert sol.errors()["rel_l2"] < 1e-8, sol.status
+
+
+def _g(x):
+    return jnp.sin(x[0] + 0.3) * jnp.cos(2 * x[-1]) + x[-1] ** 2 + 0.5
+
+
+def _combos():
+    """(x0_min, x0_max, initial: None / "value" / "slope", t_max) on a space-time Box."""
+    for lo in (False, True):
+        for hi in (False, True):
+            for initial in (None, "value", "slope"):
+                for top in (False, True):
+                    if lo or hi or initial or top:
+                        yield lo, hi, initial, top
+
+
+@pytest.mark.parametrize(("lo", "hi", "initial", "top"), list(_combos()))
+def test_every_exact_condition_is_met_for_any_network(lo, hi, initial, top):
+    """ψ equals the data on every face a Dirichlet or Initial condition imposes exactly, and
+    ∂_t ψ the initial slope, for a network that knows nothing of them (all 23 combinations
+    of the two space faces, the initial value with or without slope and the final time)."""
+    box = nnpde.Box((0.0, 0.0), (1.0, 1.5), time=True)
+    bcs = [nnpde.Dirichlet(_g, where=f) for f, on in (("x0_min", lo), ("x0_max", hi)) if on]
+    if initial:
+        slope = (lambda x: jax.grad(_g)(x)[1]) if initial == "slope" else None
+        bcs.append(nnpde.Initial(_g, derivative=slope))
+    if top:
+        bcs.append(nnpde.Dirichlet(_g, where="t_max"))
+    trial, rest = build_trial(nnpde.Problem(box, lambda x, u: u.laplacian, boundary=bcs))
+    assert rest == []
+    psi = _psi(trial, lambda x: jnp.cos(2 * x[0] - x[1]) + 1.3)
+    s = jnp.asarray(np.random.default_rng(1).uniform(size=16))
+    faces = {"x0_min": (jnp.zeros_like(s), 1.5 * s), "x0_max": (jnp.ones_like(s), 1.5 * s),
+             "t_min": (s, jnp.zeros_like(s)), "t_max": (s, jnp.full_like(s, 1.5))}  # fmt: skip
+    on = {"x0_min": lo, "x0_max": hi, "t_min": bool(initial), "t_max": top}
+    for name, (a, b) in faces.items():
+        if on[name]:
+            y = jnp.stack([a, b], 1)
+            np.testing.assert_allclose(jax.vmap(psi)(y), jax.vmap(_g)(y), rtol=0, atol=1e-13,
+                                       err_msg=name)  # fmt: skip
+    if initial == "slope":
+        y = jnp.stack(faces["t_min"], 1)
+        got = jax.vmap(lambda p: jax.grad(psi)(p)[1] - jax.grad(_g)(p)[1])(y)
+        np.testing.assert_allclose(got, 0.0, atol=1e-12)
