@@ -16,6 +16,8 @@ __all__ = ["diagnose"]
 ADVICE = {
     "stalled": "try another seed (key=), more points, or a larger network; a stall far above "
                "round-off usually means a poor local minimum",
+    "capacity": "a wider network (or more points): starts from new seeds stalled at about "
+                "the same loss, far below the first, which is what this network can do",
     "max_steps": "the loss was still falling: give more steps=",
     "time_limit": "the loss was still falling: give a longer time_limit=",
     "diverged": "lower the learning rate, or use LM",
@@ -90,6 +92,7 @@ def diagnose(sol) -> str:
     lines += _block_lines(sol.history, sol.info.get("blocks", ()))
     lines += _lm_lines(sol.history)
     lines += _validation_lines(sol.info.get("validation"))
-    if result is not None and result.name in ADVICE:
-        lines.append("next: " + ADVICE[result.name])
+    advice = "capacity" if sol.info.get("capacity") else getattr(result, "name", None)
+    if advice in ADVICE:
+        lines.append("next: " + ADVICE[advice])
     return "\n".join(lines)

@@ -149,3 +149,14 @@ def test_a_trial_solution_that_solves_the_problem_ends_converged():
     assert sol.result == RESULTS.converged, sol.status
     assert "restarts" not in sol.info
     assert sol.errors()["max_abs"] < 1e-12
+
+
+def test_diagnose_advises_a_wider_network_after_a_capacity_stop():
+    from nnpde.diagnostics import ADVICE, diagnose
+
+    def sol(info):
+        return types.SimpleNamespace(status="stalled", result=RESULTS.stalled, info=info,
+                                     history={"loss": np.array([1.0, 2e-9])})  # fmt: skip
+
+    assert diagnose(sol({"capacity": True})).splitlines()[-1] == "next: " + ADVICE["capacity"]
+    assert diagnose(sol({})).splitlines()[-1] == "next: " + ADVICE["stalled"]
