@@ -35,6 +35,8 @@ advection by a rotating field in (x, y, t).
 A seventh round of four (``--round 7``, ``benchmarks/heldout_round7.py``), written after the
 sixth: a Robin condition on a circle, a strip periodic in x, a coupled pair with Neumann
 conditions only, and a nonlinear fourth-order ODE clamped at both ends.
+An eighth round of one (``--round 8``, ``benchmarks/heldout_round8.py``): the Blasius boundary
+layer (third order, nonlinear, a slope at each end).
 ``--without-slope-scaling`` runs them with the start before its slope rule for wide boxes
 (``nnpde.solvers.SLOPE_WIDTH``).
 
@@ -48,6 +50,7 @@ conditions only, and a nonlinear fourth-order ODE clamped at both ends.
     python benchmarks/heldout.py --round 5 --out benchmarks/results/heldout-round5-cpu.md
     python benchmarks/heldout.py --round 6 --out benchmarks/results/heldout-round6-cpu.md
     python benchmarks/heldout.py --round 7 --out benchmarks/results/heldout-round7-cpu.md
+    python benchmarks/heldout.py --round 8 --out benchmarks/results/heldout-round8-cpu.md
 
 Without ``--out`` the report is only printed. Results: ``benchmarks/results/heldout-cpu.md``,
 ``benchmarks/results/heldout-round2-cpu.md``.
@@ -73,6 +76,7 @@ import heldout_round4  # noqa: E402
 import heldout_round5  # noqa: E402
 import heldout_round6  # noqa: E402
 import heldout_round7  # noqa: E402
+import heldout_round8  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -329,7 +333,8 @@ ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS,  # round 2: written on 2026-1
           4: heldout_round4.PROBLEMS,  # round 4: offset, tiny and late boxes, amplitude, layer
           5: heldout_round5.PROBLEMS,  # round 5: bump, interior layer, system, inverse, 2-D heat
           6: heldout_round6.PROBLEMS,  # round 6: annulus, clamped disk, Stokes, pendulum, ...
-          7: heldout_round7.PROBLEMS}  # round 7: Robin circle, periodic strip, Neumann pair, beam
+          7: heldout_round7.PROBLEMS,  # round 7: Robin circle, periodic strip, Neumann pair, beam
+          8: heldout_round8.PROBLEMS}  # round 8: Blasius
 ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
@@ -538,7 +543,7 @@ def main(argv=None):
                     "5: a bump, an interior layer, a system, two coefficients, 2-D heat; "
                     "6: an annulus, a clamped disk, Stokes, a pendulum, an inverse ODE, "
                     "rotating advection; 7: Robin on a circle, a periodic strip, a Neumann "
-                    "pair, a clamped nonlinear beam)")
+                    "pair, a clamped nonlinear beam; 8: Blasius)")
     ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
                     help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
