@@ -447,13 +447,19 @@ def check(name):
 # --- runs --------------------------------------------------------------------------------------
 
 
+def make_case(name) -> Case:
+    """The held-out problem ``name`` as the robustness benchmark's ``Case`` (a fresh Problem
+    each call)."""
+    c = ALL[name]()
+    return Case(c["problem"], c["hidden"], c["points"], c["exact"], params=c.get("params"),
+                source=c["source"])  # fmt: skip
+
+
 def run_once(name, seed):
     """One ``nnpde.solve`` with its defaults, scored on the test grid (a JSON-able record):
     the robustness benchmark's own run, test set and scoring (``robustness.solve_once``,
     ``test_points``, ``score``, ``run_info``)."""
-    c = ALL[name]()  # a fresh Problem per run: the run pays its compilation
-    case = Case(c["problem"], c["hidden"], c["points"], c["exact"], params=c.get("params"),
-                source=c["source"])  # fmt: skip
+    case = make_case(name)  # a fresh Problem per run: the run pays its compilation
     out = robustness.solve_once(case, "lm", seed)
     sol = out["sol"]
     xt = robustness.test_points(case.problem.domain)

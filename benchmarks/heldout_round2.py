@@ -22,7 +22,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from robustness_problems import hermite_interpolant
+from robustness_problems import hermite_interpolant, ode_table
 
 import nnpde
 
@@ -212,17 +212,10 @@ def _vdp_rhs(y):
 
 
 def _vdp_reference():
-    """y(t) of Van der Pol by scipy's DOP853 (rtol = atol = 1e-13), as a cubic Hermite
-    interpolant (h = 1.25e-3): x (1,) -> ()."""
-    from scipy.integrate import solve_ivp
-
-    t = np.linspace(0.0, _VDP["T"], _VDP["nodes"])
-    sol = solve_ivp(lambda s, y: _vdp_rhs(y), (0.0, _VDP["T"]), [_VDP["y0"], 0.0],
-                    method="DOP853", t_eval=t, rtol=1e-13, atol=1e-13)  # fmt: skip
-    if not sol.success:
-        raise RuntimeError(f"the Van der Pol reference failed: {sol.message}")
-    y = sol.y.T
-    dy = np.stack([_vdp_rhs(row) for row in y])
+    """y(t) of Van der Pol by scipy's DOP853 (rtol = atol = 1e-13, :func:`ode_table`), as a
+    cubic Hermite interpolant (h = 1.25e-3): x (1,) -> ()."""
+    t, y, dy = ode_table(_vdp_rhs, [_VDP["y0"], 0.0], _VDP["T"], _VDP["nodes"], 1e-13,
+                         "Van der Pol")  # fmt: skip
     interp = hermite_interpolant(t, y[:, :1], dy[:, :1])
     return lambda x: interp(x)[0]
 

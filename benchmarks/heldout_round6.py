@@ -21,7 +21,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from robustness_problems import hermite_interpolant
+from robustness_problems import hermite_interpolant, ode_table
 
 import nnpde
 
@@ -139,20 +139,11 @@ _PENDULUM = {"theta0": 2.0, "T": 10.0, "nodes": 8001}
 
 
 def _pendulum_reference():
-    """θ(t) of the pendulum by scipy's DOP853 (rtol = atol = 1e-13), as a cubic Hermite
-    interpolant (h = 1.25e-3): x (1,) -> ()."""
-    from scipy.integrate import solve_ivp
-
-    def rhs(y):
-        return np.array([y[1], -np.sin(y[0])])
-
-    t = np.linspace(0.0, _PENDULUM["T"], _PENDULUM["nodes"])
-    sol = solve_ivp(lambda s, y: rhs(y), (0.0, _PENDULUM["T"]), [_PENDULUM["theta0"], 0.0],
-                    method="DOP853", t_eval=t, rtol=1e-13, atol=1e-13)  # fmt: skip
-    if not sol.success:
-        raise RuntimeError(f"the pendulum reference failed: {sol.message}")
-    y = sol.y.T
-    dy = np.stack([rhs(row) for row in y])
+    """θ(t) of the pendulum by scipy's DOP853 (rtol = atol = 1e-13, :func:`ode_table`), as a
+    cubic Hermite interpolant (h = 1.25e-3): x (1,) -> ()."""
+    t, y, dy = ode_table(lambda y: np.array([y[1], -np.sin(y[0])]),
+                         [_PENDULUM["theta0"], 0.0], _PENDULUM["T"], _PENDULUM["nodes"], 1e-13,
+                         "pendulum")  # fmt: skip
     interp = hermite_interpolant(t, y[:, :1], dy[:, :1])
     return lambda x: interp(x)[0]
 

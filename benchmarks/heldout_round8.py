@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import jax
 import numpy as np
-from robustness_problems import hermite_interpolant
+from robustness_problems import hermite_interpolant, ode_table
 
 import nnpde
 
@@ -26,17 +26,11 @@ _BLASIUS = {"T": 8.0, "nodes": 8001}
 
 def _blasius_reference():
     """(f(x) (1,) -> () as a cubic Hermite interpolant, f'(T)) by scipy's DOP853 from f(0) = 0,
-    f'(0) = 0, f''(0) = κ (rtol = atol = 1e-13)."""
-    from scipy.integrate import solve_ivp
-
-    t = np.linspace(0.0, _BLASIUS["T"], _BLASIUS["nodes"])
-    sol = solve_ivp(lambda s, y: [y[1], y[2], -0.5 * y[0] * y[2]], (0.0, _BLASIUS["T"]),
-                    [0.0, 0.0, _KAPPA], method="DOP853", t_eval=t, rtol=1e-13,
-                    atol=1e-13)  # fmt: skip
-    if not sol.success:
-        raise RuntimeError(f"the Blasius reference failed: {sol.message}")
-    y = sol.y.T
-    interp = hermite_interpolant(t, y[:, :1], y[:, 1:2])
+    f'(0) = 0, f''(0) = κ (rtol = atol = 1e-13, :func:`ode_table`)."""
+    t, y, dy = ode_table(lambda y: np.array([y[1], y[2], -0.5 * y[0] * y[2]]),
+                         [0.0, 0.0, _KAPPA], _BLASIUS["T"], _BLASIUS["nodes"], 1e-13,
+                         "Blasius")  # fmt: skip
+    interp = hermite_interpolant(t, y[:, :1], dy[:, :1])
     return (lambda x: interp(x)[0]), float(y[-1, 1])
 
 

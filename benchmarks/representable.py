@@ -60,9 +60,7 @@ def build(name: str) -> robustness_problems.Case:
     """The Case of a robustness problem, or of a held-out one (``benchmarks/heldout.py``)."""
     if name in robustness_problems.PROBLEMS:
         return robustness_problems.PROBLEMS[name]()
-    c = heldout.ALL[name]()
-    return robustness_problems.Case(c["problem"], c["hidden"], c["points"], c["exact"],
-                                    params=c.get("params"), source=c["source"])  # fmt: skip
+    return heldout.make_case(name)
 
 
 def main(argv=None) -> int:

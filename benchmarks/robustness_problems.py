@@ -638,20 +638,30 @@ def _lv_rhs(y, p=_LV):
     return np.array([p["a"] * x - p["b"] * x * z, -p["c"] * z + p["d"] * p["b"] * x * z])
 
 
-def _lv_table():
-    """Lotka–Volterra integrated once by scipy (DOP853, rtol 1e-12, atol 1e-12): nodes t,
-    values y (n, 2) and slopes y' (n, 2) for the cubic Hermite interpolant. scipy is imported
-    here only (it is not a dependency of nnpde)."""
+def ode_table(rhs: Callable, y0, t_end: float, nodes: int, tol: float, name: str):
+    """y' = rhs(y) from y(0) = y0 integrated by scipy's DOP853 (rtol = atol = ``tol``) to
+    ``t_end``: equidistant nodes t (nodes,), values y (nodes, K) and slopes rhs(y) (nodes, K),
+    the table of :func:`hermite_interpolant`. scipy is imported here only (it is not a
+    dependency of nnpde).
+
+    Raises:
+      RuntimeError: the integration failed (``name`` says which reference).
+    """
     from scipy.integrate import solve_ivp
 
-    t = np.linspace(0.0, _LV["T"], _LV_TABLE)
-    sol = solve_ivp(lambda s, y: _lv_rhs(y), (0.0, _LV["T"]), [_LV["x0"], _LV["y0"]],
-                    method="DOP853", t_eval=t, rtol=1e-12, atol=1e-12)  # fmt: skip
+    t = np.linspace(0.0, t_end, nodes)
+    sol = solve_ivp(lambda s, y: rhs(y), (0.0, t_end), list(y0), method="DOP853", t_eval=t,
+                    rtol=tol, atol=tol)  # fmt: skip
     if not sol.success:
-        raise RuntimeError(f"the Lotka–Volterra reference failed: {sol.message}")
+        raise RuntimeError(f"the {name} reference failed: {sol.message}")
     y = sol.y.T
-    dy = np.stack([_lv_rhs(row) for row in y])
-    return t, y, dy
+    return t, y, np.stack([np.asarray(rhs(row)) for row in y])
+
+
+def _lv_table():
+    """Lotka–Volterra integrated once (:func:`ode_table`, rtol = atol = 1e-12)."""
+    return ode_table(_lv_rhs, [_LV["x0"], _LV["y0"]], _LV["T"], _LV_TABLE, 1e-12,
+                     "Lotka–Volterra")  # fmt: skip
 
 
 def hermite_interpolant(t_nodes: np.ndarray, y: np.ndarray, dy: np.ndarray) -> Callable:
