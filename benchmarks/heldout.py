@@ -77,6 +77,7 @@ import heldout_round5  # noqa: E402
 import heldout_round6  # noqa: E402
 import heldout_round7  # noqa: E402
 import heldout_round8  # noqa: E402
+import heldout_round9  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -334,7 +335,8 @@ ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS,  # round 2: written on 2026-1
           5: heldout_round5.PROBLEMS,  # round 5: bump, interior layer, system, inverse, 2-D heat
           6: heldout_round6.PROBLEMS,  # round 6: annulus, clamped disk, Stokes, pendulum, ...
           7: heldout_round7.PROBLEMS,  # round 7: Robin circle, periodic strip, Neumann pair, beam
-          8: heldout_round8.PROBLEMS}  # round 8: Blasius
+          8: heldout_round8.PROBLEMS,  # round 8: Blasius
+          9: heldout_round9.PROBLEMS}  # round 9: KdV, Kepler, L shape, plate, triangle
 ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
@@ -363,7 +365,7 @@ def initial_residual(bc, ex, dom, xb, faces):
 
 
 def face_residual(bc, ex, xb, nb, faces):
-    """(largest residual, number of points) of a Dirichlet / Neumann / Robin condition at the
+    """(largest residual, number of points) of a Dirichlet / Neumann / Robin / OperatorBC at the
     sampled boundary points of its faces (never the time faces)."""
     kind, where = type(bc).__name__, bc.where
     ws = None if where is None else ((where,) if isinstance(where, str) else tuple(where))
@@ -377,6 +379,8 @@ def face_residual(bc, ex, xb, nb, faces):
             return ex(p) - bc.value(p)
         if kind == "Neumann":
             return dn - bc.flux(p)
+        if kind == "OperatorBC":
+            return bc.residual(p, jet(ex, p, 4))
         return bc.alpha * ex(p) + bc.beta * dn - bc.value(p)  # Robin
 
     r = jax.jit(jax.vmap(one))(jnp.asarray(xb[sel]), jnp.asarray(nb[sel]))
@@ -549,7 +553,8 @@ def main(argv=None):
                     "5: a bump, an interior layer, a system, two coefficients, 2-D heat; "
                     "6: an annulus, a clamped disk, Stokes, a pendulum, an inverse ODE, "
                     "rotating advection; 7: Robin on a circle, a periodic strip, a Neumann "
-                    "pair, a clamped nonlinear beam; 8: Blasius)")
+                    "pair, a clamped nonlinear beam; 8: Blasius; 9: KdV, a Kepler orbit, an "
+                    "L shape, a simply supported plate, a triangle with a Neumann edge)")
     ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
                     help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))

@@ -37,7 +37,12 @@ from nnpde.problem import (
     Problem,
     Robin,
 )
-from nnpde.results import RESULTS, UnderResolvedWarning, UnidentifiableWarning
+from nnpde.results import (
+    RESULTS,
+    UnderdeterminedWarning,
+    UnderResolvedWarning,
+    UnidentifiableWarning,
+)
 from nnpde.settings import ModelOptions, RunOptions
 from nnpde.solution import Solution
 from nnpde.solvers import solve
@@ -77,6 +82,7 @@ __all__ = [
     "Solution",
     "TwoLayerNet",
     "UnderResolvedWarning",
+    "UnderdeterminedWarning",
     "UnidentifiableWarning",
     "Union",
     "__version__",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from typing import Any
 
@@ -282,10 +283,14 @@ class _Region(_SetOperations):
         axes = [np.linspace(a, b, n) if closed else np.linspace(a, b, n + 2)[1:-1]
                 for a, b in zip(lo, hi)]  # fmt: skip
         g = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
-        g = g[self._member(g, 1e-9 if closed else -_INNER)]
+        g = g[self._closed(g) if closed else self._member(g, -_INNER)]
         if not len(g):
             raise ValueError(f"{what}(n={n}): no grid point lies inside {self!r}; use a larger n")
         return g
+
+    def _closed(self, x: np.ndarray) -> np.ndarray:
+        """The points of x (n, D) in the closed domain (within 1e-9 of its size): (n,) bool."""
+        return self._member(x, 1e-9)
 
     def grid(self, n: int) -> np.ndarray:
         """The points of the bounding box's interior grid (``n`` per axis, ends excluded) that
@@ -516,6 +521,43 @@ def face_distance(domain, faces, outside: bool = False):
     raise NotImplementedError(f"no face distance for {type(domain).__name__}")
 
 
+def kinked_faces(domain, faces) -> str | None:
+    """Why ψ = A + φ·N with the ADF φ of ``faces`` (all of them: the domain's ``distance``)
+    would need a network N with a kink, or None where it does not.
+
+    Near a corner where φ is not the product form ab/(a + b) of two smooth distances — a
+    polygon edge trimmed at a re-entrant vertex (or where its line re-enters), the corners of
+    a hole with corners, operand boundaries that cross (an R₀ join) — φ is a cone, ~r·h(θ),
+    and for smooth data the exact N = (u - A)/φ is ~r·k(θ): its second derivatives grow like
+    1/r and no smooth network matches it. Measured (2×20 tanh, 1024 points, seeds 0-1,
+    ``benchmarks/results/corners-cpu.md``), rel-L2 with φ against the data as a penalty: the
+    L-shaped polygon 9.4e-5 … 1.7e-4 against 2.2e-8 … 2.7e-8; a square cut by a quarter disk
+    3.3e-7 … 3.5e-7 against 5.7e-9 … 1.1e-8; a square with a round hole (no corner, φ kept)
+    6.4e-9 … 6.5e-9.
+    """
+    if isinstance(domain, Polygon):
+        edges = [domain.faces.index(domain.canonical_face(f)) for f in faces]
+        if domain._trimmed_ends[edges].any():
+            return "an exactly imposed edge ends at a re-entrant corner"
+        return None
+    if not isinstance(domain, _SetOperation):
+        return None  # a Box (product form) or a Disk (smooth)
+    if any(0.0 < f < 1.0 for f in domain._fractions):
+        return "the operands' boundaries cross (corners)"
+    names = [domain.canonical_face(f) for f in faces]
+    for op in ("a", "b"):
+        mine = [f.partition(".")[2] for f in names if f.startswith(op + ".")]
+        if not mine:
+            continue
+        inner = getattr(domain, op)
+        if op == "b" and isinstance(domain, Difference) and not isinstance(inner, Disk):
+            return "the hole has corners (re-entrant for the difference)"
+        reason = kinked_faces(inner, mine)
+        if reason:
+            return reason
+    return None
+
+
 def _adf(domain, x, outside: bool):
     """The domain's signed ADF; with ``outside``, one whose zero set is the boundary outside
     the domain too (what an R-function needs of an operand whose exterior matters)."""
@@ -624,6 +666,25 @@ class _SetOperation(_Region):
         return BoundarySample(*(np.concatenate(f) for f in zip(*parts)))
 
     _b_outside = True  # the exterior of b matters (difference) or not (intersection)
+
+    def _closed(self, x: np.ndarray) -> np.ndarray:
+        """The points of x (n, D) in the closure of the domain's interior: ``_member`` within
+        1e-9 of the size, less the slivers an operation leaves — a piece of a's boundary inside
+        b (``Box((-1, -1), (1, 1)) - Box((0, 0), (1, 1))`` keeps the segments x = 1, 0 < y < 1
+        and y = 1, 0 < x < 1 in ``_member``, though no interior point is near them). A point is
+        kept when a probe at 1e-6 of the size along an axis or a diagonal is strictly inside;
+        corners sharper than the probes' 45° spacing may be dropped (measure zero)."""
+        keep = self._member(x, 1e-9)
+        d = self.dim
+        probes = [np.eye(d)[i] * s for i in range(d) for s in (-1.0, 1.0)]
+        if d <= 6:
+            corners = itertools.product((-1.0, 1.0), repeat=d)
+            probes += [np.asarray(c) / math.sqrt(d) for c in corners]
+        near = np.zeros(len(x), bool)
+        step = 1e-6 * self._size
+        for e in probes:
+            near |= self._member(x + step * e, -1e-9)
+        return keep & near
 
     def distance(self, x):
         """Signed ADF (R-function of the operands' ADFs): 0 on the boundary, > 0 inside,

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["RESULTS", "UnderResolvedWarning", "UnidentifiableWarning", "describe"]
+__all__ = ["RESULTS", "UnderResolvedWarning", "UnderdeterminedWarning", "UnidentifiableWarning",
+           "describe"]
 
 
 class UnderResolvedWarning(UserWarning):
@@ -28,6 +29,15 @@ class UnderResolvedWarning(UserWarning):
     heldout-round2-cpu.md``). More collocation points (Sobol' rather than a tensor grid) are
     the remedy. Given once per ``solve``, after its restarts; ``warnings.simplefilter("error",
     nnpde.UnderResolvedWarning)`` makes it an exception."""
+
+
+class UnderdeterminedWarning(UserWarning):
+    """``solve``'s problem has fewer conditions on the faces of an axis than its equation's
+    order in that coordinate (orders ≥ 3, :mod:`nnpde.determinacy`): its solution is then one
+    of a family, and a run can end ``converged`` at another member of it (KdV, u_xxx, with the
+    values at both ends only: rel-L2 2e-5 against 1e-9 with u_x at one end too). Add the
+    missing conditions. Given once per ``solve``, before it runs; ``warnings.simplefilter(
+    "error", nnpde.UnderdeterminedWarning)`` makes it an exception."""
 
 
 class UnidentifiableWarning(UserWarning):

@@ -18,14 +18,28 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnpde import _mappings, _nets, distributed, engine, identifiability, runs, sampling
+from nnpde import (
+    _mappings,
+    _nets,
+    determinacy,
+    distributed,
+    engine,
+    identifiability,
+    runs,
+    sampling,
+)
 from nnpde import march as marching
 from nnpde._checks_solve import check_theta0
 from nnpde.collocation import Collocation, CollocationData, make_collocation, residuals_jit
 from nnpde.hooks import ValidatedPolish
 from nnpde.lm import LM
 from nnpde.problem import Problem
-from nnpde.results import RESULTS, UnderResolvedWarning, UnidentifiableWarning
+from nnpde.results import (
+    RESULTS,
+    UnderdeterminedWarning,
+    UnderResolvedWarning,
+    UnidentifiableWarning,
+)
 from nnpde.settings import ModelOptions, RunOptions, merge
 from nnpde.solution import Solution
 
@@ -195,6 +209,8 @@ def solve(
       ``diagnose()`` summarises them. Ctrl-C ends the run ``interrupted`` and returns it.
 
     Warns:
+      :class:`~nnpde.UnderdeterminedWarning`: fewer conditions on an axis's faces than the
+      equation's order (≥ 3) in it (:mod:`nnpde.determinacy`), before the run.
       :class:`~nnpde.UnderResolvedWarning`: the kept run's residual between the points is far
       above that at them (``info["validation"]["under_resolved"]``), whatever its result.
       :class:`~nnpde.UnidentifiableWarning`: an inverse problem's coefficients are not
@@ -229,6 +245,7 @@ def solve(
     kw = kw_model(boundary_points, key, backend, theta.dtype)
     col, data = _model(problem, net, x, mesh, kw)
     _check_first_point(col, theta, data)
+    _warn_if_underdetermined(problem, theta.dtype)
     if mesh is not None:
         data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
                                       local=True)  # fmt: skip
@@ -667,6 +684,17 @@ def _warn_if_under_resolved(v) -> None:
                       f"(RMS {v['validation_rms']:.2e} vs {v['train_rms']:.2e}); the error "
                       f"between the points may be large. Use more points (Sobol' rather than a "
                       f"tensor grid).", UnderResolvedWarning, stacklevel=3)  # fmt: skip
+
+
+def _warn_if_underdetermined(problem, dtype) -> None:
+    """An :class:`~nnpde.UnderdeterminedWarning` when an axis has fewer conditions than the
+    equation's order in it (:func:`nnpde.determinacy.missing_conditions`)."""
+    missing = determinacy.missing_conditions(problem, dtype)
+    if missing:
+        warnings.warn(f"{missing}: the solution may not be unique, and a run can converge to "
+                      f"another one. Give as many conditions on an axis's faces as the "
+                      f"equation's order in it (e.g. a Neumann condition on one face).",
+                      UnderdeterminedWarning, stacklevel=3)  # fmt: skip
 
 
 def _warn_if_unidentifiable(ident) -> None:

@@ -34,6 +34,11 @@ operations of domains; :mod:`nnpde.geometry`), Dirichlet data are imposed exactl
   exponent μ = 2), which equals g_k on the faces of condition k.
 - on a union, φ of a polygon operand is signed across its hidden edges inside the union and is
   only once continuously differentiable there (ψ's Laplacian may jump): expect less accuracy.
+- not where the faces imposed exactly meet at a kink of φ (a re-entrant corner of a polygon, a
+  hole with corners, operands whose boundaries cross: :func:`nnpde.geometry.kinked_faces`):
+  φ is a cone there and N = (u - A)/φ has a kink no smooth network matches (the L-shaped
+  polygon, 2×20: 9.4e-5 … 1.7e-4 exact, 2.2e-8 … 2.7e-8 by penalty), so all the conditions are
+  penalties. ``Problem(trial=(g, domain.distance))`` still imposes them exactly.
 
 A ``Dirichlet`` with a predicate ``where``, ``Neumann`` and ``Robin`` remain penalties; so do
 all conditions where the domain gives no face ADF.
@@ -290,7 +295,7 @@ def _distance_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
 
     A later condition on a face overrides an earlier one there, as on a box.
     """
-    from nnpde.geometry import face_distance
+    from nnpde.geometry import face_distance, kinked_faces
 
     domain = problem.domain
     owner: dict[str, int] = {}  # face -> index of the Dirichlet condition imposed there
@@ -307,6 +312,8 @@ def _distance_trial(problem: Problem) -> tuple[TrialSolution | None, list]:
     groups = {i: tuple(f for f in domain.faces if owner.get(f) == i) for i in set(owner.values())}
     groups = {i: faces for i, faces in groups.items() if faces}
     exact = tuple(f for f in domain.faces if f in owner)
+    if kinked_faces(domain, exact):  # φ a cone at a corner: penalties (see kinked_faces)
+        return None, list(problem.boundary)
     try:
         B = domain.distance if len(exact) == len(domain.faces) else face_distance(domain, exact)
         if len(groups) == 1:

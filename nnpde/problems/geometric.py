@@ -33,18 +33,19 @@ L_SHAPE = ((-1.0, -1.0), (1.0, -1.0), (1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (-1.0,
 
 @register
 def poisson_lshape() -> Benchmark:
-    """Poisson on the L-shape [-1,1]² minus [0,1]² (manufactured), Dirichlet data exact:
+    """Poisson on the L-shape [-1,1]² minus [0,1]² (manufactured), Dirichlet data:
 
         Δu = -¾ u,   u = e^{x/2} sin(y + 1),   A = u - (1-x²)(1-y²) x y (x² + y²)²,
 
-    the bubble vanishing on the six edges' lines and like r⁶ at the re-entrant corner (0, 0),
-    where the ADF has a kink (the inner edges are trimmed there; ``Polygon``). Recipe:
-    2000 Sobol' points inside the L (about 7 residuals per parameter; the 30 × 30 grid's
-    675 points stop a spacing short of the boundary and left 2.5e-5 there). Measured with
-    ``solve``'s defaults (float64, 2-core CPU, jax 0.10.2), seeds 0-4: max-abs 2.7e-7 to
-    3.1e-7, rel-L2 9.1e-8 to 1.2e-7, converged after 600-700 steps, 17-19 s
-    (``benchmarks/results/catalogue-defaults-geometry-cpu.md``); quick recipe, seeds 0/1/2:
-    max-abs 6.2e-4 / 2.8e-3 / 1.0e-2, rel-L2 3.1e-4 / 3.9e-4 / 1.6e-3.
+    the bubble vanishing on the six edges' lines and like r⁶ at the re-entrant corner (0, 0).
+    The inner edges end at that corner, where the polygon's ADF is a cone, so the data are a
+    penalty (:func:`nnpde.geometry.kinked_faces`; with the exact trial ψ = A + φN the same runs
+    reached max-abs 2.7e-7 to 3.1e-7 in 17-19 s). Recipe: 2000 Sobol' points inside the L (about
+    7 residuals per parameter). Measured with ``solve``'s defaults (float64, 2-core AMD EPYC,
+    jax 0.10.2, 2026-12-08), seeds 0-4: max-abs 6.6e-9 to 9.9e-9, rel-L2 1.0e-9 to 1.6e-9,
+    converged after 555-810 steps, 11-13 s (`benchmarks/results/catalogue-defaults-geometry-
+    kinks-cpu.md`); quick recipe, seeds 0/1/2: max-abs 7.3e-5 / 3.4e-5 / 4.3e-5, rel-L2 2.3e-5 /
+    9.4e-6 / 1.3e-5 (by the exact trial 6.2e-4 / 2.8e-3 / 1.0e-2).
     """
 
     def data(x):
@@ -56,8 +57,8 @@ def poisson_lshape() -> Benchmark:
     return Benchmark(
         "poisson_lshape",
         problem,
-        recipe=Recipe((16, 16), Points("sobol", 2000), 2000, max_abs=1e-6, rel_l2=5e-7),
-        quick=Recipe((8, 8), Points("sobol", 300), 60, max_abs=3e-2, rel_l2=5e-3),
+        recipe=Recipe((16, 16), Points("sobol", 2000), 2000, max_abs=1e-7, rel_l2=2e-8),
+        quick=Recipe((8, 8), Points("sobol", 300), 60, max_abs=5e-4, rel_l2=2e-4),
         summary="Δu = -¾u on an L-shape (Polygon), u = e^{x/2} sin(y+1), Dirichlet exact (ADF)",
     )
 
