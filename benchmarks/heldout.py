@@ -78,6 +78,7 @@ import heldout_round6  # noqa: E402
 import heldout_round7  # noqa: E402
 import heldout_round8  # noqa: E402
 import heldout_round9  # noqa: E402
+import heldout_round10  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import robustness  # noqa: E402
@@ -336,7 +337,8 @@ ROUNDS = {1: PROBLEMS, 2: heldout_round2.PROBLEMS,  # round 2: written on 2026-1
           6: heldout_round6.PROBLEMS,  # round 6: annulus, clamped disk, Stokes, pendulum, ...
           7: heldout_round7.PROBLEMS,  # round 7: Robin circle, periodic strip, Neumann pair, beam
           8: heldout_round8.PROBLEMS,  # round 8: Blasius
-          9: heldout_round9.PROBLEMS}  # round 9: KdV, Kepler, L shape, plate, triangle
+          9: heldout_round9.PROBLEMS,  # round 9: KdV, Kepler, L shape, plate, triangle
+          10: heldout_round10.PROBLEMS}  # round 10: T union, sinh, 2-D layer, Robin heat, SIR
 ALL = {name: build for problems in ROUNDS.values() for name, build in problems.items()}
 
 
@@ -554,7 +556,8 @@ def main(argv=None):
                     "6: an annulus, a clamped disk, Stokes, a pendulum, an inverse ODE, "
                     "rotating advection; 7: Robin on a circle, a periodic strip, a Neumann "
                     "pair, a clamped nonlinear beam; 8: Blasius; 9: KdV, a Kepler orbit, an "
-                    "L shape, a simply supported plate, a triangle with a Neumann edge)")
+                    "L shape, a simply supported plate, a triangle with a Neumann edge; 10: a T "
+                    "union, Poisson-Boltzmann, a 2-D layer, heat with a Robin side, SIR)")
     ap.add_argument("--problems", nargs="*", default=None, choices=list(ALL),
                     help="problems of any round (default: those of --round)")
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
