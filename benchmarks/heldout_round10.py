@@ -7,9 +7,7 @@ layer of an advection–diffusion equation, heat in a plate with a Robin and a N
 a three-species ODE system over a long horizon (an SIR epidemic). The user's choices follow
 ``docs/choosing.md``: 2×16 to 2×24 tanh nets, 2–3 residuals per parameter.
 
-Each builder returns the dict ``heldout.py`` runs: problem, hidden, points, exact (x (D,) ->
-() or (K,)), pde (an independent residual of the exact solution, for ``--check``), bcs,
-source.
+Each builder returns the dict ``heldout.py`` runs (as in the earlier rounds' modules).
 """
 
 from __future__ import annotations
