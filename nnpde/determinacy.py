@@ -11,11 +11,12 @@ partial of order ≥ 3, the conditions on that axis's faces (each face a conditi
 once, an ``Initial`` once more for its derivative, a ``Periodic`` axis as enough) and says
 which axes fall short; ``solve`` warns with :class:`~nnpde.UnderdeterminedWarning`.
 
-Scope: one unknown on a ``Box``/``Interval`` with no coefficients, observations, periodic
-conditions on other axes are counted, no user trial solution and no predicate ``where`` (the
-count is then unknown, and nothing is said). Orders 1 and 2 are left out: there the standard
-problems (a transport equation given at its inflow only, a heat equation given at t0 only) are
-well posed with fewer conditions than the order on some axis, which a count cannot tell.
+Scope: one unknown on a ``Box``/``Interval``, no coefficients or observations, no user trial
+solution and no predicate ``where`` (the count is then unknown, and nothing is said); a
+``Periodic`` axis is never short. Orders 1 and 2 are left out: the equation reads them through
+``u.grad``, ``u.hessian`` and ``u.laplacian``, whose entries one trace does not tell apart, so
+a heat equation (second order in x, first in t, one condition in t) would count as second order
+in t.
 """
 
 from __future__ import annotations
