@@ -46,10 +46,11 @@ def t_shape_union():
     Source: T-shaped domains of DeepXDE's geometry examples (CSG union of rectangles), with a
     smooth manufactured solution."""
 
-    def source(x):
-        return -_laplacian(_t_exact, x)
+    def source(x):  # -Δu in closed form
+        bump = jnp.sin(PI * x[0] / 3) * jnp.sin(PI * x[1] / 2)
+        return 0.4 * _t_data(x) + 0.5 * (PI**2 / 9 + PI**2 / 4) * bump
 
-    def pde(x):
+    def pde(x):  # by autodiff, against the closed form
         return -_laplacian(_t_exact, x) - source(x)
 
     dom = nnpde.Box((0.0, 1.0), (3.0, 2.0)) | nnpde.Box((1.0, 0.0), (2.0, 2.0))
@@ -71,8 +72,8 @@ def poisson_boltzmann_disk():
     Source: the nonlinear Poisson–Boltzmann equation of electrostatics (e.g. Holst's thesis,
     1993), manufactured solution."""
 
-    def source(x):
-        return -_laplacian(_pb_exact, x) + jnp.sinh(_pb_exact(x))
+    def source(x):  # -Δu = 8 in closed form
+        return 8.0 + jnp.sinh(_pb_exact(x))
 
     def data(x):  # the values on the circle, not u inside
         return 0.5 * x[0] + 0.25
@@ -104,8 +105,9 @@ def advection_layer_2d():
     Source: the convection–diffusion boundary layer (e.g. Elman, Silvester & Wathen, "Finite
     Elements and Fast Iterative Solvers", §6.1), manufactured."""
 
-    def source(x):
-        return -_laplacian(_layer_exact, x) + _PE * jax.grad(_layer_exact)(x)[0]
+    def source(x):  # closed form: the layer term solves -E'' + Pe E' = 0, so only π²E remains
+        layer = jnp.expm1(_PE * x[0]) / math.expm1(_PE) * jnp.sin(PI * x[1])
+        return PI**2 * layer + 2 * x[1] + _PE * (1 - 2 * x[0]) * x[1]
 
     def pde(x):
         return -_laplacian(_layer_exact, x) + _PE * jax.grad(_layer_exact)(x)[0] - source(x)

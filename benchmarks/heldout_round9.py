@@ -19,14 +19,11 @@ import math
 
 import jax
 import jax.numpy as jnp
+from robustness_problems import laplacian as _laplacian
 
 import nnpde
 
 PI = math.pi
-
-
-def _laplacian(fn, x):
-    return jnp.trace(jax.hessian(fn)(x))
 
 
 _KDV = {"c": 2.0, "L": 4.0, "T": 1.0}
