@@ -565,9 +565,14 @@ def main(argv=None):
     ap.add_argument("--without-slope-scaling", action="store_true",
                     help="keep the start's O(1) first-layer slopes on boxes wider than "
                     "nnpde.solvers.SLOPE_WIDTH (the start before that rule), for an A/B")
+    ap.add_argument("--march-after", type=int, default=None, metavar="N",
+                    help="restarts march in time once N attempts stalled (nnpde.march."
+                    "AFTER_STALLS, default 2), for an A/B")
     a = ap.parse_args(argv)
     if a.without_slope_scaling:
         nnpde.solvers.SLOPE_WIDTH = float("inf")
+    if a.march_after is not None:
+        nnpde.march.AFTER_STALLS = a.march_after
     a.problems = list(ROUNDS[a.round]) if a.problems is None else a.problems
     if a.check:
         for n in a.problems:
