@@ -24,21 +24,26 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from nnpde.problem import Initial, Periodic, Problem, named_faces
+from nnpde.trial import initial_axis
 
 __all__ = ["missing_conditions"]
 
 
-def equation_orders(problem: Problem, dtype=None) -> dict[int, int]:
-    """{axis: the highest order of a partial in that axis of order ≥ 3 the equation reads}
-    (from one trace, :func:`nnpde.high_order.reads`); {} when it reads none or cannot be
-    traced (the regular checks then name the problem)."""
-    from nnpde.high_order import reads
+def equation_orders(problem: Problem, dtype=None, high=None) -> dict[int, int]:
+    """{axis: the highest order of a partial in that axis of order ≥ 3 the equation reads}.
 
-    dtype = jnp.zeros((), float).dtype if dtype is None else dtype
-    try:
-        high = reads(problem.equation, "the equation", problem.dim, dtype)[1]
-    except Exception:  # the model's checks report a bad equation
-        return {}
+    ``high``: the partials of order 3-4 the equation reads (a model's
+    ``HighOrderCollocation.interior.high``); by default found by one trace,
+    :func:`nnpde.high_order.reads` ({} when the equation cannot be traced: the regular checks
+    then name the problem)."""
+    if high is None:
+        from nnpde.high_order import reads
+
+        dtype = jnp.zeros((), float).dtype if dtype is None else dtype
+        try:
+            high = reads(problem.equation, "the equation", problem.dim, dtype)[1]
+        except Exception:  # the model's checks report a bad equation
+            return {}
     orders: dict[int, int] = {}
     for alpha in high:
         for i in set(alpha):
@@ -51,7 +56,7 @@ def condition_counts(problem: Problem, axes) -> dict[int, int] | None:
     enough: a large number), or None when a condition's faces are a predicate."""
     domain = problem.domain
     have = dict.fromkeys(axes, 0)
-    t_axis = domain.dim - 1 if (domain.time or domain.dim == 1) else None
+    t_axis = initial_axis(domain)
     for bc in problem.boundary:
         if isinstance(bc, Periodic):
             if bc.axis in have:
@@ -70,13 +75,11 @@ def condition_counts(problem: Problem, axes) -> dict[int, int] | None:
     return have
 
 
-def _axis_name(domain, i: int) -> str:
-    return "t" if (domain.time and i == domain.dim - 1) else f"x{i}"
-
-
-def missing_conditions(problem: Problem, dtype=None) -> str | None:
+def missing_conditions(problem: Problem, dtype=None, high=None) -> str | None:
     """What is missing, in words, when an axis has fewer conditions than the equation's order
     in it (orders ≥ 3 on a ``Box``/``Interval``, see the module docstring); else None.
+    ``high`` as for :func:`equation_orders` (``solve`` passes its model's, so that the
+    equation is not traced again).
 
     Example:
       >>> import jax.numpy as jnp, nnpde
@@ -91,11 +94,11 @@ def missing_conditions(problem: Problem, dtype=None) -> str | None:
     if (problem.components != 1 or problem.params or problem.data is not None
             or problem.trial is not None or not hasattr(domain, "face_axis")):  # fmt: skip
         return None
-    need = equation_orders(problem, dtype)
+    need = equation_orders(problem, dtype, high)
     have = condition_counts(problem, need) if need else None
     if not have:
         return None
-    short = [f"of order {need[i]} in {_axis_name(domain, i)} but {have[i]} condition"
+    short = [f"of order {need[i]} in {domain._axis_name(i)} but {have[i]} condition"
              f"{'s are' if have[i] != 1 else ' is'} given on its faces"
              for i in sorted(need) if have[i] < need[i]]  # fmt: skip
     return ("the equation is " + "; ".join(short)) if short else None

@@ -24,6 +24,7 @@ from nnpde import (
     determinacy,
     distributed,
     engine,
+    high_order,
     identifiability,
     runs,
     sampling,
@@ -245,7 +246,7 @@ def solve(
     kw = kw_model(boundary_points, key, backend, theta.dtype)
     col, data = _model(problem, net, x, mesh, kw)
     _check_first_point(col, theta, data)
-    _warn_if_underdetermined(problem, theta.dtype)
+    _warn_if_underdetermined(problem, col)
     if mesh is not None:
         data = distributed.shard_data(data, col.shard_specs(data, distributed.AXIS), mesh,
                                       local=True)  # fmt: skip
@@ -686,10 +687,15 @@ def _warn_if_under_resolved(v) -> None:
                       f"tensor grid).", UnderResolvedWarning, stacklevel=3)  # fmt: skip
 
 
-def _warn_if_underdetermined(problem, dtype) -> None:
+def _warn_if_underdetermined(problem, col) -> None:
     """An :class:`~nnpde.UnderdeterminedWarning` when an axis has fewer conditions than the
-    equation's order in it (:func:`nnpde.determinacy.missing_conditions`)."""
-    missing = determinacy.missing_conditions(problem, dtype)
+    equation's order in it (:func:`nnpde.determinacy.missing_conditions`), from the partials
+    of order 3-4 the model found (only a ``HighOrderCollocation`` reads any: nothing to count,
+    and no trace, for the others)."""
+    interior = getattr(col, "interior", None)
+    if not isinstance(interior, high_order.Block):
+        return
+    missing = determinacy.missing_conditions(problem, high=interior.high)
     if missing:
         warnings.warn(f"{missing}: the solution may not be unique, and a run can converge to "
                       f"another one. Give as many conditions on an axis's faces as the "
